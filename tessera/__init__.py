@@ -1,0 +1,1 @@
+"""Tessera: a ticketing platform for sports leagues, concerts and shows."""

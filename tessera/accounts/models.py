@@ -1,0 +1,82 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tessera.core.i18n import BilingualMixin
+from tessera.core.models import TimeStampedModel
+
+
+class User(AbstractUser):
+    """A person: a fan, an organizer's staff member, gate staff or an operator."""
+
+    display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=32, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, blank=True,
+        choices=[("zh-hans", "简体中文"), ("en", "English")],
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class OrganizationKind(models.TextChoices):
+    PLATFORM = "platform", _("Platform operator")
+    ORGANIZER = "organizer", _("Organizer")
+    VENUE_OPERATOR = "venue_operator", _("Venue operator")
+    DISTRIBUTOR = "distributor", _("Distributor")
+
+
+class Organization(BilingualMixin, TimeStampedModel):
+    kind = models.CharField(_("kind"), max_length=20, choices=OrganizationKind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    members = models.ManyToManyField(
+        "accounts.User", through="accounts.Membership", related_name="organizations",
+        verbose_name=_("members"),
+    )
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+
+    @property
+    def is_platform(self) -> bool:
+        return self.kind == OrganizationKind.PLATFORM
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    STAFF = "staff", _("Staff")
+    FINANCE = "finance", _("Finance")
+
+
+class Membership(TimeStampedModel):
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="memberships",
+        verbose_name=_("user"),
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships",
+        verbose_name=_("organization"),
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="uniq_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.get_role_display()})"

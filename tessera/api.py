@@ -1,0 +1,68 @@
+"""The REST API: one NinjaAPI, one router per app, one JSON error shape.
+
+Every error, whatever raised it, answers ``{"error": {"code", "message", "details"}}``.
+"""
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from tessera.core.errors import DomainError
+
+api = NinjaAPI(
+    title="Tessera API",
+    version="1",
+    description="Events, sessions, venues, seating and sales of the Tessera ticketing platform.",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    urls_namespace="api",
+)
+
+
+def _error(request, status: int, code: str, message: str, details=None):
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details or {}}},
+        status=status,
+    )
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    details = [
+        {"field": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "")}
+        for e in exc.errors
+    ]
+    return _error(request, 422, "invalid_input", _("The input is not valid."),
+                  {"errors": details})
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return _error(request, 401, "not_authenticated", _("Please sign in."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+def _mount_routers() -> None:
+    from tessera.catalog.api import router as catalog_router
+    from tessera.venues.api import router as venues_router
+
+    api.add_router("/v1/", catalog_router)
+    api.add_router("/v1/", venues_router)
+
+
+_mount_routers()

@@ -1,0 +1,243 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tessera.core.i18n import BilingualMixin, localized
+from tessera.core.models import TimeStampedModel
+
+
+class Tag(BilingualMixin, models.Model):
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=40)
+    name_en = models.CharField(_("English name"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["slug"]
+
+
+class CompetitionKind(models.TextChoices):
+    LEAGUE = "league", _("League")
+    CUP = "cup", _("Cup")
+
+
+class Competition(BilingualMixin, TimeStampedModel):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     related_name="competitions", verbose_name=_("organizer"))
+    kind = models.CharField(_("kind"), max_length=10, choices=CompetitionKind.choices)
+    sport = models.CharField(_("sport"), max_length=40, default="football")
+    name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("competition")
+        verbose_name_plural = _("competitions")
+        ordering = ["name"]
+
+
+class Season(BilingualMixin, models.Model):
+    competition = models.ForeignKey(Competition, on_delete=models.CASCADE,
+                                    related_name="seasons", verbose_name=_("competition"))
+    name = models.CharField(_("name"), max_length=60)
+    name_en = models.CharField(_("English name"), max_length=60, blank=True)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+
+    class Meta:
+        verbose_name = _("season")
+        verbose_name_plural = _("seasons")
+        ordering = ["competition", "-starts_on"]
+
+    @property
+    def organization_id(self) -> int:
+        return self.competition.organization_id
+
+    def __str__(self) -> str:
+        return f"{self.competition.display_name} {self.display_name}"
+
+
+class Team(BilingualMixin, TimeStampedModel):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     related_name="teams", verbose_name=_("organizer"))
+    name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
+    short_name = models.CharField(_("short name"), max_length=20, blank=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    city = models.ForeignKey("venues.City", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="teams", verbose_name=_("city"))
+    home_venue = models.ForeignKey("venues.Venue", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="home_teams",
+                                   verbose_name=_("home venue"))
+    color = models.CharField(_("colour"), max_length=7, default="#1f6feb")
+    competitions = models.ManyToManyField(Competition, blank=True, related_name="teams",
+                                          verbose_name=_("competitions"))
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+
+class Artist(BilingualMixin, TimeStampedModel):
+    name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    genre = models.CharField(_("genre"), max_length=60, blank=True)
+    bio = models.TextField(_("biography"), blank=True)
+    bio_en = models.TextField(_("English biography"), blank=True)
+
+    class Meta:
+        verbose_name = _("artist")
+        verbose_name_plural = _("artists")
+        ordering = ["name"]
+
+
+class Tour(BilingualMixin, TimeStampedModel):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     related_name="tours", verbose_name=_("organizer"))
+    artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="tours",
+                               verbose_name=_("artist"))
+    name = models.CharField(_("name"), max_length=160)
+    name_en = models.CharField(_("English name"), max_length=160, blank=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("tour")
+        verbose_name_plural = _("tours")
+        ordering = ["name"]
+
+
+class EventKind(models.TextChoices):
+    MATCH = "match", _("Match")
+    CONCERT = "concert", _("Concert")
+    SHOW = "show", _("Show")
+    OTHER = "other", _("Other")
+
+
+class EventStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Event(BilingualMixin, TimeStampedModel):
+    """What is sold: a match, a concert, a show. Sessions are its dates."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     related_name="events", verbose_name=_("organizer"))
+    kind = models.CharField(_("kind"), max_length=10, choices=EventKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=EventStatus.choices,
+                              default=EventStatus.DRAFT)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("English description"), blank=True)
+    image_url = models.URLField(_("image URL"), blank=True)
+    image = models.ImageField(_("image"), upload_to="events/", blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="events",
+                                  verbose_name=_("tags"))
+    is_featured = models.BooleanField(_("featured"), default=False)
+    # Fixtures
+    season = models.ForeignKey(Season, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="fixtures", verbose_name=_("season"))
+    home_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="home_fixtures", verbose_name=_("home team"))
+    away_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="away_fixtures", verbose_name=_("away team"))
+    round = models.CharField(_("round"), max_length=40, blank=True)
+    # Concerts and shows
+    tour = models.ForeignKey(Tour, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="events", verbose_name=_("tour"))
+    artists = models.ManyToManyField(Artist, blank=True, related_name="events",
+                                     verbose_name=_("artists"))
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(home_team__isnull=True)
+                | ~models.Q(home_team=models.F("away_team")),
+                name="event_teams_differ",
+            ),
+        ]
+
+    @property
+    def display_description(self) -> str:
+        return localized(self, "description")
+
+    @property
+    def picture_url(self) -> str:
+        if self.image:
+            return self.image.url
+        return self.image_url
+
+    @property
+    def is_fixture(self) -> bool:
+        return self.home_team_id is not None
+
+
+class SessionStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+    POSTPONED = "postponed", _("Postponed")
+
+
+class Session(TimeStampedModel):
+    """An event at a date and time in one venue layout, with its own sale rules."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions",
+                              verbose_name=_("event"))
+    layout = models.ForeignKey("venues.Layout", on_delete=models.PROTECT,
+                               related_name="sessions", verbose_name=_("venue layout"))
+    status = models.CharField(_("status"), max_length=10, choices=SessionStatus.choices,
+                              default=SessionStatus.SCHEDULED)
+    starts_at = models.DateTimeField(_("starts at"), db_index=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    doors_open_at = models.DateTimeField(_("doors open at"), null=True, blank=True)
+    on_sale_from = models.DateTimeField(_("on sale from"), null=True, blank=True)
+    on_sale_until = models.DateTimeField(_("on sale until"), null=True, blank=True)
+    max_tickets_per_order = models.PositiveSmallIntegerField(_("max tickets per order"),
+                                                             default=6)
+    max_tickets_per_account = models.PositiveSmallIntegerField(
+        _("max tickets per account"), default=6)
+    hold_minutes = models.PositiveSmallIntegerField(_("hold minutes"), default=10)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=models.F("starts_at")),
+                name="session_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_tickets_per_order__gte=1) & models.Q(hold_minutes__gte=1),
+                name="session_rules_positive",
+            ),
+        ]
+
+    @property
+    def organization_id(self) -> int:
+        return self.event.organization_id
+
+    @property
+    def venue(self):
+        return self.layout.venue
+
+    def local_starts_at(self):
+        return self.starts_at.astimezone(self.layout.venue.zone_info)
+
+    def is_on_sale(self, now) -> bool:
+        if self.status != SessionStatus.SCHEDULED:
+            return False
+        if self.on_sale_from and now < self.on_sale_from:
+            return False
+        return not (self.on_sale_until and now >= self.on_sale_until)
+
+    def __str__(self) -> str:
+        return f"{self.event.display_name} · {self.local_starts_at():%Y-%m-%d %H:%M}"

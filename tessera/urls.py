@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve as serve_media
+
+from tessera.api import api
+
+admin.site.site_header = "Tessera"
+admin.site.site_title = "Tessera"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    # Uploaded images on a single machine; behind a proxy, serve MEDIA_ROOT directly.
+    re_path(r"^media/(?P<path>.*)$", serve_media, {"document_root": settings.MEDIA_ROOT}),
+    path("", include("tessera.storefront.urls")),
+]
