@@ -59,7 +59,6 @@ INSTALLED_APPS = [
     "tessera.accounts",
     "tessera.venues",
     "tessera.catalog",
-    "tessera.inventory",
     "tessera.storefront",
 ]
 

@@ -5,8 +5,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from tessera.accounts.tests.factories import make_organization
-from tessera.catalog.models import Event, EventKind, EventStatus, Session
-from tessera.inventory.models import PriceZone
+from tessera.catalog.models import Event, EventKind, EventStatus, PriceZone, Session
 from tessera.venues.tests.factories import make_layout
 
 _seq = itertools.count(1)

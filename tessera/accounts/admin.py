@@ -1,0 +1,194 @@
+"""Back office: Django admin, scoped so members see and change only their organizations' data.
+
+Permissions come from memberships, not from Django's per-model permission table:
+owners, managers and staff write; finance members read; platform operators see everything.
+"""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+
+from tessera.accounts.models import Membership, Organization, User
+from tessera.accounts.selectors import (
+    WRITE_ROLES,
+    can_write,
+    is_platform_operator,
+    list_organization_ids,
+    scope_to_user,
+)
+
+
+def _follow(obj, path: str):
+    for part in path.split("__"):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """ModelAdmin whose rows belong to an organization reached through ``org_field``.
+
+    ``scoped_foreign_keys`` maps a foreign-key field to the path from the related model to
+    its organization, so choices offered in forms are the user's own rows too.
+    """
+
+    org_field = "organization"
+    scoped_foreign_keys: dict[str, str] = {}
+
+    # -- helpers ---------------------------------------------------------------
+    def organization_id_of(self, obj) -> int | None:
+        org = _follow(obj, self.org_field)
+        return getattr(org, "pk", None)
+
+    def _is_member(self, request) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and (
+            is_platform_operator(user) or list_organization_ids(user)))
+
+    def _writes_somewhere(self, request) -> bool:
+        user = request.user
+        return is_platform_operator(user) or bool(list_organization_ids(user, roles=WRITE_ROLES))
+
+    # -- queryset and permissions -------------------------------------------------
+    def get_queryset(self, request):
+        return scope_to_user(super().get_queryset(request), request.user,
+                             org_field=self.org_field)
+
+    def has_module_permission(self, request):
+        return self._is_member(request)
+
+    def has_view_permission(self, request, obj=None):
+        if not self._is_member(request):
+            return False
+        if obj is None or is_platform_operator(request.user):
+            return True
+        return self.organization_id_of(obj) in list_organization_ids(request.user)
+
+    def has_add_permission(self, request):
+        return self._is_member(request) and self._writes_somewhere(request)
+
+    def has_change_permission(self, request, obj=None):
+        if not self._is_member(request):
+            return False
+        if obj is None:
+            return self._writes_somewhere(request)
+        return can_write(request.user, self.organization_id_of(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    # -- forms -------------------------------------------------------------------
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        user = request.user
+        if not is_platform_operator(user):
+            writable = list_organization_ids(user, roles=WRITE_ROLES)
+            if db_field.related_model is Organization:
+                kwargs["queryset"] = Organization.objects.filter(id__in=writable)
+            elif db_field.name in self.scoped_foreign_keys:
+                path = self.scoped_foreign_keys[db_field.name]
+                kwargs["queryset"] = db_field.related_model._default_manager.filter(
+                    **{f"{path}__in": writable})
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not can_write(request.user, self.organization_id_of(obj)):
+            raise PermissionDenied(_("You cannot write data of this organization."))
+        super().save_model(request, obj, form, change)
+
+
+class ScopedInline(admin.TabularInline):
+    """Inline rows follow their parent's permissions."""
+
+    extra = 0
+
+    def _parent_writable(self, request, obj) -> bool:
+        if obj is None:
+            return True
+        model_admin = admin.site._registry.get(type(obj))
+        if isinstance(model_admin, OrganizationScopedAdmin):
+            return can_write(request.user, model_admin.organization_id_of(obj))
+        return is_platform_operator(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request, obj=None):
+        return self._parent_writable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._parent_writable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._parent_writable(request, obj)
+
+
+class MembershipInline(ScopedInline):
+    model = Membership
+    autocomplete_fields = ["user"]
+    fields = ["user", "role"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrganizationScopedAdmin):
+    org_field = "pk"
+    list_display = ["name", "name_en", "kind", "slug", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "name_en", "slug"]
+    prepopulated_fields = {"slug": ["name_en"]}
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if is_platform_operator(request.user):
+            return qs
+        return qs.filter(id__in=list_organization_ids(request.user))
+
+    def organization_id_of(self, obj):
+        return obj.pk
+
+    def has_add_permission(self, request):
+        # New organizations are created by platform operators.
+        return is_platform_operator(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return self._writes_somewhere(request)
+        user = request.user
+        return is_platform_operator(user) or obj.pk in list_organization_ids(
+            user, roles=("owner",))
+
+    def has_delete_permission(self, request, obj=None):
+        return is_platform_operator(request.user)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    """Only platform operators manage accounts; members see their own."""
+
+    fieldsets = (*BaseUserAdmin.fieldsets,
+                 (_("Profile"), {"fields": ("display_name", "phone", "preferred_language")}))
+    list_display = ["username", "display_name", "email", "is_staff", "is_active"]
+    search_fields = ["username", "display_name", "email", "phone"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if is_platform_operator(request.user):
+            return qs
+        return qs.filter(pk=request.user.pk)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return is_platform_operator(request.user) or obj is None or obj.pk == request.user.pk
+
+    def has_change_permission(self, request, obj=None):
+        return is_platform_operator(request.user)
+
+    def has_add_permission(self, request):
+        return is_platform_operator(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_platform_operator(request.user)
