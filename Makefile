@@ -25,7 +25,7 @@ demo: migrate
 	$(PY) manage.py load_demo
 
 run: migrate
-	$(PY) manage.py load_demo --if-empty
+	$(PY) manage.py load_demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tessera.venues",
     "tessera.catalog",
     "tessera.storefront",
+    "tessera.demo",
 ]
 
 MIDDLEWARE = [
