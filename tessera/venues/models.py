@@ -30,20 +30,25 @@ class City(BilingualMixin, models.Model):
 
 class Venue(BilingualMixin, TimeStampedModel):
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="venues",
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="venues",
         verbose_name=_("venue operator"),
     )
-    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="venues",
-                             verbose_name=_("city"))
+    city = models.ForeignKey(
+        City, on_delete=models.PROTECT, related_name="venues", verbose_name=_("city")
+    )
     name = models.CharField(_("name"), max_length=120)
     name_en = models.CharField(_("English name"), max_length=120, blank=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     address_en = models.CharField(_("English address"), max_length=200, blank=True)
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True,
-                                   blank=True)
-    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True,
-                                    blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
     )
@@ -65,8 +70,9 @@ class Layout(BilingualMixin, TimeStampedModel):
     (pitch centre, stage).
     """
 
-    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="layouts",
-                              verbose_name=_("venue"))
+    venue = models.ForeignKey(
+        Venue, on_delete=models.CASCADE, related_name="layouts", verbose_name=_("venue")
+    )
     name = models.CharField(_("name"), max_length=120)
     name_en = models.CharField(_("English name"), max_length=120, blank=True)
     width = models.PositiveIntegerField(_("plan width"), default=1000)
@@ -74,8 +80,12 @@ class Layout(BilingualMixin, TimeStampedModel):
     focal_x = models.FloatField(_("focal point x"), default=500)
     focal_y = models.FloatField(_("focal point y"), default=500)
     focal_label = models.CharField(_("focal point label"), max_length=40, blank=True)
-    shapes = models.JSONField(_("decorative shapes"), default=list, blank=True,
-                              help_text=_("Pitch, stage and other drawn areas."))
+    shapes = models.JSONField(
+        _("decorative shapes"),
+        default=list,
+        blank=True,
+        help_text=_("Pitch, stage and other drawn areas."),
+    )
 
     class Meta:
         verbose_name = _("layout")
@@ -96,18 +106,22 @@ class SectionKind(models.TextChoices):
 
 
 class Section(BilingualMixin, models.Model):
-    layout = models.ForeignKey(Layout, on_delete=models.CASCADE, related_name="sections",
-                               verbose_name=_("layout"))
+    layout = models.ForeignKey(
+        Layout, on_delete=models.CASCADE, related_name="sections", verbose_name=_("layout")
+    )
     code = models.CharField(_("code"), max_length=20)
     name = models.CharField(_("name"), max_length=80)
     name_en = models.CharField(_("English name"), max_length=80, blank=True)
-    kind = models.CharField(_("kind"), max_length=10, choices=SectionKind.choices,
-                            default=SectionKind.SEATED)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=SectionKind.choices, default=SectionKind.SEATED
+    )
     tier = models.PositiveSmallIntegerField(_("tier"), default=1)
     capacity = models.PositiveIntegerField(
-        _("standing capacity"), default=0, help_text=_("Places in a standing area."))
-    outline = models.JSONField(_("outline"), default=list, blank=True,
-                               help_text=_("Polygon [[x, y], ...] in plan units."))
+        _("standing capacity"), default=0, help_text=_("Places in a standing area.")
+    )
+    outline = models.JSONField(
+        _("outline"), default=list, blank=True, help_text=_("Polygon [[x, y], ...] in plan units.")
+    )
     label_x = models.FloatField(_("label x"), default=0)
     label_y = models.FloatField(_("label y"), default=0)
     sort_order = models.PositiveIntegerField(_("order"), default=0)
@@ -126,8 +140,9 @@ class Section(BilingualMixin, models.Model):
 
 
 class Row(models.Model):
-    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="rows",
-                                verbose_name=_("section"))
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="rows", verbose_name=_("section")
+    )
     label = models.CharField(_("label"), max_length=20)
     sort_order = models.PositiveIntegerField(_("order"), default=0)
 
@@ -146,20 +161,27 @@ class Row(models.Model):
 class Seat(models.Model):
     """One seat. ``section`` repeats ``row.section`` so a layout's seats load in one query."""
 
-    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="seats",
-                                verbose_name=_("section"))
-    row = models.ForeignKey(Row, on_delete=models.CASCADE, related_name="seats",
-                            verbose_name=_("row"))
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="seats", verbose_name=_("section")
+    )
+    row = models.ForeignKey(
+        Row, on_delete=models.CASCADE, related_name="seats", verbose_name=_("row")
+    )
     label = models.CharField(_("seat number"), max_length=20)
     position = models.PositiveIntegerField(
-        _("position in row"), default=0,
-        help_text=_("Order along the row; adjacent seats have consecutive positions."))
+        _("position in row"),
+        default=0,
+        help_text=_("Order along the row; adjacent seats have consecutive positions."),
+    )
     x = models.FloatField(_("x"))
     y = models.FloatField(_("y"))
     guid = models.CharField(_("external id"), max_length=64, blank=True)
     category = models.CharField(
-        _("category"), max_length=60, blank=True,
-        help_text=_("Category from an imported plan; a hint for price zones."))
+        _("category"),
+        max_length=60,
+        blank=True,
+        help_text=_("Category from an imported plan; a hint for price zones."),
+    )
     is_accessible = models.BooleanField(_("wheelchair accessible"), default=False)
     is_restricted_view = models.BooleanField(_("restricted view"), default=False)
     is_aisle = models.BooleanField(_("aisle seat"), default=False)
