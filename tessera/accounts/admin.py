@@ -30,8 +30,9 @@ def _follow(obj, path: str):
 class OrganizationScopedAdmin(admin.ModelAdmin):
     """ModelAdmin whose rows belong to an organization reached through ``org_field``.
 
-    ``scoped_foreign_keys`` maps a foreign-key field to the path from the related model to
-    its organization, so choices offered in forms are the user's own rows too.
+    ``scoped_foreign_keys`` maps a foreign-key or many-to-many field to the path from the
+    related model to its organization, so choices offered in forms are the user's own rows
+    too.
     """
 
     org_field = "organization"
@@ -44,8 +45,11 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
     def _is_member(self, request) -> bool:
         user = request.user
-        return bool(user.is_active and user.is_staff and (
-            is_platform_operator(user) or list_organization_ids(user)))
+        return bool(
+            user.is_active
+            and user.is_staff
+            and (is_platform_operator(user) or list_organization_ids(user))
+        )
 
     def _writes_somewhere(self, request) -> bool:
         user = request.user
@@ -53,8 +57,7 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
     # -- queryset and permissions -------------------------------------------------
     def get_queryset(self, request):
-        return scope_to_user(super().get_queryset(request), request.user,
-                             org_field=self.org_field)
+        return scope_to_user(super().get_queryset(request), request.user, org_field=self.org_field)
 
     def has_module_permission(self, request):
         return self._is_member(request)
@@ -89,8 +92,20 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
             elif db_field.name in self.scoped_foreign_keys:
                 path = self.scoped_foreign_keys[db_field.name]
                 kwargs["queryset"] = db_field.related_model._default_manager.filter(
-                    **{f"{path}__in": writable})
+                    **{f"{path}__in": writable}
+                )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Many-to-many fields listed in scoped_foreign_keys are scoped the same way.
+        user = request.user
+        if not is_platform_operator(user) and db_field.name in self.scoped_foreign_keys:
+            writable = list_organization_ids(user, roles=WRITE_ROLES)
+            path = self.scoped_foreign_keys[db_field.name]
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(
+                **{f"{path}__in": writable}
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not can_write(request.user, self.organization_id_of(obj)):
@@ -156,8 +171,7 @@ class OrganizationAdmin(OrganizationScopedAdmin):
         if obj is None:
             return self._writes_somewhere(request)
         user = request.user
-        return is_platform_operator(user) or obj.pk in list_organization_ids(
-            user, roles=("owner",))
+        return is_platform_operator(user) or obj.pk in list_organization_ids(user, roles=("owner",))
 
     def has_delete_permission(self, request, obj=None):
         return is_platform_operator(request.user)
@@ -167,8 +181,10 @@ class OrganizationAdmin(OrganizationScopedAdmin):
 class UserAdmin(BaseUserAdmin):
     """Only platform operators manage accounts; members see their own."""
 
-    fieldsets = (*BaseUserAdmin.fieldsets,
-                 (_("Profile"), {"fields": ("display_name", "phone", "preferred_language")}))
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Profile"), {"fields": ("display_name", "phone", "preferred_language")}),
+    )
     list_display = ["username", "display_name", "email", "is_staff", "is_active"]
     search_fields = ["username", "display_name", "email", "phone"]
 

@@ -12,7 +12,9 @@ class User(AbstractUser):
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=32, blank=True)
     preferred_language = models.CharField(
-        _("preferred language"), max_length=10, blank=True,
+        _("preferred language"),
+        max_length=10,
+        blank=True,
         choices=[("zh-hans", "简体中文"), ("en", "English")],
     )
 
@@ -39,7 +41,9 @@ class Organization(BilingualMixin, TimeStampedModel):
     contact_email = models.EmailField(_("contact email"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     members = models.ManyToManyField(
-        "accounts.User", through="accounts.Membership", related_name="organizations",
+        "accounts.User",
+        through="accounts.Membership",
+        related_name="organizations",
         verbose_name=_("members"),
     )
 
@@ -62,11 +66,15 @@ class Role(models.TextChoices):
 
 class Membership(TimeStampedModel):
     user = models.ForeignKey(
-        "accounts.User", on_delete=models.CASCADE, related_name="memberships",
+        "accounts.User",
+        on_delete=models.CASCADE,
+        related_name="memberships",
         verbose_name=_("user"),
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="memberships",
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="memberships",
         verbose_name=_("organization"),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.STAFF)

@@ -8,8 +8,14 @@ from tessera.core.errors import InvalidInput
 
 
 def create_organization(
-    *, kind: str, name: str, name_en: str = "", slug: str = "", owner: User | None = None,
-    actor: User | None = None, contact_email: str = "",
+    *,
+    kind: str,
+    name: str,
+    name_en: str = "",
+    slug: str = "",
+    owner: User | None = None,
+    actor: User | None = None,
+    contact_email: str = "",
 ) -> Organization:
     """Create an organization, optionally with its first owner (who gets back-office access)."""
     slug = slug or slugify(name_en or name) or None
@@ -23,13 +29,19 @@ def create_organization(
         )
         if owner is not None:
             add_member(organization=org, user=owner, role=Role.OWNER, actor=actor)
-        audit.record(action="organization.created", obj=org, actor=actor,
-                     organization_id=org.pk, now=clock_now())
+        audit.record(
+            action="organization.created",
+            obj=org,
+            actor=actor,
+            organization_id=org.pk,
+            now=clock_now(),
+        )
     return org
 
 
-def add_member(*, organization: Organization, user: User, role: str, actor: User | None = None
-               ) -> Membership:
+def add_member(
+    *, organization: Organization, user: User, role: str, actor: User | None = None
+) -> Membership:
     """Add or re-role a member. Members get ``is_staff`` so they can reach the back office."""
     if role not in Role.values:
         raise InvalidInput(details={"role": role})
@@ -40,6 +52,12 @@ def add_member(*, organization: Organization, user: User, role: str, actor: User
         if not user.is_staff:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
-        audit.record(action="membership.set", obj=membership, actor=actor,
-                     organization_id=organization.pk, now=clock_now(), data={"role": role})
+        audit.record(
+            action="membership.set",
+            obj=membership,
+            actor=actor,
+            organization_id=organization.pk,
+            now=clock_now(),
+            data={"role": role},
+        )
     return membership

@@ -22,8 +22,12 @@ class CompetitionKind(models.TextChoices):
 
 
 class Competition(BilingualMixin, TimeStampedModel):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
-                                     related_name="competitions", verbose_name=_("organizer"))
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="competitions",
+        verbose_name=_("organizer"),
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=CompetitionKind.choices)
     sport = models.CharField(_("sport"), max_length=40, default="football")
     name = models.CharField(_("name"), max_length=120)
@@ -37,8 +41,9 @@ class Competition(BilingualMixin, TimeStampedModel):
 
 
 class Season(BilingualMixin, models.Model):
-    competition = models.ForeignKey(Competition, on_delete=models.CASCADE,
-                                    related_name="seasons", verbose_name=_("competition"))
+    competition = models.ForeignKey(
+        Competition, on_delete=models.CASCADE, related_name="seasons", verbose_name=_("competition")
+    )
     name = models.CharField(_("name"), max_length=60)
     name_en = models.CharField(_("English name"), max_length=60, blank=True)
     starts_on = models.DateField(_("starts on"))
@@ -49,29 +54,45 @@ class Season(BilingualMixin, models.Model):
         verbose_name_plural = _("seasons")
         ordering = ["competition", "-starts_on"]
 
+    def __str__(self) -> str:
+        return f"{self.competition.display_name} {self.display_name}"
+
     @property
     def organization_id(self) -> int:
         return self.competition.organization_id
 
-    def __str__(self) -> str:
-        return f"{self.competition.display_name} {self.display_name}"
-
 
 class Team(BilingualMixin, TimeStampedModel):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
-                                     related_name="teams", verbose_name=_("organizer"))
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="teams",
+        verbose_name=_("organizer"),
+    )
     name = models.CharField(_("name"), max_length=120)
     name_en = models.CharField(_("English name"), max_length=120, blank=True)
     short_name = models.CharField(_("short name"), max_length=20, blank=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
-    city = models.ForeignKey("venues.City", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="teams", verbose_name=_("city"))
-    home_venue = models.ForeignKey("venues.Venue", null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="home_teams",
-                                   verbose_name=_("home venue"))
+    city = models.ForeignKey(
+        "venues.City",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="teams",
+        verbose_name=_("city"),
+    )
+    home_venue = models.ForeignKey(
+        "venues.Venue",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="home_teams",
+        verbose_name=_("home venue"),
+    )
     color = models.CharField(_("colour"), max_length=7, default="#1f6feb")
-    competitions = models.ManyToManyField(Competition, blank=True, related_name="teams",
-                                          verbose_name=_("competitions"))
+    competitions = models.ManyToManyField(
+        Competition, blank=True, related_name="teams", verbose_name=_("competitions")
+    )
 
     class Meta:
         verbose_name = _("team")
@@ -94,10 +115,15 @@ class Artist(BilingualMixin, TimeStampedModel):
 
 
 class Tour(BilingualMixin, TimeStampedModel):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
-                                     related_name="tours", verbose_name=_("organizer"))
-    artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="tours",
-                               verbose_name=_("artist"))
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="tours",
+        verbose_name=_("organizer"),
+    )
+    artist = models.ForeignKey(
+        Artist, on_delete=models.PROTECT, related_name="tours", verbose_name=_("artist")
+    )
     name = models.CharField(_("name"), max_length=160)
     name_en = models.CharField(_("English name"), max_length=160, blank=True)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
@@ -124,11 +150,16 @@ class EventStatus(models.TextChoices):
 class Event(BilingualMixin, TimeStampedModel):
     """What is sold: a match, a concert, a show. Sessions are its dates."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
-                                     related_name="events", verbose_name=_("organizer"))
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("organizer"),
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=EventKind.choices)
-    status = models.CharField(_("status"), max_length=10, choices=EventStatus.choices,
-                              default=EventStatus.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=10, choices=EventStatus.choices, default=EventStatus.DRAFT
+    )
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
@@ -136,22 +167,46 @@ class Event(BilingualMixin, TimeStampedModel):
     description_en = models.TextField(_("English description"), blank=True)
     image_url = models.URLField(_("image URL"), blank=True)
     image = models.ImageField(_("image"), upload_to="events/", blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="events",
-                                  verbose_name=_("tags"))
+    tags = models.ManyToManyField(Tag, blank=True, related_name="events", verbose_name=_("tags"))
     is_featured = models.BooleanField(_("featured"), default=False)
     # Fixtures
-    season = models.ForeignKey(Season, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="fixtures", verbose_name=_("season"))
-    home_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="home_fixtures", verbose_name=_("home team"))
-    away_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="away_fixtures", verbose_name=_("away team"))
+    season = models.ForeignKey(
+        Season,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="fixtures",
+        verbose_name=_("season"),
+    )
+    home_team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="home_fixtures",
+        verbose_name=_("home team"),
+    )
+    away_team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="away_fixtures",
+        verbose_name=_("away team"),
+    )
     round = models.CharField(_("round"), max_length=40, blank=True)
     # Concerts and shows
-    tour = models.ForeignKey(Tour, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="events", verbose_name=_("tour"))
-    artists = models.ManyToManyField(Artist, blank=True, related_name="events",
-                                     verbose_name=_("artists"))
+    tour = models.ForeignKey(
+        Tour,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("tour"),
+    )
+    artists = models.ManyToManyField(
+        Artist, blank=True, related_name="events", verbose_name=_("artists")
+    )
 
     class Meta:
         verbose_name = _("event")
@@ -189,21 +244,27 @@ class SessionStatus(models.TextChoices):
 class Session(TimeStampedModel):
     """An event at a date and time in one venue layout, with its own sale rules."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions",
-                              verbose_name=_("event"))
-    layout = models.ForeignKey("venues.Layout", on_delete=models.PROTECT,
-                               related_name="sessions", verbose_name=_("venue layout"))
-    status = models.CharField(_("status"), max_length=10, choices=SessionStatus.choices,
-                              default=SessionStatus.SCHEDULED)
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("event")
+    )
+    layout = models.ForeignKey(
+        "venues.Layout",
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        verbose_name=_("venue layout"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
+    )
     starts_at = models.DateTimeField(_("starts at"), db_index=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     doors_open_at = models.DateTimeField(_("doors open at"), null=True, blank=True)
     on_sale_from = models.DateTimeField(_("on sale from"), null=True, blank=True)
     on_sale_until = models.DateTimeField(_("on sale until"), null=True, blank=True)
-    max_tickets_per_order = models.PositiveSmallIntegerField(_("max tickets per order"),
-                                                             default=6)
+    max_tickets_per_order = models.PositiveSmallIntegerField(_("max tickets per order"), default=6)
     max_tickets_per_account = models.PositiveSmallIntegerField(
-        _("max tickets per account"), default=6)
+        _("max tickets per account"), default=6
+    )
     hold_minutes = models.PositiveSmallIntegerField(_("hold minutes"), default=10)
 
     class Meta:
@@ -212,7 +273,8 @@ class Session(TimeStampedModel):
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=models.F("starts_at")),
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gt=models.F("starts_at")),
                 name="session_ends_after_start",
             ),
             models.CheckConstraint(
@@ -246,8 +308,12 @@ class Session(TimeStampedModel):
 class PriceZone(BilingualMixin, models.Model):
     """A price level of one session (VIP, A, B, terrace...)."""
 
-    session = models.ForeignKey("catalog.Session", on_delete=models.CASCADE,
-                                related_name="price_zones", verbose_name=_("session"))
+    session = models.ForeignKey(
+        "catalog.Session",
+        on_delete=models.CASCADE,
+        related_name="price_zones",
+        verbose_name=_("session"),
+    )
     code = models.CharField(_("code"), max_length=20)
     name = models.CharField(_("name"), max_length=60)
     name_en = models.CharField(_("English name"), max_length=60, blank=True)
@@ -276,30 +342,57 @@ class ZoneAssignment(models.Model):
     The most specific assignment wins: seat over row over section.
     """
 
-    zone = models.ForeignKey(PriceZone, on_delete=models.CASCADE, related_name="assignments",
-                             verbose_name=_("price zone"))
-    session = models.ForeignKey("catalog.Session", on_delete=models.CASCADE,
-                                related_name="zone_assignments", verbose_name=_("session"))
-    section = models.ForeignKey("venues.Section", on_delete=models.CASCADE,
-                                related_name="+", verbose_name=_("section"))
-    row = models.ForeignKey("venues.Row", null=True, blank=True, on_delete=models.CASCADE,
-                            related_name="+", verbose_name=_("row"))
-    seat = models.ForeignKey("venues.Seat", null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="+", verbose_name=_("seat"))
+    zone = models.ForeignKey(
+        PriceZone,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        verbose_name=_("price zone"),
+    )
+    session = models.ForeignKey(
+        "catalog.Session",
+        on_delete=models.CASCADE,
+        related_name="zone_assignments",
+        verbose_name=_("session"),
+    )
+    section = models.ForeignKey(
+        "venues.Section", on_delete=models.CASCADE, related_name="+", verbose_name=_("section")
+    )
+    row = models.ForeignKey(
+        "venues.Row",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("row"),
+    )
+    seat = models.ForeignKey(
+        "venues.Seat",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("seat"),
+    )
 
     class Meta:
         verbose_name = _("zone assignment")
         verbose_name_plural = _("zone assignments")
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "section"], condition=models.Q(row__isnull=True, seat__isnull=True),
-                name="uniq_zone_section"),
+                fields=["session", "section"],
+                condition=models.Q(row__isnull=True, seat__isnull=True),
+                name="uniq_zone_section",
+            ),
             models.UniqueConstraint(
-                fields=["session", "row"], condition=models.Q(row__isnull=False, seat__isnull=True),
-                name="uniq_zone_row"),
+                fields=["session", "row"],
+                condition=models.Q(row__isnull=False, seat__isnull=True),
+                name="uniq_zone_row",
+            ),
             models.UniqueConstraint(
-                fields=["session", "seat"], condition=models.Q(seat__isnull=False),
-                name="uniq_zone_seat"),
+                fields=["session", "seat"],
+                condition=models.Q(seat__isnull=False),
+                name="uniq_zone_seat",
+            ),
         ]
 
     def __str__(self) -> str:

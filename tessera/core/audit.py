@@ -6,8 +6,13 @@ from tessera.core.models import AuditEntry
 
 
 def record(
-    *, action: str, obj: models.Model, actor=None, organization_id: int | None = None,
-    now: datetime, data: dict | None = None,
+    *,
+    action: str,
+    obj: models.Model,
+    actor=None,
+    organization_id: int | None = None,
+    now: datetime,
+    data: dict | None = None,
 ) -> AuditEntry:
     """Append one audit entry; call inside the service's transaction."""
     return AuditEntry.objects.create(
