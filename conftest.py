@@ -1,1 +1,95 @@
-"""Shared pytest configuration."""
+"""Shared pytest configuration and fixtures.
+
+``browser`` is a headless Chromium driven by Playwright (sync API). It is Debian's
+``/usr/bin/chromium`` (or ``$TESSERA_CHROMIUM``): ``playwright install`` cannot download
+browsers here. A missing Chromium fails the browser tests with instructions; it never
+skips them.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    """The Chromium binary the browser tests drive; fails the test when it is missing."""
+    path = os.environ.get("TESSERA_CHROMIUM", "/usr/bin/chromium")
+    if not (Path(path).is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"Chromium was not found at {path}. The browser tests drive Debian's Chromium: "
+            "install it with `sudo apt-get install chromium` (or point TESSERA_CHROMIUM at a "
+            "Chromium binary). Run the other tests with `pytest -m 'not browser'`.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium per test session (per xdist worker)."""
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the dev dependencies include playwright
+        pytest.fail(
+            "Playwright is not installed: `pip install -r requirements.lock`.", pytrace=False
+        )
+    # Playwright's sync API runs an asyncio loop in this thread; Django refuses database
+    # access from a thread with a running loop unless told that it is safe here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies) whose language is Chinese, at a desktop size."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A fresh browser context the size of a phone (390 x 844 CSS pixels)."""
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where browser tests save screenshots (git-ignored)."""
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    return ARTIFACTS_DIR
