@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "tessera.accounts",
     "tessera.venues",
     "tessera.catalog",
+    "tessera.inventory",
+    "tessera.orders",
+    "tessera.tickets",
+    "tessera.payments",
     "tessera.storefront",
     "tessera.demo",
 ]
@@ -95,9 +99,7 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------
-DATABASE_URL = os.environ.get(
-    "TESSERA_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}"
-)
+DATABASE_URL = os.environ.get("TESSERA_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
@@ -164,6 +166,7 @@ DEFAULT_CURRENCY = "CNY"
 # --- static and media -------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "tessera" / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("TESSERA_MEDIA_ROOT", VAR_DIR / "media"))
