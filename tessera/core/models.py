@@ -16,10 +16,16 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField(_("at"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("actor"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    organization_id = models.BigIntegerField(_("organization"), null=True, blank=True, db_index=True)
+    organization_id = models.BigIntegerField(
+        _("organization"), null=True, blank=True, db_index=True
+    )
     action = models.CharField(_("action"), max_length=80)
     object_type = models.CharField(_("object type"), max_length=80)
     object_id = models.CharField(_("object id"), max_length=64)
@@ -33,3 +39,26 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a POST that carried an ``Idempotency-Key``.
+
+    A repeat with the same key and the same body gets the stored answer; the same key with a
+    different body is refused.
+    """
+
+    user_id = models.BigIntegerField(_("user"))
+    scope = models.CharField(_("scope"), max_length=60)
+    key = models.CharField(_("key"), max_length=120)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    response = models.JSONField(_("response"))
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "scope", "key"], name="uniq_idempotency"),
+        ]

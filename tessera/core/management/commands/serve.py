@@ -20,28 +20,51 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("TESSERA_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("TESSERA_PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("TESSERA_WEB_WORKERS", "1")))
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("TESSERA_WEB_THREADS", "8")),
-            help="Blocking threads per worker; keep at or below the database pool size.")
-        parser.add_argument("--no-worker", action="store_true", help="Do not start the task worker.")
+            "--workers", type=int, default=int(os.environ.get("TESSERA_WEB_WORKERS", "1"))
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("TESSERA_WEB_THREADS", "8")),
+            help="Blocking threads per worker; keep at or below the database pool size.",
+        )
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Do not start the task worker."
+        )
 
     def handle(self, *args, host, port, workers, threads, no_worker, **options):
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
-            "DJANGO_SETTINGS_MODULE", "tessera.settings")}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "tessera.settings"),
+        }
         web_cmd = [
-            sys.executable, "-m", "granian", "--interface", "wsgi",
-            "--host", host, "--port", str(port), "--workers", str(workers),
-            "--blocking-threads", str(threads), "--no-ws", "tessera.wsgi:application",
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--no-ws",
+            "tessera.wsgi:application",
         ]
-        worker_cmd = [sys.executable, "manage.py", "db_worker", "--no-reload",
-                      "--interval", "0.5"]
+        worker_cmd = [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.5"]
         children: list[subprocess.Popen] = [subprocess.Popen(web_cmd, env=env)]  # noqa: S603
         if not no_worker:
             children.append(subprocess.Popen(worker_cmd, env=env))  # noqa: S603
-        self.stdout.write(self.style.SUCCESS(
-            f"Tessera is serving on http://{host}:{port}/  (Ctrl-C stops the web server"
-            f"{'' if no_worker else ' and the task worker'})"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Tessera is serving on http://{host}:{port}/  (Ctrl-C stops the web server"
+                f"{'' if no_worker else ' and the task worker'})"
+            )
+        )
 
         stopping = False
 

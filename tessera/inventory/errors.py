@@ -1,0 +1,73 @@
+"""Errors of the inventory, each with a stable code. ``inventory.services`` re-exports them."""
+
+from django.utils.translation import gettext_lazy as _
+
+from tessera.core.errors import DomainError, InvalidInput, NotFound
+
+
+class PlacesUnavailable(DomainError):
+    code = "places_unavailable"
+    status = 409
+    default_message = _("Some of these places are no longer available.")
+
+
+class PlacesUnknown(InvalidInput):
+    code = "places_unknown"
+    default_message = _("Some of these places are not sold for this session.")
+
+
+class LimitExceeded(DomainError):
+    code = "limit_exceeded"
+    status = 422
+    default_message = _("This is more tickets than you may buy for this session.")
+
+
+class NotOnSale(DomainError):
+    code = "not_on_sale"
+    status = 409
+    default_message = _("This session is not on sale.")
+
+
+class ChannelNotActive(DomainError):
+    code = "channel_not_active"
+    status = 409
+    default_message = _("This sales channel is not active.")
+
+
+class HoldNotFound(NotFound):
+    code = "hold_not_found"
+    default_message = _("This hold does not exist.")
+
+
+class HoldExpired(DomainError):
+    code = "hold_expired"
+    status = 410
+    default_message = _("This hold has expired; its places may have gone to other buyers.")
+
+
+class HoldLost(DomainError):
+    code = "hold_lost"
+    status = 409
+    default_message = _(
+        "Some places of this hold went to another buyer after it expired; the sale cannot "
+        "be completed."
+    )
+
+
+class ExtensionUsed(DomainError):
+    code = "extension_used"
+    status = 409
+    default_message = _("This hold has already been extended once.")
+
+
+class HoldNotReleasable(DomainError):
+    code = "hold_not_releasable"
+    status = 409
+    default_message = _(
+        "These places are sold or ordered; cancel the order instead of releasing the hold."
+    )
+
+
+class ScopeInvalid(InvalidInput):
+    code = "scope_invalid"
+    default_message = _("This price zone or section does not belong to the session.")

@@ -1,0 +1,794 @@
+"""Everything that writes the inventory: units, channel allocations, holds and sales.
+
+A place changes hands through one conditional UPDATE and a row-count check (DESIGN.md,
+"Inventory")::
+
+    UPDATE inventory_unit SET status='held', hold_id=:hold, hold_expires_at=:expires
+     WHERE session_id=:session AND id IN (:ids)
+       AND (status='available' OR (status='held' AND hold_expires_at < :now))
+       AND <the channel may sell it>
+    -- rows updated != len(ids) → roll back, nothing held
+
+Expiry is lazy: an expired hold's places satisfy the predicate, so no sweeper is needed for
+correctness (``tidy_expired_holds`` only tidies rows). Units of a channel are sold only
+through that channel; units with ``channel = NULL`` are the open pool every channel sells.
+
+Every entry point is keyword-only, takes ``now``, runs in one ``transaction.atomic()`` (a
+savepoint when the caller already opened one, e.g. ``sell_hold`` inside the payment
+transaction) and leaves an audit entry. Rules a person can break raise a ``DomainError``
+(see ``inventory.errors``); nothing is written then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from django.db import OperationalError, connection, transaction
+from django.db.models import BigIntegerField, Case, Q, Value, When
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from tessera.catalog.models import EventStatus, PriceZone, Session, ZoneAssignment
+from tessera.catalog.selectors import zone_of_seats
+from tessera.core import audit
+from tessera.core.errors import InvalidInput
+from tessera.inventory import selectors
+from tessera.inventory.best_available import find_blocks, find_split
+from tessera.inventory.errors import (
+    ChannelNotActive,
+    ExtensionUsed,
+    HoldExpired,
+    HoldLost,
+    HoldNotFound,
+    HoldNotReleasable,
+    LimitExceeded,
+    NotOnSale,
+    PlacesUnavailable,
+    PlacesUnknown,
+    ScopeInvalid,
+)
+from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, SalesChannel, UnitStatus
+from tessera.inventory.selectors import holdable, of_channel
+from tessera.venues.models import Seat, Section, SectionKind
+
+__all__ = [
+    "ChannelNotActive",
+    "ExtensionUsed",
+    "HoldExpired",
+    "HoldLost",
+    "HoldNotFound",
+    "HoldNotReleasable",
+    "LimitExceeded",
+    "NotOnSale",
+    "PlacesUnavailable",
+    "PlacesUnknown",
+    "ScopeInvalid",
+    "allocate_channel",
+    "block_units",
+    "extend_hold",
+    "generate_units",
+    "hold_best_available",
+    "hold_quantity",
+    "hold_units",
+    "mark_hold_ordered",
+    "release_hold",
+    "sell_hold",
+    "tidy_expired_holds",
+    "unblock_units",
+]
+
+BATCH_SIZE = 5000
+# Best available tries this many candidate blocks, then rebuilds the snapshot once.
+HOLD_ATTEMPTS = 5
+# An ordered hold's places stay with its order this long after expiry, so a payment that
+# arrives a little late still finds them (unless another buyer took them meanwhile).
+ORDERED_GRACE = timedelta(hours=1)
+_MAX_IDS = 10_000
+_DEADLOCK = "40P01"
+
+
+# -- units -----------------------------------------------------------------------------------
+
+
+def generate_units(*, session: Session, now: datetime, actor=None) -> int:
+    """Create the session's places: one unit per seat that has a price zone (seat over row
+    over section) and ``capacity`` units per standing section assigned to a zone as a whole.
+
+    One transaction; 60,000 units take seconds. Idempotent: when the session already has
+    units nothing is written and 0 is returned. Returns the number created. Units are
+    inserted in seating order (section, row, position), so ids run along each row.
+    """
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+        if InventoryUnit.objects.filter(session=locked).exists():
+            return 0
+        zone_by_seat = zone_of_seats(locked)
+        seats = (
+            Seat.objects.filter(section__layout_id=locked.layout_id)
+            .order_by("section__sort_order", "section_id", "row__sort_order", "position", "id")
+            .values_list("id", "section_id")
+        )
+        rows = [
+            (locked.pk, zone_by_seat[seat_id], section_id, seat_id)
+            for seat_id, section_id in seats.iterator(chunk_size=BATCH_SIZE)
+            if seat_id in zone_by_seat
+        ]
+        standing = (
+            ZoneAssignment.objects.filter(
+                session=locked,
+                row__isnull=True,
+                seat__isnull=True,
+                section__kind=SectionKind.STANDING,
+            )
+            .order_by("section__sort_order", "section_id")
+            .values_list("zone_id", "section_id", "section__capacity")
+        )
+        for zone_id, section_id, capacity in standing:
+            rows.extend((locked.pk, zone_id, section_id, None) for _ in range(capacity))
+        _insert_units(rows)
+        audit.record(
+            action="inventory.units_generated",
+            obj=locked,
+            actor=actor,
+            organization_id=locked.event.organization_id,
+            now=now,
+            data={"units": len(rows)},
+        )
+    return len(rows)
+
+
+# Rows per INSERT statement: 6 parameters each stays below SQLite's and PostgreSQL's limits.
+_INSERT_ROWS = 500
+
+
+def _insert_units(rows: list[tuple[int, int, int, int | None]]) -> None:
+    """Insert available open-pool units from (session, zone, section, seat) tuples.
+
+    ``bulk_create`` spends ~90 % of its time building 60,000 model instances and compiling
+    SQL; this writes plain rows: COPY on PostgreSQL, multi-row INSERTs on SQLite.
+    """
+    meta = InventoryUnit._meta
+    qn = connection.ops.quote_name
+    columns = [meta.get_field(name).column for name in ("session", "zone", "section", "seat")]
+    columns += [meta.get_field("status").column, meta.get_field("block_reason").column]
+    # Table and column names come from the model; every value is a parameter.
+    target = f"{qn(meta.db_table)} ({', '.join(qn(c) for c in columns)})"
+    status = UnitStatus.AVAILABLE.value
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, status, ""))
+            return
+        one_row = f"({', '.join(['%s'] * len(columns))})"
+        for start in range(0, len(rows), _INSERT_ROWS):
+            batch = rows[start : start + _INSERT_ROWS]
+            cursor.execute(
+                f"INSERT INTO {target} VALUES " + ", ".join([one_row] * len(batch)),  # noqa: S608
+                [v for row in batch for v in (*row, status, "")],
+            )
+
+
+def _unit_id_list(unit_ids: Iterable[int]) -> list[int]:
+    try:
+        ids = sorted({int(u) for u in unit_ids})
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(details={"unit_ids": "integers required"}) from exc
+    if not ids:
+        raise InvalidInput(details={"unit_ids": "at least one place required"})
+    if len(ids) > _MAX_IDS:
+        raise InvalidInput(details={"unit_ids": f"at most {_MAX_IDS} places at a time"})
+    return ids
+
+
+def _batches(ids: list[int]):
+    for start in range(0, len(ids), BATCH_SIZE):
+        yield ids[start : start + BATCH_SIZE]
+
+
+def block_units(
+    *, session: Session, unit_ids: Iterable[int], reason: str, actor, now: datetime
+) -> int:
+    """Take free places of the session off sale (camera positions, sponsors, a broken seat).
+
+    Only places a buyer could hold now are blocked (available, or held by an expired hold);
+    sold places and live holds are left alone. Returns the number blocked.
+    """
+    ids = _unit_id_list(unit_ids)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 80:
+        raise InvalidInput(details={"reason": "1 to 80 characters required"})
+    with transaction.atomic():
+        blocked = 0
+        for batch in _batches(ids):
+            blocked += (
+                InventoryUnit.objects.filter(session=session, id__in=batch)
+                .filter(holdable(now))
+                .update(
+                    status=UnitStatus.BLOCKED, block_reason=reason, hold=None, hold_expires_at=None
+                )
+            )
+        audit.record(
+            action="inventory.units_blocked",
+            obj=session,
+            actor=actor,
+            organization_id=session.event.organization_id,
+            now=now,
+            data={"requested": len(ids), "blocked": blocked, "reason": reason},
+        )
+    return blocked
+
+
+def unblock_units(*, session: Session, unit_ids: Iterable[int], actor, now: datetime) -> int:
+    """Put blocked places of the session back on sale. Returns the number unblocked."""
+    ids = _unit_id_list(unit_ids)
+    with transaction.atomic():
+        unblocked = 0
+        for batch in _batches(ids):
+            unblocked += InventoryUnit.objects.filter(
+                session=session,
+                id__in=batch,
+                status=UnitStatus.BLOCKED,
+            ).update(status=UnitStatus.AVAILABLE, block_reason="")
+        audit.record(
+            action="inventory.units_unblocked",
+            obj=session,
+            actor=actor,
+            organization_id=session.event.organization_id,
+            now=now,
+            data={"requested": len(ids), "unblocked": unblocked},
+        )
+    return unblocked
+
+
+def allocate_channel(
+    *, session: Session, unit_ids: Iterable[int], channel: SalesChannel | None, actor, now: datetime
+) -> int:
+    """Reserve places of the session for ``channel`` (None: back to the open pool).
+
+    Sold places keep the channel they were sold through. A live hold keeps its places; the
+    new channel applies once they are free again. Returns the number of places allocated.
+    """
+    ids = _unit_id_list(unit_ids)
+    with transaction.atomic():
+        allocated = 0
+        for batch in _batches(ids):
+            allocated += (
+                InventoryUnit.objects.filter(session=session, id__in=batch)
+                .exclude(status=UnitStatus.SOLD)
+                .update(channel=channel)
+            )
+        audit.record(
+            action="inventory.channel_allocated",
+            obj=session,
+            actor=actor,
+            organization_id=session.event.organization_id,
+            now=now,
+            data={
+                "requested": len(ids),
+                "allocated": allocated,
+                "channel": channel.code if channel else None,
+            },
+        )
+    return allocated
+
+
+# -- holds -----------------------------------------------------------------------------------
+
+
+def _check_request(
+    *, session: Session, quantity: int, now: datetime, channel: SalesChannel | None
+) -> None:
+    """The rules that need no lock: on sale, channel active, quantity per order."""
+    if session.event.status != EventStatus.PUBLISHED or not session.is_on_sale(now):
+        raise NotOnSale()
+    if channel is not None and not channel.is_active:
+        raise ChannelNotActive()
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise InvalidInput(details={"quantity": "a positive whole number required"})
+    if quantity > session.max_tickets_per_order:
+        raise LimitExceeded(
+            _("At most %(limit)d tickets per order.") % {"limit": session.max_tickets_per_order},
+            details={"max_tickets_per_order": session.max_tickets_per_order, "requested": quantity},
+        )
+
+
+def _int4(value: int) -> int:
+    """Fold an id into PostgreSQL's signed 32-bit range (a collision only serialises)."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def _lock_account(session: Session, user) -> None:
+    """Serialise holds of one account in one session until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock on (session, user). SQLite takes the
+    database write lock at BEGIN (IMMEDIATE), which serialises every writer already.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)",
+                [_int4(session.pk), _int4(user.pk)],
+            )
+
+
+def _open_hold(
+    *, session: Session, user, quantity: int, now: datetime, channel: SalesChannel | None
+) -> Hold:
+    """Check the per-account limit under the account lock and create the hold row.
+
+    Call inside the entry point's transaction; the lock lasts until it ends, so a parallel
+    hold of the same account counts this one's places.
+    """
+    _lock_account(session, user)
+    already = selectors.count_account_units(session=session, user=user, now=now)
+    if already + quantity > session.max_tickets_per_account:
+        raise LimitExceeded(
+            _(
+                "At most %(limit)d tickets per account for this session; you already have "
+                "%(already)d."
+            )
+            % {"limit": session.max_tickets_per_account, "already": already},
+            details={
+                "max_tickets_per_account": session.max_tickets_per_account,
+                "already": already,
+                "requested": quantity,
+            },
+        )
+    return Hold.objects.create(
+        session=session,
+        user=user,
+        channel=channel,
+        quantity=quantity,
+        created_at=now,
+        expires_at=now + timedelta(minutes=session.hold_minutes),
+    )
+
+
+class _Shortfall(Exception):
+    """Fewer places matched the hold statement than asked for (rolls the savepoint back)."""
+
+
+def _take(*, hold: Hold, unit_ids: list[int], now: datetime) -> bool:
+    """All of ``unit_ids`` for ``hold``, or nothing: the conditional UPDATE in a savepoint.
+
+    True when every place was taken. A lost race (or a PostgreSQL deadlock between two
+    buyers of overlapping places) leaves nothing changed and returns False.
+    """
+    try:
+        with transaction.atomic():
+            taken = (
+                InventoryUnit.objects.filter(session_id=hold.session_id, id__in=unit_ids)
+                .filter(holdable(now))
+                .filter(of_channel(hold.channel))
+                .update(status=UnitStatus.HELD, hold=hold, hold_expires_at=hold.expires_at)
+            )
+            if taken != len(unit_ids):
+                raise _Shortfall
+    except _Shortfall:
+        return False
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _DEADLOCK:
+            raise
+        return False
+    return True
+
+
+def _take_first(*, hold: Hold, candidates, quantity: int, now: datetime) -> list[int] | None:
+    """The first ``quantity`` of ``candidates`` (free units, in order) for ``hold``, or
+    nothing. Returns the unit ids taken, None when too few were free."""
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: lock candidates nobody else is locking; never wait for other buyers.
+        ids = list(
+            candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:quantity]
+        )
+        if len(ids) == quantity and _take(hold=hold, unit_ids=ids, now=now):
+            return ids
+        return None
+    # SQLite: this transaction is the only writer, so a plain subquery is exact.
+    try:
+        with transaction.atomic():
+            taken = (
+                InventoryUnit.objects.filter(id__in=candidates.values("id")[:quantity])
+                .filter(holdable(now))
+                .filter(of_channel(hold.channel))
+                .update(status=UnitStatus.HELD, hold=hold, hold_expires_at=hold.expires_at)
+            )
+            if taken != quantity:
+                raise _Shortfall
+    except _Shortfall:
+        return None
+    return list(InventoryUnit.objects.filter(hold=hold).order_by("id").values_list("id", flat=True))
+
+
+def _audit_hold(hold: Hold, *, unit_ids: list[int], how: str, now: datetime) -> None:
+    audit.record(
+        action="hold.created",
+        obj=hold,
+        actor=hold.user,
+        organization_id=hold.session.event.organization_id,
+        now=now,
+        data={
+            "how": how,
+            "units": unit_ids,
+            "channel": hold.channel.code if hold.channel else None,
+        },
+    )
+
+
+def _unavailable(
+    *, session: Session, unit_ids: list[int], now: datetime, channel: SalesChannel | None
+) -> Exception:
+    """The error for places that could not all be held: unknown ones, or taken ones."""
+    known = set(
+        InventoryUnit.objects.filter(session=session, id__in=unit_ids).values_list("id", flat=True)
+    )
+    unknown = sorted(set(unit_ids) - known)
+    if unknown:
+        return PlacesUnknown(details={"unit_ids": unknown})
+    free = set(
+        InventoryUnit.objects.filter(session=session, id__in=unit_ids)
+        .filter(holdable(now))
+        .filter(of_channel(channel))
+        .values_list("id", flat=True)
+    )
+    return PlacesUnavailable(details={"unit_ids": sorted(set(unit_ids) - free)})
+
+
+def hold_units(
+    *,
+    session: Session,
+    user,
+    unit_ids: Iterable[int],
+    now: datetime,
+    channel: SalesChannel | None = None,
+) -> Hold:
+    """Hold the chosen places for ``user``: all of them or none.
+
+    Raises NotOnSale, ChannelNotActive, LimitExceeded (per order, per account),
+    PlacesUnknown (not places of this session) or PlacesUnavailable (taken, blocked, sold
+    or of another channel; ``details["unit_ids"]`` lists them).
+    """
+    ids = _unit_id_list(unit_ids)
+    _check_request(session=session, quantity=len(ids), now=now, channel=channel)
+    with transaction.atomic():
+        hold = _open_hold(session=session, user=user, quantity=len(ids), now=now, channel=channel)
+        if not _take(hold=hold, unit_ids=ids, now=now):
+            raise _unavailable(session=session, unit_ids=ids, now=now, channel=channel)
+        _audit_hold(hold, unit_ids=ids, how="units", now=now)
+    return hold
+
+
+def _check_scope(session: Session, zone: PriceZone | None, section: Section | None) -> None:
+    if zone is not None and zone.session_id != session.pk:
+        raise ScopeInvalid(details={"zone": zone.pk})
+    if section is not None and section.layout_id != session.layout_id:
+        raise ScopeInvalid(details={"section": section.pk})
+
+
+def hold_quantity(
+    *,
+    session: Session,
+    user,
+    zone: PriceZone,
+    quantity: int,
+    now: datetime,
+    channel: SalesChannel | None = None,
+    section: Section | None = None,
+) -> Hold:
+    """Hold any ``quantity`` free places of ``zone`` (and ``section``): standing places, or
+    "any N in this zone".
+
+    PostgreSQL picks the places with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent
+    buyers never wait for each other; SQLite (one writer at a time) updates through a plain
+    subquery. Places come in id order, which is seating order. Raises NotOnSale,
+    ChannelNotActive, ScopeInvalid, LimitExceeded or PlacesUnavailable (fewer free places
+    than asked; nothing held).
+    """
+    _check_scope(session, zone, section)
+    _check_request(session=session, quantity=quantity, now=now, channel=channel)
+    with transaction.atomic():
+        hold = _open_hold(session=session, user=user, quantity=quantity, now=now, channel=channel)
+        candidates = (
+            InventoryUnit.objects.filter(session=session, zone=zone)
+            .filter(holdable(now))
+            .filter(of_channel(channel))
+        )
+        if section is not None:
+            candidates = candidates.filter(section=section)
+        ids = _take_first(
+            hold=hold, candidates=candidates.order_by("id"), quantity=quantity, now=now
+        )
+        if ids is None:
+            raise PlacesUnavailable(
+                ngettext(
+                    "No place is left here.",
+                    "Fewer than %(quantity)d places are left here.",
+                    quantity,
+                )
+                % {"quantity": quantity},
+                details={"requested": quantity},
+            )
+        _audit_hold(hold, unit_ids=ids, how="quantity", now=now)
+    return hold
+
+
+def hold_best_available(
+    *,
+    session: Session,
+    user,
+    quantity: int,
+    now: datetime,
+    zone: PriceZone | None = None,
+    section: Section | None = None,
+    accept_split: bool = False,
+    channel: SalesChannel | None = None,
+) -> Hold:
+    """Hold the best ``quantity`` adjacent seats of ``zone`` / ``section`` (whole session
+    when neither is given).
+
+    The best block leaves no single free seat stranded and lies nearest the layout's focal
+    point (``best_available.find_blocks``). Up to HOLD_ATTEMPTS candidates are tried in
+    order (another buyer may take one first); then the snapshot is rebuilt once. Without
+    any block, ``accept_split`` takes the best seats in as few rows as possible (a single
+    seat needs no consent: it is simply the best free seat); otherwise PlacesUnavailable
+    says so with ``details["split_possible"]``. A scope without seats
+    (a standing area) is held as a quantity. Raises as ``hold_quantity`` does.
+    """
+    _check_scope(session, zone, section)
+    _check_request(session=session, quantity=quantity, now=now, channel=channel)
+    if not selectors.has_seats(session=session, zone=zone, section=section):
+        standing_zone = zone
+        if standing_zone is None:
+            zones = PriceZone.objects.filter(session=session, units__session=session)
+            if section is not None:
+                zones = zones.filter(units__section=section)
+            standing_zone = zones.order_by("sort_order", "id").first()
+        if standing_zone is None:
+            raise PlacesUnavailable(details={"requested": quantity, "split_possible": False})
+        return hold_quantity(
+            session=session,
+            user=user,
+            zone=standing_zone,
+            quantity=quantity,
+            now=now,
+            channel=channel,
+            section=section,
+        )
+
+    layout = session.layout
+    focal = (layout.focal_x, layout.focal_y)
+    snapshot = selectors.seat_snapshot(
+        session=session, now=now, zone=zone, section=section, channel=channel
+    )
+    with transaction.atomic():
+        hold = _open_hold(session=session, user=user, quantity=quantity, now=now, channel=channel)
+        for attempt in range(2):
+            if attempt:  # every candidate was taken meanwhile: look again, once
+                snapshot = selectors.seat_snapshot(
+                    session=session, now=now, zone=zone, section=section, channel=channel
+                )
+            blocks = find_blocks(snapshot, quantity=quantity, focal=focal, limit=HOLD_ATTEMPTS)
+            for block in blocks:
+                ids = sorted(block.unit_ids)
+                if _take(hold=hold, unit_ids=ids, now=now):
+                    _audit_hold(hold, unit_ids=ids, how="best_available", now=now)
+                    return hold
+            if blocks:
+                continue
+            split = find_split(snapshot, quantity=quantity, focal=focal)
+            if split is None:
+                raise PlacesUnavailable(
+                    ngettext(
+                        "No seat is left here.",
+                        "Fewer than %(quantity)d seats are left here.",
+                        quantity,
+                    )
+                    % {"quantity": quantity},
+                    details={"requested": quantity, "split_possible": False},
+                )
+            if not accept_split and quantity > 1:  # one seat cannot be split
+                raise PlacesUnavailable(
+                    _(
+                        "No %(quantity)d adjacent seats are left here. Seats split across "
+                        "rows are still available if you accept them."
+                    )
+                    % {"quantity": quantity},
+                    details={"requested": quantity, "split_possible": True},
+                )
+            ids = sorted(split)
+            if _take(hold=hold, unit_ids=ids, now=now):
+                _audit_hold(hold, unit_ids=ids, how="best_available_split", now=now)
+                return hold
+        raise PlacesUnavailable(details={"requested": quantity})
+
+
+def _locked_hold(hold: Hold) -> Hold:
+    try:
+        return Hold.objects.select_for_update().select_related("session__event").get(pk=hold.pk)
+    except Hold.DoesNotExist as exc:
+        raise HoldNotFound() from exc
+
+
+def extend_hold(*, hold: Hold, user, now: datetime) -> Hold:
+    """Give a live hold ``hold_minutes`` more, once.
+
+    Raises HoldNotFound (not the user's), HoldExpired (too late: its places may be gone)
+    or ExtensionUsed (extended before).
+    """
+    with transaction.atomic():
+        locked = _locked_hold(hold)
+        if locked.user_id != user.pk:
+            raise HoldNotFound()
+        if not locked.is_live(now):
+            raise HoldExpired()
+        if locked.extensions >= 1:
+            raise ExtensionUsed()
+        previous = locked.expires_at
+        locked.expires_at = previous + timedelta(minutes=locked.session.hold_minutes)
+        locked.extensions += 1
+        locked.save(update_fields=["expires_at", "extensions"])
+        # The hold is live, so every unit still carries it and the old expiry.
+        InventoryUnit.objects.filter(hold=locked, status=UnitStatus.HELD).update(
+            hold_expires_at=locked.expires_at
+        )
+        audit.record(
+            action="hold.extended",
+            obj=locked,
+            actor=user,
+            organization_id=locked.session.event.organization_id,
+            now=now,
+            data={"from": previous.isoformat(), "to": locked.expires_at.isoformat()},
+        )
+    return locked
+
+
+def release_hold(*, hold: Hold, user, now: datetime) -> None:
+    """Give the hold's places back, expired or not; releasing twice changes nothing.
+
+    Only places still held by this hold are freed: a place another buyer took after expiry
+    stays theirs. ``user`` None is the system (an order cancelled or expired). Raises
+    HoldNotFound (not the user's) or HoldNotReleasable (sold).
+    """
+    with transaction.atomic():
+        locked = _locked_hold(hold)
+        if user is not None and locked.user_id != user.pk:
+            raise HoldNotFound()
+        if locked.status == HoldStatus.SOLD:
+            raise HoldNotReleasable()
+        if locked.status == HoldStatus.ORDERED and user is not None:
+            # An order awaits payment for these places: the buyer cancels the order instead.
+            raise HoldNotReleasable()
+        if locked.status == HoldStatus.RELEASED:
+            return
+        freed = InventoryUnit.objects.filter(hold=locked, status=UnitStatus.HELD).update(
+            status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None
+        )
+        locked.status = HoldStatus.RELEASED
+        locked.released_at = now
+        locked.save(update_fields=["status", "released_at"])
+        audit.record(
+            action="hold.released",
+            obj=locked,
+            actor=user,
+            organization_id=locked.session.event.organization_id,
+            now=now,
+            data={"freed": freed},
+        )
+    hold.status, hold.released_at = locked.status, locked.released_at
+
+
+def mark_hold_ordered(*, hold: Hold, now: datetime) -> Hold:
+    """Record that an order was placed from the live hold (repeats change nothing).
+
+    Raises HoldExpired when the hold has expired or was released.
+    """
+    with transaction.atomic():
+        locked = _locked_hold(hold)
+        if locked.status == HoldStatus.ORDERED:
+            return locked
+        if locked.status != HoldStatus.ACTIVE or not locked.is_live(now):
+            raise HoldExpired()
+        locked.status = HoldStatus.ORDERED
+        locked.save(update_fields=["status"])
+        audit.record(
+            action="hold.ordered",
+            obj=locked,
+            actor=None,
+            organization_id=locked.session.event.organization_id,
+            now=now,
+        )
+    hold.status = locked.status
+    return locked
+
+
+def sell_hold(*, hold: Hold, line_ids_by_unit: Mapping[int, int], now: datetime) -> None:
+    """Confirm the sale of every place of the hold, each to its order line.
+
+    ``UPDATE … SET status='sold' WHERE hold_id=:hold AND status='held'``: works after expiry
+    as long as nobody took the places meanwhile. When fewer places than the hold's are still
+    its own (or the lines do not cover exactly its places), raises HoldLost and nothing is
+    sold; the caller refunds. Selling again with the same lines changes nothing.
+    """
+    unit_ids = sorted(line_ids_by_unit)
+    with transaction.atomic():
+        locked = _locked_hold(hold)
+        if locked.status == HoldStatus.SOLD:
+            sold = dict(
+                InventoryUnit.objects.filter(hold=locked, status=UnitStatus.SOLD).values_list(
+                    "id", "order_line_id"
+                )
+            )
+            if sold == dict(line_ids_by_unit) and len(sold) == locked.quantity:
+                return
+            raise HoldLost(details={"hold": str(locked.pk), "status": locked.status})
+        sold_count = 0
+        if len(unit_ids) == locked.quantity:
+            sold_count = InventoryUnit.objects.filter(
+                hold=locked,
+                status=UnitStatus.HELD,
+                id__in=unit_ids,
+            ).update(
+                status=UnitStatus.SOLD,
+                hold_expires_at=None,
+                order_line_id=Case(
+                    *[
+                        When(id=unit_id, then=Value(line_id))
+                        for unit_id, line_id in line_ids_by_unit.items()
+                    ],
+                    output_field=BigIntegerField(),
+                ),
+            )
+        if sold_count != locked.quantity:
+            # Raising rolls back the partial update: all places or none.
+            raise HoldLost(
+                details={
+                    "hold": str(locked.pk),
+                    "places": locked.quantity,
+                    "still_held": sold_count,
+                }
+            )
+        locked.status = HoldStatus.SOLD
+        locked.save(update_fields=["status"])
+        audit.record(
+            action="hold.sold",
+            obj=locked,
+            actor=None,
+            organization_id=locked.session.event.organization_id,
+            now=now,
+            data={"units": unit_ids},
+        )
+    hold.status = locked.status
+
+
+def tidy_expired_holds(*, now: datetime, batch_size: int = 500) -> int:
+    """Reset places of expired holds to available and mark the holds released.
+
+    Housekeeping only: expired places are already free to anyone. Active holds are tidied
+    as soon as they expire, ordered ones after ORDERED_GRACE (their order may still be
+    paid). Places another buyer took meanwhile are untouched (they carry the new hold).
+    Returns the number of places freed.
+    """
+    expired = Q(status=HoldStatus.ACTIVE, expires_at__lt=now) | Q(
+        status=HoldStatus.ORDERED, expires_at__lt=now - ORDERED_GRACE
+    )
+    freed = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Hold.objects.filter(expired)
+                .order_by("expires_at")
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            freed += InventoryUnit.objects.filter(
+                hold_id__in=ids,
+                status=UnitStatus.HELD,
+                hold_expires_at__lt=now,
+            ).update(status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None)
+            Hold.objects.filter(expired, id__in=ids).update(
+                status=HoldStatus.RELEASED, released_at=now
+            )
+    return freed

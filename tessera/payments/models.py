@@ -1,0 +1,165 @@
+"""Payments at a provider, the callbacks they sent us, and refunds."""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Provider(models.TextChoices):
+    SANDBOX = "sandbox", _("Sandbox")
+    ALIPAY = "alipay", _("Alipay")
+    WECHAT = "wechat", _("WeChat Pay")
+
+
+class PaymentStatus(models.TextChoices):
+    CREATED = "created", _("Created")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class Payment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="payments", verbose_name=_("order")
+    )
+    provider = models.CharField(_("provider"), max_length=10, choices=Provider.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.CREATED
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    provider_reference = models.CharField(_("provider reference"), max_length=80, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    # Sandbox switches (fail, delay_seconds, duplicates, out_of_order) chosen at creation.
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    # Where the buyer pays: the provider's cashier page, and what its QR code encodes.
+    cashier_url = models.TextField(_("cashier URL"), blank=True)
+    qr_content = models.CharField(_("QR content"), max_length=500, blank=True)
+    # The provider's ordering of the last event applied; older events are stale.
+    callback_sequence = models.BigIntegerField(_("last callback sequence"), default=0)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.amount} {self.currency}"
+
+
+class CallbackOutcome(models.TextChoices):
+    APPLIED = "applied", _("Applied")
+    DUPLICATE = "duplicate", _("Duplicate")
+    STALE = "stale", _("Out of order, ignored")
+    REJECTED = "rejected", _("Rejected (signature)")
+    REFUNDED = "refunded", _("Paid too late, refunded")
+    INVALID = "invalid", _("Invalid")
+
+
+class CallbackLog(models.Model):
+    """Every callback as received, verified or not: forged ones are kept for review."""
+
+    provider = models.CharField(_("provider"), max_length=10, choices=Provider.choices)
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callbacks",
+        verbose_name=_("payment"),
+    )
+    received_at = models.DateTimeField(_("received at"))
+    headers = models.JSONField(_("headers"), default=dict)
+    body = models.TextField(_("body"))
+    signature_valid = models.BooleanField(_("signature valid"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=CallbackOutcome.choices)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("payment callback")
+        verbose_name_plural = _("payment callbacks")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.outcome} {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class Refund(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    provider_reference = models.CharField(_("provider reference"), max_length=80, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} ({self.status})"
+
+
+class SandboxTradeStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting for the buyer")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+
+
+class SandboxTrade(models.Model):
+    """The sandbox gateway's own record of a trade, as a real gateway keeps one.
+
+    It knows the merchant's payment only by id (the ``out_trade_no`` of real gateways) and
+    builds its callbacks from this row, never from the merchant's ``Payment``.
+    """
+
+    reference = models.CharField(_("gateway reference"), max_length=40, unique=True)
+    payment_id = models.UUIDField(_("merchant payment"), unique=True)
+    merchant_name = models.CharField(_("merchant"), max_length=120)
+    order_number = models.CharField(_("order number"), max_length=40)
+    subject = models.CharField(_("subject"), max_length=200)
+    amount_minor = models.BigIntegerField(_("amount in minor units"))
+    currency = models.CharField(_("currency"), max_length=3)
+    notify_url = models.CharField(_("notify URL"), max_length=500)
+    return_url = models.CharField(_("return URL"), max_length=500, blank=True)
+    switches = models.JSONField(_("switches"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=SandboxTradeStatus.choices,
+        default=SandboxTradeStatus.WAITING,
+    )
+    # Events are numbered 1, 2, … in the order the gateway produced them.
+    sequence = models.PositiveIntegerField(_("last event sequence"), default=1)
+    created_at = models.DateTimeField(_("created at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # Refund number → amount in minor units; a repeated number refunds once.
+    refunds = models.JSONField(_("refunds"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("sandbox trade")
+        verbose_name_plural = _("sandbox trades")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def refunded_minor(self) -> int:
+        return sum(int(v) for v in self.refunds.values())

@@ -1,0 +1,62 @@
+"""The registry of payment providers, by name.
+
+Adapters are imported when first asked for, so importing the registry stays cheap and the
+sandbox gateway (which calls back into services) never forms an import cycle.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from django.utils.module_loading import import_string
+
+from tessera.payments.providers.base import PaymentProvider, UnknownProvider
+
+# name → an adapter class (by dotted path) whose ``from_settings()`` reads the configuration,
+# or any zero-argument callable returning an adapter.
+_FACTORIES: dict[str, str | Callable[[], PaymentProvider]] = {
+    "sandbox": "tessera.payments.providers.sandbox.SandboxProvider",
+    "alipay": "tessera.payments.providers.alipay.AlipayProvider",
+    "wechat": "tessera.payments.providers.wechat.WeChatPayProvider",
+}
+_overrides: dict[str, PaymentProvider] = {}
+
+
+def register(name: str, factory: str | Callable[[], PaymentProvider]) -> None:
+    """Add (or replace) a provider: the dotted path of an adapter class with
+    ``from_settings()``, or a callable returning an adapter."""
+    _FACTORIES[name] = factory
+
+
+def provider_names() -> list[str]:
+    return sorted(_FACTORIES)
+
+
+def get_provider(name: str) -> PaymentProvider:
+    """The configured adapter for ``name``.
+
+    Raises UnknownProvider for a name nobody registered, ProviderUnavailable when the
+    provider is registered but not configured on this installation.
+    """
+    if name in _overrides:
+        return _overrides[name]
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise UnknownProvider
+    if isinstance(factory, str):
+        return import_string(factory).from_settings()
+    return factory()
+
+
+@contextmanager
+def use_provider(provider: PaymentProvider) -> Iterator[PaymentProvider]:
+    """Use this very adapter instance for its name while the block runs (tests, and
+    callers that build an adapter with explicit keys)."""
+    previous = _overrides.get(provider.name)
+    _overrides[provider.name] = provider
+    try:
+        yield provider
+    finally:
+        if previous is None:
+            _overrides.pop(provider.name, None)
+        else:
+            _overrides[provider.name] = previous

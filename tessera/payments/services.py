@@ -1,0 +1,556 @@
+"""Payments: start one at a provider, apply the provider's callbacks, complete the sale,
+refund what cannot be sold.
+
+No provider is ever called while a database transaction is open: ``start_payment`` writes the
+payment, commits, asks the provider, then stores the answer; refunds run after commit from a
+task. A success callback completes the sale in ONE transaction (places sold, ledger charge,
+tickets, order fulfilled) while the payment row is locked, so concurrent duplicate
+deliveries apply once.
+"""
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Sum
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from tessera.core import audit
+from tessera.core.errors import DomainError, InvalidInput, NotFound
+from tessera.core.money import to_minor_units
+from tessera.inventory.services import HoldLost
+from tessera.orders import services as orders
+from tessera.orders.models import LedgerEntry, LedgerKind, Order, OrderStatus
+from tessera.orders.services import OrderNotFound, OrderNotPayable, PaymentMismatch
+from tessera.payments import sandbox_gateway
+from tessera.payments.conf import public_url
+from tessera.payments.models import (
+    CallbackLog,
+    CallbackOutcome,
+    Payment,
+    PaymentStatus,
+    Provider,
+    Refund,
+    RefundStatus,
+)
+from tessera.payments.providers import get_provider
+from tessera.payments.providers.base import (
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    CallbackData,
+    CallbackForged,
+    ProviderError,
+    ProviderUnavailable,
+    parse_payment_id,
+)
+from tessera.tickets.services import issue_tickets
+
+logger = logging.getLogger(__name__)
+
+_PAID_STATES = (
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+)
+_LOGGED_HEADERS_MAX = 40
+_LOGGED_BODY_MAX = 20_000
+_SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization"}
+
+# Why a paid payment could not buy its order; the buyer reads the reason on the order.
+PLACES_LOST = "places_lost"
+ORDER_CLOSED = "order_closed"
+ALREADY_PAID = "already_paid"
+_REASONS = {
+    PLACES_LOST: _(
+        "Your payment arrived after your seats were released and some were taken; "
+        "it has been refunded in full."
+    ),
+    ORDER_CLOSED: _(
+        "Your payment arrived after this order was closed; it has been refunded in full."
+    ),
+    ALREADY_PAID: _(
+        "This order had already been paid; the second payment has been refunded in full."
+    ),
+}
+
+
+class InvalidPaymentOptions(InvalidInput):
+    code = "invalid_payment_options"
+    default_message = _("These payment options are not valid.")
+
+
+class NothingToPay(DomainError):
+    code = "nothing_to_pay"
+    status = 409
+    default_message = _("This order has nothing to pay.")
+
+
+# -- starting a payment ------------------------------------------------------------------------
+
+
+def clean_options(*, provider: str, options: dict | None) -> dict:
+    """The sandbox's switches, checked; other providers take none.
+
+    ``fail`` and ``out_of_order`` are booleans, ``delay_seconds`` 0–3600, ``duplicates``
+    1–10. Raises InvalidPaymentOptions naming the offending option.
+    """
+    options = options or {}
+    if not isinstance(options, dict):
+        raise InvalidPaymentOptions
+    if provider != Provider.SANDBOX:
+        if options:
+            raise InvalidPaymentOptions(details={"options": sorted(options)})
+        return {}
+    clean: dict = {}
+    for name, value in options.items():
+        if name in ("fail", "out_of_order"):
+            if not isinstance(value, bool):
+                raise InvalidPaymentOptions(details={"option": name})
+            clean[name] = value
+        elif name in ("delay_seconds", "duplicates"):
+            low, high = (
+                (0, sandbox_gateway.MAX_DELAY_SECONDS)
+                if name == "delay_seconds"
+                else (1, sandbox_gateway.MAX_DUPLICATES)
+            )
+            if type(value) is not int or not low <= value <= high:
+                raise InvalidPaymentOptions(details={"option": name, "min": low, "max": high})
+            clean[name] = value
+        else:
+            raise InvalidPaymentOptions(details={"option": name})
+    return clean
+
+
+def notify_url(provider: str) -> str:
+    """Where a provider posts its callbacks: the same endpoint for real and sandbox."""
+    return f"{public_url()}/api/v1/payments/callbacks/{provider}"
+
+
+def return_url(order: Order) -> str:
+    """Where the provider's cashier sends the buyer back: the order's page."""
+    try:
+        path = reverse("storefront:order", kwargs={"number": order.number})
+    except NoReverseMatch:
+        path = f"/orders/{order.number}/"
+    return public_url() + path
+
+
+def start_payment(
+    *, order: Order, provider: str, user, now: datetime, options: dict | None = None
+) -> Payment:
+    """Open a payment of the order's total at ``provider`` and return it with its cashier URL
+    and/or QR content: ``open_payment`` then ``connect_payment``.
+
+    Only the buyer's own order, awaiting payment and not past its pay-before time. Raises
+    OrderNotFound (not the user's), OrderNotPayable, NothingToPay, InvalidPaymentOptions,
+    UnknownProvider, ProviderUnavailable / ProviderError (the payment then stays unconnected
+    and ``connect_payment`` may try it again).
+    """
+    payment = open_payment(order=order, provider=provider, user=user, now=now, options=options)
+    return connect_payment(payment=payment, now=now)
+
+
+def open_payment(
+    *, order: Order, provider: str, user, now: datetime, options: dict | None = None
+) -> Payment:
+    """The database half of ``start_payment``: check the order and write the payment.
+    Calls no provider, so it may run inside a caller's transaction (idempotent requests)."""
+    get_provider(provider)  # unknown or unconfigured providers fail before anything is written
+    clean = clean_options(provider=provider, options=options)
+    with transaction.atomic():
+        locked = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("session__event")
+            .filter(pk=order.pk, user=user)
+            .first()
+        )
+        if locked is None:
+            raise OrderNotFound
+        if locked.status != OrderStatus.PENDING_PAYMENT or locked.expires_at <= now:
+            raise OrderNotPayable
+        if locked.total <= 0:
+            raise NothingToPay
+        payment = Payment.objects.create(
+            order=locked,
+            provider=provider,
+            amount=locked.total,
+            currency=locked.currency,
+            created_at=now,
+            options=clean,
+        )
+        audit.record(
+            action="payment.started",
+            obj=payment,
+            actor=user,
+            now=now,
+            organization_id=locked.session.event.organization_id,
+            data={
+                "order": locked.number,
+                "provider": provider,
+                "amount": str(locked.total),
+                "currency": locked.currency,
+            },
+        )
+    return payment
+
+
+def connect_payment(*, payment: Payment, now: datetime) -> Payment:
+    """The provider half of ``start_payment``: open the trade at the provider, with no
+    transaction open, and store where the buyer pays. Does nothing for a payment that is
+    already connected or no longer open; providers open one trade per payment id, so
+    calling again after a failure is safe.
+
+    Raises ProviderUnavailable / ProviderError; the reason is kept in ``failure_reason``.
+    """
+    if payment.status != PaymentStatus.CREATED or payment.cashier_url or payment.qr_content:
+        return payment
+    # durable: raises RuntimeError if a caller's transaction is open around the provider call.
+    with transaction.atomic(durable=True):
+        order = Order.objects.get(pk=payment.order_id)
+    try:
+        result = get_provider(payment.provider).create(
+            payment, return_url=return_url(order), notify_url=notify_url(payment.provider)
+        )
+    except (ProviderError, ProviderUnavailable) as exc:
+        with transaction.atomic():
+            Payment.objects.filter(pk=payment.pk).update(
+                failure_reason=str(exc.details.get("reason", ""))[:200]
+            )
+        raise
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(
+            provider_reference=result.provider_reference[:80],
+            cashier_url=result.redirect_url,
+            qr_content=result.qr_content[:500],
+            failure_reason="",
+        )
+    payment.refresh_from_db()
+    return payment
+
+
+def cashier_url(payment: Payment) -> str:
+    """Where to send the buyer to pay (empty for QR-only providers: show ``qr_content``)."""
+    return payment.cashier_url
+
+
+# -- callbacks -----------------------------------------------------------------------------------
+
+
+def _loggable(headers: dict, body: bytes) -> tuple[dict, str]:
+    kept = {
+        str(k)[:100]: str(v)[:1000]
+        for k, v in list(headers.items())[:_LOGGED_HEADERS_MAX]
+        if str(k).lower() not in _SECRET_HEADERS
+    }
+    return kept, body[:_LOGGED_BODY_MAX].decode("utf-8", errors="replace")
+
+
+def _matches(payment: Payment, data: CallbackData) -> bool:
+    return (
+        data.currency.upper() == payment.currency.upper()
+        and data.amount_minor == to_minor_units(payment.amount, payment.currency)
+    )
+
+
+def _reason_for(order: Order, cause: str) -> str:
+    """The buyer-facing reason, in the buyer's language (the callback has none)."""
+    language = getattr(order.user, "preferred_language", "") or translation.get_language()
+    with translation.override(language):
+        return str(_REASONS[cause])
+
+
+def handle_callback(*, provider: str, headers: dict, body: bytes, now: datetime) -> CallbackLog:
+    """Verify, log and apply one provider callback; returns its CallbackLog.
+
+    - signature (or key, timestamp, encryption) wrong → ``rejected``, nothing else changes;
+    - unknown payment, or amount/currency not the payment's → ``invalid``, nothing changes;
+    - success for a payment that already succeeded → ``duplicate``, no second charge;
+    - failed/pending after success, or older than the last applied event → ``stale``;
+    - success → ``complete_payment`` (sale, ledger charge, tickets, fulfilment) in one
+      transaction → ``applied``; if the places were lost meanwhile (or the order closed),
+      that is rolled back, the charge is booked on the cancelled order and refunded after
+      commit → ``refunded``.
+
+    Raises UnknownProvider / ProviderUnavailable for a provider that is not set up here.
+    """
+    adapter = get_provider(provider)
+    logged_headers, logged_body = _loggable(headers, body)
+
+    def log(outcome: str, *, payment=None, valid: bool = True, detail: str = "") -> CallbackLog:
+        return CallbackLog.objects.create(
+            provider=provider,
+            payment=payment,
+            received_at=now,
+            headers=logged_headers,
+            body=logged_body,
+            signature_valid=valid,
+            outcome=outcome,
+            detail=detail[:300],
+        )
+
+    try:
+        data = adapter.verify_callback(headers, body, now=now)
+    except CallbackForged as exc:
+        logger.warning("forged %s callback: %s", provider, exc.reason)
+        with transaction.atomic():
+            return log(CallbackOutcome.REJECTED, valid=False, detail=exc.reason)
+
+    payment_id = parse_payment_id(data.payment_id)
+    try:
+        with transaction.atomic():
+            payment = (
+                Payment.objects.select_for_update().filter(pk=payment_id, provider=provider).first()
+                if payment_id
+                else None
+            )
+            if payment is None:
+                return log(CallbackOutcome.INVALID, detail=f"unknown payment {data.payment_id}")
+            if not _matches(payment, data):
+                return log(
+                    CallbackOutcome.INVALID,
+                    payment=payment,
+                    detail=f"amount {data.amount_minor} {data.currency} does not match",
+                )
+            if data.status == SUCCEEDED:
+                if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
+                    return log(CallbackOutcome.DUPLICATE, payment=payment)
+                complete_payment(
+                    payment=payment,
+                    provider_reference=data.provider_reference,
+                    sequence=data.sequence,
+                    now=now,
+                )
+                return log(CallbackOutcome.APPLIED, payment=payment, detail=SUCCEEDED)
+            return _apply_unpaid_event(payment, data, now=now, log=log)
+    except HoldLost:
+        cause = PLACES_LOST
+    except OrderNotPayable:
+        cause = ORDER_CLOSED
+    except PaymentMismatch as exc:
+        with transaction.atomic():
+            return log(
+                CallbackOutcome.INVALID,
+                payment=Payment.objects.get(pk=payment_id),
+                detail=str(exc.details),
+            )
+    # The sale rolled back whole; book the money and refund it in a transaction of its own.
+    return _settle_unsellable(payment_id=payment_id, data=data, cause=cause, now=now, log=log)
+
+
+def _apply_unpaid_event(payment: Payment, data: CallbackData, *, now: datetime, log) -> CallbackLog:
+    if payment.status == PaymentStatus.FAILED and data.status == FAILED:
+        return log(CallbackOutcome.DUPLICATE, payment=payment)
+    if payment.status != PaymentStatus.CREATED or data.sequence <= payment.callback_sequence:
+        return log(
+            CallbackOutcome.STALE,
+            payment=payment,
+            detail=f"{data.status} #{data.sequence} after {payment.status}",
+        )
+    payment.callback_sequence = data.sequence
+    if data.status == PENDING:
+        payment.save(update_fields=["callback_sequence"])
+        return log(CallbackOutcome.APPLIED, payment=payment, detail=PENDING)
+    payment.status = PaymentStatus.FAILED
+    payment.completed_at = now
+    payment.failure_reason = gettext("The payment provider reported the payment as failed.")
+    payment.provider_reference = data.provider_reference[:80] or payment.provider_reference
+    payment.save(
+        update_fields=[
+            "callback_sequence",
+            "status",
+            "completed_at",
+            "failure_reason",
+            "provider_reference",
+        ]
+    )
+    audit.record(action="payment.failed", obj=payment, now=now, data={"sequence": data.sequence})
+    return log(CallbackOutcome.APPLIED, payment=payment, detail=FAILED)
+
+
+def complete_payment(
+    *, payment: Payment, now: datetime, provider_reference: str = "", sequence: int = 0
+) -> Payment:
+    """The money arrived: sell the hold's places and charge the ledger
+    (``orders.mark_order_paid``), issue the tickets, fulfil the order — all in one
+    transaction, with the payment row locked. Idempotent.
+
+    Raises HoldLost when someone else took a place after the hold expired, OrderNotPayable
+    when the order was closed or paid by another payment; nothing has changed then.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            return payment
+        order = orders.mark_order_paid(
+            order=payment.order,
+            payment_id=payment.id,
+            amount=payment.amount,
+            currency=payment.currency,
+            now=now,
+        )
+        issue_tickets(order=order, now=now)
+        orders.fulfil_order(order=order, now=now)
+        payment.status = PaymentStatus.SUCCEEDED
+        payment.completed_at = now
+        payment.failure_reason = ""
+        payment.provider_reference = provider_reference[:80] or payment.provider_reference
+        payment.callback_sequence = max(payment.callback_sequence, sequence)
+        payment.save(
+            update_fields=[
+                "status",
+                "completed_at",
+                "failure_reason",
+                "provider_reference",
+                "callback_sequence",
+            ]
+        )
+        audit.record(
+            action="payment.succeeded",
+            obj=payment,
+            now=now,
+            organization_id=order.session.event.organization_id,
+            data={"order": order.number, "amount": str(payment.amount)},
+        )
+    return payment
+
+
+def _settle_unsellable(
+    *, payment_id: UUID, data: CallbackData, cause: str, now: datetime, log
+) -> CallbackLog:
+    """Money arrived for an order that cannot take it: book the charge, cancel the order with
+    the reason shown to the buyer, and refund in full once committed."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
+            return log(CallbackOutcome.DUPLICATE, payment=payment)  # a parallel delivery won
+        order = Order.objects.select_related("user").get(pk=payment.order_id)
+        if order.status in _PAID_STATES:
+            # Paid twice: the order is fine, this second payment goes back. Its money never
+            # entered the order's ledger, so the refund is booked at the provider only.
+            cause = ALREADY_PAID
+        reason = _reason_for(order, cause)
+        if cause != ALREADY_PAID:
+            orders.record_lost_sale(
+                order=order,
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency,
+                reason=reason,
+                now=now,
+            )
+        payment.status = PaymentStatus.SUCCEEDED
+        payment.completed_at = now
+        payment.failure_reason = reason[:200]
+        payment.provider_reference = data.provider_reference[:80] or payment.provider_reference
+        payment.callback_sequence = max(payment.callback_sequence, data.sequence)
+        payment.save(
+            update_fields=[
+                "status",
+                "completed_at",
+                "failure_reason",
+                "provider_reference",
+                "callback_sequence",
+            ]
+        )
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=payment.amount,
+            currency=payment.currency,
+            reason=reason[:200],
+            created_at=now,
+        )
+        audit.record(
+            action="payment.unsellable",
+            obj=payment,
+            now=now,
+            data={"cause": cause, "order": order.number, "refund": str(refund.pk)},
+        )
+        _refund_after_commit(refund)
+        return log(CallbackOutcome.REFUNDED, payment=payment, detail=cause)
+
+
+# -- refunds -------------------------------------------------------------------------------------
+
+
+def _refund_after_commit(refund: Refund) -> None:
+    from tessera.payments.tasks import refund_payment
+
+    refund_id = str(refund.pk)
+    transaction.on_commit(lambda: refund_payment.enqueue(refund_id))
+
+
+def execute_refund(*, refund_id: UUID, now: datetime) -> Refund:
+    """Carry out a pending refund at the provider (no transaction open), then record it:
+    the refund's status, the order's ledger (``orders.record_refund``, so charge and refund
+    sum to zero) and the payment's status once fully refunded. Idempotent: the provider
+    refunds one refund id once, and a refund that is no longer pending is returned as is.
+    A provider that cannot be reached or is still processing leaves the refund pending.
+    """
+    # durable: raises RuntimeError if a caller's transaction is open around the provider call.
+    with transaction.atomic(durable=True):
+        refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound
+    if refund.status != RefundStatus.PENDING:
+        return refund
+    payment = refund.payment
+    try:
+        result = get_provider(payment.provider).refund(
+            payment, refund.amount, refund.reason, refund_id=refund.pk.hex
+        )
+    except (ProviderError, ProviderUnavailable) as exc:
+        logger.warning("refund %s not done yet: %s", refund.pk, exc.details)
+        return refund
+    if result.status == PENDING:
+        return refund
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != RefundStatus.PENDING:
+            return refund
+        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        refund.completed_at = now
+        refund.provider_reference = result.provider_reference[:80]
+        if result.status == SUCCEEDED:
+            refund.status = RefundStatus.SUCCEEDED
+            refund.save(update_fields=["status", "completed_at", "provider_reference"])
+            charged = LedgerEntry.objects.filter(
+                kind=LedgerKind.CHARGE, payment_id=payment.pk
+            ).exists()
+            if charged:
+                orders.record_refund(
+                    order=payment.order,
+                    payment_id=payment.pk,
+                    amount=refund.amount,
+                    currency=refund.currency,
+                    reason=refund.reason,
+                    reference=f"refund:{refund.pk.hex}",
+                    now=now,
+                )
+            refunded = payment.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(
+                s=Sum("amount")
+            )["s"] or Decimal(0)
+            if refunded >= payment.amount:
+                payment.status = PaymentStatus.REFUNDED
+                payment.save(update_fields=["status"])
+        else:
+            refund.status = RefundStatus.FAILED
+            refund.save(update_fields=["status", "completed_at", "provider_reference"])
+            logger.error("refund %s refused by %s: %s", refund.pk, payment.provider, result.detail)
+        audit.record(
+            action=f"refund.{refund.status}",
+            obj=refund,
+            now=now,
+            data={
+                "payment": str(payment.pk),
+                "amount": str(refund.amount),
+                "detail": result.detail[:200],
+            },
+        )
+    return refund

@@ -1,0 +1,41 @@
+"""The sandbox cashier's main path in a real Chromium: the buyer sees the amount and the QR
+code, presses "pay", and the gateway's callback reaches the shop over HTTP."""
+
+import pytest
+from django.utils import timezone
+
+from tessera.orders.models import Order, OrderStatus
+from tessera.payments.models import CallbackLog
+from tessera.payments.services import start_payment
+from tessera.payments.tests.conftest import make_purchase
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_paying_at_the_sandbox_cashier(live_server, settings, page, artifacts_dir):
+    # given an order awaiting payment and a sandbox payment whose callbacks go to this server
+    settings.TESSERA_PUBLIC_URL = live_server.url
+    now = timezone.now()
+    purchase = make_purchase(now=now)
+    payment = start_payment(order=purchase.order, provider="sandbox", user=purchase.buyer, now=now)
+
+    # when the buyer opens the cashier
+    page.goto(payment.cashier_url)
+
+    # then it shows the amount, the order number and a QR code, on the gateway's own page
+    assert page.get_by_test_id("amount").inner_text() == "¥760.00"
+    assert page.get_by_test_id("order-number").inner_text() == purchase.order.number
+    assert page.locator("svg.cashier-qr").bounding_box()["width"] >= 150
+    assert page.locator(".site-header").count() == 0
+    page.screenshot(path=artifacts_dir / "sandbox-cashier.png", full_page=True)
+
+    # when they press "pay"
+    page.locator("button[value=pay]").click()
+    page.wait_for_selector(".result.ok")
+
+    # then the shop got the signed callback over HTTP and the order is paid and ticketed
+    order = Order.objects.get(pk=purchase.order.pk)
+    assert order.status == OrderStatus.FULFILLED
+    assert list(CallbackLog.objects.values_list("outcome", flat=True)) == ["applied"]
+    assert page.locator("button[value=pay]").count() == 0
+    page.screenshot(path=artifacts_dir / "sandbox-cashier-paid.png", full_page=True)

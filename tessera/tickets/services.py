@@ -1,0 +1,400 @@
+"""Tickets: session keys, issuance, credentials, revocation and reissue.
+
+``issue_tickets`` runs inside the payments app's transaction that marks the places sold, so
+every entry point here opens ``transaction.atomic()`` without ``durable``: nested, it is a
+savepoint of the caller's transaction.
+"""
+
+import os
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+
+from tessera.catalog.models import Session
+from tessera.core import audit
+from tessera.core.clock import now as clock_now
+from tessera.core.errors import DomainError, InvalidInput
+from tessera.inventory.models import UnitStatus
+from tessera.orders.models import LineStatus, Order, OrderStatus
+from tessera.tickets import credentials
+from tessera.tickets.models import KeyPurpose, Revocation, SessionKey, Ticket, TicketStatus
+
+# Re-exported: the purchase contract names these reads as part of tickets.services.
+from tessera.tickets.selectors import public_keys_for_session, revocation_list
+
+__all__ = [
+    "OrderNotPaid",
+    "PlaceNotSold",
+    "TicketRevoked",
+    "TooManyReissues",
+    "credential_for",
+    "credential_valid_until",
+    "get_or_create_rotation_key",
+    "get_or_create_signing_key",
+    "issue_tickets",
+    "public_keys_for_session",
+    "reissue_ticket",
+    "revocation_list",
+    "revoke_ticket",
+    "rotate_signing_key",
+    "ticket_rotation_key",
+]
+
+# A credential stays valid this long after the session ends, or after it starts when the
+# session has no end time (late leavers, re-entry, disputes at the gate).
+VALID_AFTER_END = timedelta(hours=6)
+VALID_AFTER_START_WITHOUT_END = timedelta(hours=12)
+HOLDER_NAME_MAX = 80
+REASON_MAX = 40
+_KEY_ATTEMPTS = 64  # each round lets at least one concurrent creator through
+_ISSUABLE = (
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+)
+
+
+class OrderNotPaid(DomainError):
+    code = "order_not_paid"
+    status = 409
+    default_message = _("Tickets are issued only for paid orders.")
+
+
+class PlaceNotSold(DomainError):
+    code = "place_not_sold"
+    status = 409
+    default_message = _("A place of this order is not sold to it, so no ticket can be issued.")
+
+
+class TicketRevoked(DomainError):
+    code = "ticket_revoked"
+    status = 409
+    default_message = _("This ticket is no longer valid.")
+
+
+class TooManyReissues(DomainError):
+    code = "too_many_reissues"
+    status = 409
+    default_message = _("This ticket cannot be reissued again.")
+
+
+# -- keys --------------------------------------------------------------------------------
+
+
+def _active_key(session_id: int, purpose: str) -> SessionKey | None:
+    return (
+        SessionKey.objects.filter(session_id=session_id, purpose=purpose, retired_at__isnull=True)
+        .order_by("-kid")
+        .first()
+    )
+
+
+def _new_key_material(purpose: str) -> tuple[bytes, bytes]:
+    if purpose == KeyPurpose.SIGNING:
+        private = Ed25519PrivateKey.generate()
+        secret = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return secret, public
+    return os.urandom(32), b""
+
+
+def _create_key(*, session_id: int, purpose: str, now: datetime) -> tuple[SessionKey, bool]:
+    """Insert the session's key in use for ``purpose`` -> (key, True), or return the one a
+    concurrent caller inserted first -> (key, False).
+
+    ``kid`` is global (a credential names its key by kid alone): max + 1, retried when a
+    concurrent insert took that number. The partial unique constraint on (session,
+    purpose) for unretired keys stops a second key in use.
+    """
+    secret, public = _new_key_material(purpose)
+    for _attempt in range(_KEY_ATTEMPTS):
+        kid = (SessionKey.objects.aggregate(top=Max("kid"))["top"] or 0) + 1
+        if kid > credentials.MAX_KEY_ID:
+            raise RuntimeError("key ids are exhausted")
+        try:
+            with transaction.atomic():
+                key = SessionKey.objects.create(
+                    session_id=session_id,
+                    kid=kid,
+                    purpose=purpose,
+                    secret=secret,
+                    public_key=public,
+                    created_at=now,
+                )
+            return key, True
+        except IntegrityError:
+            existing = _active_key(session_id, purpose)
+            if existing is not None:
+                return existing, False
+    raise RuntimeError(f"no free key id after {_KEY_ATTEMPTS} attempts")
+
+
+def get_or_create_signing_key(*, session: Session, now: datetime) -> SessionKey:
+    """The session's Ed25519 key in use, created on first need."""
+    key = _active_key(session.pk, KeyPurpose.SIGNING)
+    if key is not None:
+        return key
+    with transaction.atomic():
+        key, created = _create_key(session_id=session.pk, purpose=KeyPurpose.SIGNING, now=now)
+        if not created:
+            return key
+        audit.record(
+            action="tickets.signing_key_created",
+            obj=key,
+            now=now,
+            organization_id=session.organization_id,
+            data={"kid": key.kid, "session": session.pk},
+        )
+    return key
+
+
+def rotate_signing_key(*, session: Session, now: datetime, actor=None) -> SessionKey:
+    """Retire the session's signing key and create a new one.
+
+    Credentials signed by the retired key keep verifying (its public key stays published);
+    new credentials are signed by the new key.
+    """
+    with transaction.atomic():
+        retired = list(
+            SessionKey.objects.filter(
+                session=session, purpose=KeyPurpose.SIGNING, retired_at__isnull=True
+            ).values_list("kid", flat=True)
+        )
+        SessionKey.objects.filter(
+            session=session, purpose=KeyPurpose.SIGNING, retired_at__isnull=True
+        ).update(retired_at=now)
+        key, _created = _create_key(session_id=session.pk, purpose=KeyPurpose.SIGNING, now=now)
+        audit.record(
+            action="tickets.signing_key_rotated",
+            obj=key,
+            actor=actor,
+            now=now,
+            organization_id=session.organization_id,
+            data={"kid": key.kid, "retired": retired},
+        )
+    return key
+
+
+def get_or_create_rotation_key(*, session: Session, now: datetime) -> SessionKey:
+    """The session's secret for rotating codes (32 random bytes), created on first need."""
+    key = _active_key(session.pk, KeyPurpose.ROTATION)
+    if key is not None:
+        return key
+    with transaction.atomic():
+        key, created = _create_key(session_id=session.pk, purpose=KeyPurpose.ROTATION, now=now)
+        if not created:
+            return key
+        audit.record(
+            action="tickets.rotation_key_created",
+            obj=key,
+            now=now,
+            organization_id=session.organization_id,
+            data={"kid": key.kid, "session": session.pk},
+        )
+    return key
+
+
+def ticket_rotation_key(*, ticket: Ticket, now: datetime) -> bytes:
+    """The ticket's own rotating-code key (see ``credentials.derive_ticket_key``)."""
+    key = get_or_create_rotation_key(session=ticket.session, now=now)
+    return credentials.derive_ticket_key(bytes(key.secret), ticket.pk)
+
+
+# -- issuance ----------------------------------------------------------------------------
+
+
+def _buyer_name(user) -> str:
+    return (user.display_name or user.get_full_name() or user.username).strip()
+
+
+def issue_tickets(*, order: Order, now: datetime) -> list[Ticket]:
+    """One ticket per active line of a paid order; the holder is the line's attendee or
+    else the buyer. Idempotent: a second call creates nothing and returns the same tickets.
+
+    Called inside the transaction that marks the order's places sold. Raises OrderNotPaid
+    for an order that was never paid and PlaceNotSold when a line's place is not sold to
+    that line (nothing is issued then).
+    """
+    with transaction.atomic():
+        # Lock the order row only: joined rows (the session!) stay unlocked.
+        order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if order.status not in _ISSUABLE:
+            raise OrderNotPaid()
+        lines = list(
+            order.lines.filter(status=LineStatus.ACTIVE).select_related("unit").order_by("id")
+        )
+        issued = set(
+            Ticket.objects.filter(order_line__order=order).values_list("order_line_id", flat=True)
+        )
+        missing = [line for line in lines if line.pk not in issued]
+        if missing:
+            for line in missing:
+                unit = line.unit
+                if unit.status != UnitStatus.SOLD or unit.order_line_id != line.pk:
+                    raise PlaceNotSold(details={"line": line.pk})
+            session = Session.objects.select_related("event").get(pk=order.session_id)
+            get_or_create_signing_key(session=session, now=now)
+            buyer = _buyer_name(order.user)
+            created = Ticket.objects.bulk_create(
+                Ticket(
+                    order_line=line,
+                    session_id=order.session_id,
+                    unit_id=line.unit_id,
+                    holder_name=((line.attendee_name or "").strip() or buyer)[:HOLDER_NAME_MAX],
+                    issued_at=now,
+                )
+                for line in missing
+            )
+            audit.record(
+                action="tickets.issued",
+                obj=order,
+                now=now,
+                organization_id=session.event.organization_id,
+                data={"tickets": [t.pk for t in created]},
+            )
+        return list(Ticket.objects.filter(order_line__order=order).order_by("order_line_id"))
+
+
+def credential_valid_until(session: Session) -> datetime:
+    """Session end + 6 h, or start + 12 h when the session has no end time."""
+    if session.ends_at is not None:
+        return session.ends_at + VALID_AFTER_END
+    return session.starts_at + VALID_AFTER_START_WITHOUT_END
+
+
+def credential_for(*, ticket: Ticket, now: datetime | None = None) -> str:
+    """The signed credential of the ticket's current version, for its QR code: valid from
+    issuance to ``credential_valid_until``. Signing is deterministic, so the same ticket
+    version under the same key always gives the same text.
+
+    Raises TicketRevoked for a revoked ticket.
+    """
+    if ticket.status != TicketStatus.VALID:
+        raise TicketRevoked()
+    session = ticket.session
+    key = get_or_create_signing_key(session=session, now=now or clock_now())
+    payload = credentials.Payload(
+        ticket_id=ticket.pk,
+        session_id=session.pk,
+        unit_id=ticket.unit_id,
+        not_before=ticket.issued_at,
+        not_after=credential_valid_until(session),
+        holder_digest=credentials.holder_digest(ticket.holder_name, ticket.pk),
+        version=ticket.version,
+        key_id=key.kid,
+    )
+    return credentials.sign(payload, bytes(key.secret))
+
+
+# -- revocation and reissue --------------------------------------------------------------
+
+
+def _clean_text(value: str, *, field: str, max_length: int, message) -> str:
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if not text or len(text) > max_length:
+        raise InvalidInput(message, details={field: "required" if not text else "too_long"})
+    return text
+
+
+def _refresh(target: Ticket, source: Ticket) -> None:
+    for field in ("status", "version", "holder_name", "revoked_at"):
+        setattr(target, field, getattr(source, field))
+
+
+def revoke_ticket(*, ticket: Ticket, reason: str, now: datetime, actor=None) -> Ticket:
+    """Make the ticket invalid (refund, cancellation): its version is put on the session's
+    revocation list and bumped, its status becomes revoked. Revoking a revoked ticket
+    changes nothing. ``reason`` is a short code such as ``refund`` (at most 40 characters).
+    """
+    reason = _clean_text(
+        reason,
+        field="reason",
+        max_length=REASON_MAX,
+        message=_("Give a reason of at most 40 characters."),
+    )
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        if locked.status == TicketStatus.REVOKED:
+            _refresh(ticket, locked)
+            return locked
+        revoked_version = locked.version
+        Revocation.objects.create(
+            session_id=locked.session_id,
+            ticket_id=locked.pk,
+            version=revoked_version,
+            reason=reason,
+            at=now,
+        )
+        locked.version = revoked_version + 1
+        locked.status = TicketStatus.REVOKED
+        locked.revoked_at = now
+        locked.save(update_fields=["version", "status", "revoked_at"])
+        audit.record(
+            action="ticket.revoked",
+            obj=locked,
+            actor=actor,
+            now=now,
+            organization_id=_organization_id(locked),
+            data={"reason": reason, "revoked_version": revoked_version},
+        )
+    _refresh(ticket, locked)
+    return locked
+
+
+def reissue_ticket(*, ticket: Ticket, holder_name: str, now: datetime, actor=None) -> Ticket:
+    """Give the ticket to a new holder (transfer): the current credential version is
+    revoked and the next version, carrying the new holder, becomes the valid one.
+
+    Raises InvalidInput for an empty or too long name, TicketRevoked for a revoked ticket.
+    """
+    holder_name = _clean_text(
+        holder_name,
+        field="holder_name",
+        max_length=HOLDER_NAME_MAX,
+        message=_("Enter the new holder's name (at most 80 characters)."),
+    )
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        if locked.status != TicketStatus.VALID:
+            raise TicketRevoked()
+        if locked.version >= credentials.MAX_VERSION:
+            raise TooManyReissues()
+        old_version = locked.version
+        Revocation.objects.create(
+            session_id=locked.session_id,
+            ticket_id=locked.pk,
+            version=old_version,
+            reason="reissued",
+            at=now,
+        )
+        locked.version = old_version + 1
+        locked.holder_name = holder_name
+        locked.save(update_fields=["version", "holder_name"])
+        audit.record(
+            action="ticket.reissued",
+            obj=locked,
+            actor=actor,
+            now=now,
+            organization_id=_organization_id(locked),
+            data={"revoked_version": old_version, "version": locked.version},
+        )
+    _refresh(ticket, locked)
+    return locked
+
+
+def _organization_id(ticket: Ticket) -> int:
+    return (
+        Session.objects.filter(pk=ticket.session_id)
+        .values_list("event__organization_id", flat=True)
+        .get()
+    )
