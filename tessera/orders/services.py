@@ -1,0 +1,418 @@
+"""Order lifecycle: every state change is one idempotent, audited call.
+
+    pending_payment → paid → fulfilled
+    pending_payment → expired | cancelled
+    paid/fulfilled → partially_refunded | refunded        (after-sales)
+
+Money moves only through the append-only ledger; an order's ledger sums to what the buyer
+has paid and not been refunded.
+"""
+
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+from tessera.core import audit
+from tessera.core.errors import DomainError, InvalidInput, NotFound
+from tessera.core.money import round_money
+from tessera.inventory import services as inventory
+from tessera.inventory.models import Hold, HoldStatus, UnitStatus
+from tessera.orders.models import (
+    LedgerEntry,
+    LedgerKind,
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
+
+# Unambiguous characters for order numbers read out over the phone (no 0/O, 1/I/L).
+_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    default_message = _("This order does not exist.")
+
+
+class HoldNotUsable(DomainError):
+    code = "hold_not_usable"
+    status = 409
+    default_message = _("This hold has expired or was released; please choose your places again.")
+
+
+class OrderNotPayable(DomainError):
+    code = "order_not_payable"
+    status = 409
+    default_message = _("This order can no longer be paid.")
+
+
+class OrderNotCancellable(DomainError):
+    code = "order_not_cancellable"
+    status = 409
+    default_message = _("Only unpaid orders can be cancelled.")
+
+
+class PaymentMismatch(DomainError):
+    code = "payment_mismatch"
+    status = 409
+    default_message = _("The amount paid does not match the order total.")
+
+
+class AttendeesInvalid(InvalidInput):
+    code = "attendees_invalid"
+    default_message = _("Please give one attendee name (at most 80 characters) per ticket.")
+
+
+def new_order_number(now: datetime) -> str:
+    """``T`` + the UTC date + six random characters, e.g. ``T261122-K7M3QX``."""
+    random_part = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(6))
+    return f"T{now:%y%m%d}-{random_part}"
+
+
+def _clean_attendees(attendees: list | None, count: int) -> list[str]:
+    if not attendees:
+        return [""] * count
+    if len(attendees) != count:
+        raise AttendeesInvalid(details={"expected": count, "given": len(attendees)})
+    names = []
+    for index, item in enumerate(attendees):
+        name = item.get("name", "") if isinstance(item, dict) else item
+        if not isinstance(name, str) or len(name.strip()) > 80:
+            raise AttendeesInvalid(details={"index": index})
+        names.append(name.strip())
+    return names
+
+
+def place_order(
+    *,
+    hold: Hold,
+    user,
+    attendees: list | None = None,
+    email: str = "",
+    phone: str = "",
+    now: datetime,
+) -> Order:
+    """Turn a live hold into an order awaiting payment, copying today's prices.
+
+    Idempotent: ordering the same hold again returns the same order.
+    Raises HoldNotUsable when the hold is not the user's, expired or released.
+    """
+    with transaction.atomic():
+        locked = (
+            Hold.objects.select_for_update(of=("self",))
+            .select_related("session__event")
+            .filter(pk=hold.pk, user=user)
+            .first()
+        )
+        if locked is None:
+            raise HoldNotUsable
+        if locked.status in (HoldStatus.ORDERED, HoldStatus.SOLD):
+            existing = Order.objects.filter(hold=locked).first()
+            if existing is not None:
+                return existing
+        if not locked.is_live(now) or locked.status != HoldStatus.ACTIVE:
+            raise HoldNotUsable
+        units = list(
+            locked.units.filter(status=UnitStatus.HELD, hold_expires_at__gt=now)
+            .select_related("zone", "section", "seat__row")
+            .order_by("section__sort_order", "seat__row__sort_order", "seat__position", "id")
+        )
+        if len(units) != locked.quantity:
+            raise HoldNotUsable
+        names = _clean_attendees(attendees, len(units))
+        currencies = {u.zone.currency for u in units}
+        if len(currencies) != 1:
+            raise InvalidInput(_("All places of one order must be priced in one currency."))
+        currency = currencies.pop()
+        total = round_money(sum((u.zone.price for u in units), Decimal(0)), currency)
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    order = Order.objects.create(
+                        number=new_order_number(now),
+                        user=user,
+                        session_id=locked.session_id,
+                        hold=locked,
+                        channel_id=locked.channel_id,
+                        total=total,
+                        currency=currency,
+                        email=email or user.email,
+                        phone=phone,
+                        created_at=now,
+                        expires_at=locked.expires_at,
+                    )
+                break
+            except IntegrityError:  # number collision: draw again
+                continue
+        else:  # pragma: no cover - 31^6 numbers a day
+            raise DomainError(_("Could not allocate an order number; please retry."))
+        OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    order=order,
+                    unit=u,
+                    zone=u.zone,
+                    section_code=u.section.code,
+                    section_name=u.section.display_name,
+                    row_label=u.seat.row.label if u.seat else "",
+                    seat_label=u.seat.label if u.seat else "",
+                    zone_name=u.zone.display_name,
+                    price=round_money(u.zone.price, currency),
+                    currency=currency,
+                    attendee_name=name,
+                )
+                for u, name in zip(units, names, strict=True)
+            ]
+        )
+        locked.status = HoldStatus.ORDERED
+        locked.save(update_fields=["status"])
+        audit.record(
+            action="order.placed",
+            obj=order,
+            actor=user,
+            now=now,
+            organization_id=locked.session.event.organization_id,
+            data={"total": str(total), "places": len(units)},
+        )
+    return order
+
+
+def update_attendees(*, order: Order, user, attendees: list, now: datetime) -> Order:
+    """Change attendee names while the order awaits payment."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.user_id != user.pk:
+            raise OrderNotFound
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise OrderNotPayable
+        lines = list(order.lines.order_by("id"))
+        names = _clean_attendees(attendees, len(lines))
+        for line, name in zip(lines, names, strict=True):
+            line.attendee_name = name
+        OrderLine.objects.bulk_update(lines, ["attendee_name"])
+        audit.record(action="order.attendees", obj=order, actor=user, now=now)
+    return order
+
+
+def charged_amount(order: Order) -> Decimal:
+    total = order.ledger.aggregate(s=Sum("amount"))["s"]
+    return total if total is not None else Decimal("0.00")
+
+
+def mark_order_paid(
+    *, order: Order, payment_id, amount: Decimal, currency: str, now: datetime
+) -> Order:
+    """Confirm the sale: the hold's places become sold and the charge enters the ledger.
+
+    Runs inside the caller's transaction (payments issues tickets in the same one).
+    Idempotent per payment. A payment after the hold's expiry still completes while every
+    place is still this hold's. Raises ``inventory.services.HoldLost`` otherwise,
+    ``PaymentMismatch`` for a wrong amount, ``OrderNotPayable`` for a cancelled order.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if LedgerEntry.objects.filter(
+            kind=LedgerKind.CHARGE, payment_id=payment_id, order=order
+        ).exists():
+            return order
+        if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
+            raise OrderNotPayable
+        if round_money(amount, currency) != order.total or currency != order.currency:
+            raise PaymentMismatch(
+                details={
+                    "expected": str(order.total),
+                    "received": str(amount),
+                    "currency": currency,
+                }
+            )
+        lines = list(order.lines.filter(status=LineStatus.ACTIVE))
+        inventory.sell_hold(
+            hold=order.hold, line_ids_by_unit={ln.unit_id: ln.id for ln in lines}, now=now
+        )
+        LedgerEntry.objects.create(
+            order=order,
+            kind=LedgerKind.CHARGE,
+            amount=order.total,
+            currency=order.currency,
+            payment_id=payment_id,
+            at=now,
+        )
+        order.status = OrderStatus.PAID
+        order.paid_at = now
+        order.save(update_fields=["status", "paid_at"])
+        audit.record(
+            action="order.paid",
+            obj=order,
+            actor=None,
+            now=now,
+            data={"payment": str(payment_id), "amount": str(order.total)},
+        )
+    return order
+
+
+def fulfil_order(*, order: Order, now: datetime) -> Order:
+    """Paid and tickets issued. Idempotent."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == OrderStatus.FULFILLED:
+            return order
+        if order.status != OrderStatus.PAID:
+            raise OrderNotPayable
+        order.status = OrderStatus.FULFILLED
+        order.fulfilled_at = now
+        order.save(update_fields=["status", "fulfilled_at"])
+        audit.record(action="order.fulfilled", obj=order, now=now)
+    return order
+
+
+def cancel_order(*, order: Order, actor, reason: str, now: datetime) -> Order:
+    """Cancel an unpaid order and free its places. Idempotent.
+
+    Raises OrderNotCancellable once the order is paid.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == OrderStatus.CANCELLED:
+            return order
+        if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
+            raise OrderNotCancellable
+        if order.hold_id:
+            inventory.release_hold(hold=order.hold, user=None, now=now)
+        order.status = OrderStatus.CANCELLED
+        order.closed_at = now
+        order.close_reason = reason[:200]
+        order.save(update_fields=["status", "closed_at", "close_reason"])
+        audit.record(
+            action="order.cancelled", obj=order, actor=actor, now=now, data={"reason": reason[:200]}
+        )
+    return order
+
+
+def expire_order(*, order: Order, now: datetime) -> Order:
+    """Mark an unpaid order whose hold ran out as expired. Its places are already free to
+    others (lazy expiry); a late payment still completes while no one has taken them."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > now:
+            return order
+        order.status = OrderStatus.EXPIRED
+        order.closed_at = now
+        order.save(update_fields=["status", "closed_at"])
+        audit.record(action="order.expired", obj=order, now=now)
+    return order
+
+
+def expire_overdue_orders(*, now: datetime) -> int:
+    ids = list(
+        Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, expires_at__lte=now).values_list(
+            "id", flat=True
+        )[:5000]
+    )
+    for order_id in ids:
+        expire_order(order=Order(pk=order_id), now=now)
+    return len(ids)
+
+
+def record_lost_sale(
+    *, order: Order, payment_id, amount: Decimal, currency: str, reason: str, now: datetime
+) -> Order:
+    """A payment arrived but the places are gone: book the charge, close the order with the
+    reason shown to the buyer. The refund follows through ``record_refund``. Idempotent."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if not LedgerEntry.objects.filter(kind=LedgerKind.CHARGE, payment_id=payment_id).exists():
+            LedgerEntry.objects.create(
+                order=order,
+                kind=LedgerKind.CHARGE,
+                amount=round_money(amount, currency),
+                currency=currency,
+                payment_id=payment_id,
+                at=now,
+                memo="paid after places were lost",
+            )
+        if order.status in (
+            OrderStatus.PENDING_PAYMENT,
+            OrderStatus.EXPIRED,
+            OrderStatus.CANCELLED,
+        ):
+            order.status = OrderStatus.CANCELLED
+            order.closed_at = order.closed_at or now
+            order.close_reason = reason[:200]
+            order.save(update_fields=["status", "closed_at", "close_reason"])
+        OrderLine.objects.filter(order=order, status=LineStatus.ACTIVE).update(
+            status=LineStatus.VOID
+        )
+        audit.record(
+            action="order.lost_sale",
+            obj=order,
+            now=now,
+            data={"payment": str(payment_id), "reason": reason[:200]},
+        )
+    return order
+
+
+def record_refund(
+    *,
+    order: Order,
+    payment_id,
+    amount: Decimal,
+    currency: str,
+    reason: str,
+    reference: str = "",
+    now: datetime,
+) -> LedgerEntry:
+    """Book money returned to the buyer. Refunds never exceed what was charged.
+    Idempotent per provider refund reference."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        amount = round_money(amount, currency)
+        if reference:
+            existing = order.ledger.filter(kind=LedgerKind.REFUND, reference=reference).first()
+            if existing is not None:
+                return existing
+        if amount <= 0 or amount > charged_amount(order):
+            raise InvalidInput(_("A refund must be positive and at most what was paid."))
+        entry = LedgerEntry.objects.create(
+            order=order,
+            kind=LedgerKind.REFUND,
+            amount=-amount,
+            currency=currency,
+            payment_id=payment_id,
+            reference=reference,
+            at=now,
+            memo=reason[:200],
+        )
+        if order.status in (
+            OrderStatus.PAID,
+            OrderStatus.FULFILLED,
+            OrderStatus.PARTIALLY_REFUNDED,
+        ):
+            order.status = (
+                OrderStatus.REFUNDED
+                if charged_amount(order) == 0
+                else OrderStatus.PARTIALLY_REFUNDED
+            )
+            order.save(update_fields=["status"])
+        audit.record(
+            action="order.refund",
+            obj=order,
+            now=now,
+            data={"amount": str(amount), "reason": reason[:200]},
+        )
+    return entry
+
+
+def get_order_for_user(*, number: str, user) -> Order:
+    order = (
+        Order.objects.select_related("session__event", "session__layout__venue")
+        .filter(number=number, user=user)
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound
+    return order
