@@ -35,6 +35,18 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (zh-hans). Django's test client leaves the
+    language of its last request active in the thread: without this, a test would see the
+    language of whichever test ran before it in the same worker."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium per test session (per xdist worker)."""
@@ -93,3 +105,14 @@ def artifacts_dir() -> Path:
     """Where browser tests save screenshots (git-ignored)."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     return ARTIFACTS_DIR
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Service calls made directly by a test run in English, so tests can assert exact
+    messages; requests still choose their language through LocaleMiddleware (Chinese by
+    default, or Accept-Language / the language cookie)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -22,7 +22,8 @@ api = NinjaAPI(
 
 def _error(request, status: int, code: str, message: str, details=None):
     return api.create_response(
-        request, {"error": {"code": code, "message": message, "details": details or {}}},
+        request,
+        {"error": {"code": code, "message": message, "details": details or {}}},
         status=status,
     )
 
@@ -38,8 +39,7 @@ def on_validation_error(request, exc: ValidationError):
         {"field": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "")}
         for e in exc.errors
     ]
-    return _error(request, 422, "invalid_input", _("The input is not valid."),
-                  {"errors": details})
+    return _error(request, 422, "invalid_input", _("The input is not valid."), {"errors": details})
 
 
 @api.exception_handler(Http404)
@@ -59,10 +59,18 @@ def on_http_error(request, exc: HttpError):
 
 def _mount_routers() -> None:
     from tessera.catalog.api import router as catalog_router
+    from tessera.inventory.api import router as inventory_router
+    from tessera.orders.api import router as orders_router
+    from tessera.payments.api import router as payments_router
+    from tessera.tickets.api import router as tickets_router
     from tessera.venues.api import router as venues_router
 
     api.add_router("/v1/", catalog_router)
     api.add_router("/v1/", venues_router)
+    api.add_router("/v1/", inventory_router)
+    api.add_router("/v1/", orders_router)
+    api.add_router("/v1/", payments_router)
+    api.add_router("/v1/", tickets_router)
 
 
 _mount_routers()

@@ -32,6 +32,7 @@ from tessera.catalog.models import (
     Tour,
     ZoneAssignment,
 )
+from tessera.inventory.services import generate_units
 from tessera.venues.generator import LayoutSpec, generate_layout
 from tessera.venues.models import City, Layout, Section, SectionKind, Venue
 
@@ -483,6 +484,7 @@ class _Loader:
             _local(final_day, 19, 35),
             STADIUM_ZONES,
             max_per_order=4,
+            on_sale_days=120,
         )
 
     def live(self) -> None:
@@ -646,6 +648,20 @@ class _Loader:
             )
         ZoneAssignment.objects.bulk_create(assignments, batch_size=2000)
 
+    def units(self) -> None:
+        """Sellable places for the sessions on sale now: the next round of league matches,
+        the featured events and the shows (``manage.py generate_units`` opens the others)."""
+        league_left = 4
+        for session, _spec in sorted(self.zone_rows, key=lambda row: row[0].starts_at):
+            if not session.is_on_sale(self.now):
+                continue
+            event = session.event
+            if event.season_id and not event.is_featured:
+                if league_left == 0:
+                    continue
+                league_left -= 1
+            generate_units(session=session, now=self.now)
+
 
 def demo_present() -> bool:
     return Organization.objects.filter(slug=MARKER_SLUG).exists()
@@ -663,6 +679,7 @@ def load_demo(*, now: datetime, stdout=None) -> DemoSummary:
             loader.sports()
             loader.live()
             loader.price_zones()
+            loader.units()
             created = True
     from tessera.venues.models import Seat
 

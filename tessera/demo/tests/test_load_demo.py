@@ -81,4 +81,3 @@ def test_demo_loads_the_promised_venues_and_catalog_once():
         zoned = ZoneAssignment.objects.filter(session=session).count()
         assert zoned == session.layout.sections.count()
         assert session.price_zones.count() >= 3
-
