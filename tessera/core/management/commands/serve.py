@@ -38,6 +38,8 @@ class Command(BaseCommand):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "tessera.settings"),
         }
+        # Payment gateways call back (and send buyers back) to this address unless told.
+        env.setdefault("TESSERA_PUBLIC_URL", f"http://{host}:{port}")
         web_cmd = [
             sys.executable,
             "-m",
