@@ -136,6 +136,12 @@ else:
     }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Tidy-up tasks `manage.py serve` hands to the worker every minute (correctness never
+# depends on them; see tessera/inventory/tasks.py).
+PERIODIC_TASKS = [
+    "tessera.inventory.tasks.tidy_expired_holds",
+    "tessera.orders.tasks.expire_overdue_orders",
+]
 
 # --- auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -11,7 +11,13 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
+
+# How often the periodic tidy-up tasks are handed to the worker. Correctness never depends
+# on them (expired holds are free to others at once); they keep rows and statuses tidy.
+HOUSEKEEPING_SECONDS = 60
 
 
 class Command(BaseCommand):
@@ -76,8 +82,12 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        next_housekeeping = time.monotonic() + 5
         try:
             while not stopping and all(c.poll() is None for c in children):
+                if not no_worker and time.monotonic() >= next_housekeeping:
+                    self._enqueue_housekeeping()
+                    next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                 time.sleep(0.2)
         finally:
             for child in children:
@@ -92,3 +102,11 @@ class Command(BaseCommand):
         failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
         if failed and not stopping:
             raise SystemExit(1)
+
+    def _enqueue_housekeeping(self) -> None:
+        """Hand the tasks named in ``settings.PERIODIC_TASKS`` to the worker."""
+        for path in settings.PERIODIC_TASKS:
+            try:
+                import_string(path).enqueue()
+            except Exception as exc:
+                self.stderr.write(f"{path} not enqueued: {exc}")
