@@ -35,18 +35,6 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _default_language():
-    """Each test starts in the default language (zh-hans). Django's test client leaves the
-    language of its last request active in the thread: without this, a test would see the
-    language of whichever test ran before it in the same worker."""
-    from django.utils import translation
-
-    translation.deactivate()
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium per test session (per xdist worker)."""

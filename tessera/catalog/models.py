@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tessera.core.i18n import BilingualMixin, localized
 from tessera.core.models import TimeStampedModel
@@ -320,7 +321,7 @@ class PriceZone(BilingualMixin, models.Model):
     color = models.CharField(_("colour"), max_length=7, default="#3b82f6")
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
-    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    sort_order = models.PositiveSmallIntegerField(pgettext_lazy("sort order", "order"), default=0)
 
     class Meta:
         verbose_name = _("price zone")

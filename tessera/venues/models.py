@@ -3,6 +3,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tessera.core.i18n import BilingualMixin
 from tessera.core.models import TimeStampedModel
@@ -124,7 +125,7 @@ class Section(BilingualMixin, models.Model):
     )
     label_x = models.FloatField(_("label x"), default=0)
     label_y = models.FloatField(_("label y"), default=0)
-    sort_order = models.PositiveIntegerField(_("order"), default=0)
+    sort_order = models.PositiveIntegerField(pgettext_lazy("sort order", "order"), default=0)
 
     class Meta:
         verbose_name = _("section")
@@ -144,7 +145,7 @@ class Row(models.Model):
         Section, on_delete=models.CASCADE, related_name="rows", verbose_name=_("section")
     )
     label = models.CharField(_("label"), max_length=20)
-    sort_order = models.PositiveIntegerField(_("order"), default=0)
+    sort_order = models.PositiveIntegerField(pgettext_lazy("sort order", "order"), default=0)
 
     class Meta:
         verbose_name = _("row")

@@ -6,9 +6,7 @@ from tessera.accounts.services import add_member
 _seq = itertools.count(1)
 
 
-def make_user(
-    *, username: str | None = None, password: str = "pass-word-42", **fields
-) -> User:
+def make_user(*, username: str | None = None, password: str = "pass-word-42", **fields) -> User:
     username = username or f"user{next(_seq)}"
     return User.objects.create_user(username=username, password=password, **fields)
 

@@ -74,8 +74,8 @@ def test_publish_action_goes_through_the_service(client, org, manager):
     assert Event.objects.get(pk=ready.pk).status == EventStatus.PUBLISHED
     assert Event.objects.get(pk=empty.pk).status == EventStatus.DRAFT
     assert messages_of(response) == [
-        "无场次: Only a draft event with at least one scheduled session can be published.",
-        "1 event(s) published.",
+        "无场次：只有包含至少一个已排期场次的草稿活动才能发布。",
+        "已发布 1 个活动。",
     ]
     entry = AuditEntry.objects.get(action="event.published")
     assert (entry.object_id, entry.actor) == (str(ready.pk), manager)
@@ -112,7 +112,7 @@ def test_action_skips_events_the_user_only_reads(client, org, manager):
     )
 
     assert Event.objects.get(pk=event.pk).status == EventStatus.DRAFT
-    assert messages_of(response) == ["丙的演出: you cannot change events of this organizer."]
+    assert messages_of(response) == ["丙的演出：你无权修改该主办方的活动。"]
 
 
 def test_status_is_not_editable_in_the_form(client, org, manager):
@@ -177,10 +177,7 @@ def test_team_of_another_own_organization_cannot_play_for_this_one(client, org, 
     )
 
     assert response.context["adminform"].form.errors == {
-        "home_team": [
-            "The season, teams and tour must belong to the event's organizer, "
-            "and a team cannot play itself."
-        ]
+        "home_team": ["赛季、球队和巡演必须属于该活动的主办方，且主队和客队不能相同。"]
     }
     assert Event.objects.count() == count
 

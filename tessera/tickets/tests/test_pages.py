@@ -4,8 +4,8 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import translation
 from django.urls import reverse
+from django.utils import translation
 
 from tessera.accounts.models import OrganizationKind, Role
 from tessera.accounts.tests.factories import make_member, make_organization, make_user
