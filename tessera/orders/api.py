@@ -7,7 +7,7 @@ Money is a decimal string ("380.00"); errors answer ``{"error": {code, message, 
 from datetime import datetime
 from uuid import UUID
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import django_auth
 
@@ -136,7 +136,7 @@ def place_order(request, hold_id: UUID, payload: OrderIn):
         run=run,
     )
     order = services.get_order_for_user(number=body["number"], user=user)
-    return status, _order_out(order)
+    return Status(status, _order_out(order))
 
 
 @router.get("/orders", auth=django_auth, response=list[OrderOut], summary="Your orders")
