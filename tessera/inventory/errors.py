@@ -71,3 +71,9 @@ class HoldNotReleasable(DomainError):
 class ScopeInvalid(InvalidInput):
     code = "scope_invalid"
     default_message = _("This price zone or section does not belong to the session.")
+
+
+class HoldOrdered(DomainError):
+    code = "hold_ordered"
+    status = 409
+    default_message = _("An order awaits payment for these places; extend the order instead.")

@@ -36,6 +36,7 @@ from tessera.core.errors import InvalidInput
 from tessera.inventory import selectors
 from tessera.inventory.best_available import find_blocks, find_split
 from tessera.inventory.errors import (
+    HoldOrdered,
     ChannelNotActive,
     ExtensionUsed,
     HoldExpired,
@@ -57,6 +58,7 @@ __all__ = [
     "ExtensionUsed",
     "HoldExpired",
     "HoldLost",
+    "HoldOrdered",
     "HoldNotFound",
     "HoldNotReleasable",
     "LimitExceeded",
@@ -606,12 +608,16 @@ def hold_best_available(
 
 def _locked_hold(hold: Hold) -> Hold:
     try:
-        return Hold.objects.select_for_update().select_related("session__event").get(pk=hold.pk)
+        return (
+            Hold.objects.select_for_update(of=("self",))
+            .select_related("session__event")
+            .get(pk=hold.pk)
+        )
     except Hold.DoesNotExist as exc:
         raise HoldNotFound() from exc
 
 
-def extend_hold(*, hold: Hold, user, now: datetime) -> Hold:
+def extend_hold(*, hold: Hold, user, now: datetime, for_order: bool = False) -> Hold:
     """Give a live hold ``hold_minutes`` more, once.
 
     Raises HoldNotFound (not the user's), HoldExpired (too late: its places may be gone)
@@ -623,6 +629,9 @@ def extend_hold(*, hold: Hold, user, now: datetime) -> Hold:
             raise HoldNotFound()
         if not locked.is_live(now):
             raise HoldExpired()
+        if locked.status == HoldStatus.ORDERED and not for_order:
+            # The order's pay-before time must move with it: orders.extend_order does both.
+            raise HoldOrdered()
         if locked.extensions >= 1:
             raise ExtensionUsed()
         previous = locked.expires_at
@@ -723,6 +732,23 @@ def sell_hold(*, hold: Hold, line_ids_by_unit: Mapping[int, int], now: datetime)
             if sold == dict(line_ids_by_unit) and len(sold) == locked.quantity:
                 return
             raise HoldLost(details={"hold": str(locked.pk), "status": locked.status})
+        if locked.expires_at <= now:
+            # A late payment: the account may have held or bought other places since this
+            # hold ran out; the sale may not take it past its limit.
+            _lock_account(locked.session, locked.user)
+            owned = (
+                selectors.count_account_units(session=locked.session, user=locked.user, now=now)
+                - InventoryUnit.objects.filter(hold=locked, status=UnitStatus.SOLD).count()
+            )
+            if owned + locked.quantity > locked.session.max_tickets_per_account:
+                raise HoldLost(
+                    details={
+                        "hold": str(locked.pk),
+                        "reason": "account_limit",
+                        "owned": owned,
+                        "places": locked.quantity,
+                    }
+                )
         sold_count = 0
         if len(unit_ids) == locked.quantity:
             sold_count = InventoryUnit.objects.filter(

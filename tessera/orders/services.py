@@ -199,6 +199,27 @@ def update_attendees(*, order: Order, user, attendees: list, now: datetime) -> O
     return order
 
 
+def extend_order(*, order: Order, user, now: datetime) -> Order:
+    """Give an unpaid order its hold's one extension; the pay-before time moves with it."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.user_id != user.pk:
+            raise OrderNotFound
+        if order.status != OrderStatus.PENDING_PAYMENT or order.hold_id is None:
+            raise OrderNotPayable
+        hold = inventory.extend_hold(hold=order.hold, user=user, now=now, for_order=True)
+        order.expires_at = hold.expires_at
+        order.save(update_fields=["expires_at"])
+        audit.record(
+            action="order.extended",
+            obj=order,
+            actor=user,
+            now=now,
+            data={"expires_at": hold.expires_at.isoformat()},
+        )
+    return order
+
+
 def charged_amount(order: Order) -> Decimal:
     total = order.ledger.aggregate(s=Sum("amount"))["s"]
     return total if total is not None else Decimal("0.00")

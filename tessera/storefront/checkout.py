@@ -222,7 +222,10 @@ def checkout(request, hold_id):
                 messages.info(request, _("Your places were released."))
                 return redirect("storefront:buy", session_id=session.pk)
             if action == "extend":
-                inventory.extend_hold(hold=hold, user=request.user, now=now)
+                if order is not None:
+                    orders.extend_order(order=order, user=request.user, now=now)
+                else:
+                    inventory.extend_hold(hold=hold, user=request.user, now=now)
                 messages.success(
                     request,
                     _("You have %(minutes)s more minutes.") % {"minutes": session.hold_minutes},

@@ -295,3 +295,54 @@ def test_a_buyer_cannot_release_an_ordered_hold_but_cancelling_the_order_frees_i
     assert InventoryUnit.objects.filter(status=UnitStatus.HELD).count() == 2
     services.cancel_order(order=order, actor=buyer, reason="no", now=now)
     assert InventoryUnit.objects.filter(status=UnitStatus.HELD).count() == 0
+
+
+def test_a_late_payment_may_not_take_an_account_past_its_limit(now):
+    # given an account limit of 4, an order of 3 whose hold ran out, then a new hold of 2
+    sale = make_sale(
+        sections=2,
+        rows=2,
+        seats_per_row=6,
+        now=now,
+        max_tickets_per_order=4,
+        max_tickets_per_account=4,
+    )
+    buyer = make_user()
+    order = services.place_order(
+        hold=_hold_seats(sale, buyer, now, seats=(1, 2, 3)), user=buyer, now=now
+    )
+    late = now + timedelta(minutes=sale.session.hold_minutes + 1)
+    _hold_seats(sale, buyer, late, seats=(1, 2), section="S2")
+
+    # when the first payment arrives late, its places still untaken
+    with pytest.raises(HoldLost) as err:
+        services.mark_order_paid(
+            order=order, payment_id=uuid.uuid4(), amount=order.total, currency="CNY", now=late
+        )
+
+    # then nothing is sold: selling would give the account 5 places
+    assert err.value.details["reason"] == "account_limit"
+    assert not InventoryUnit.objects.filter(status=UnitStatus.SOLD).exists()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+
+
+def test_extending_an_ordered_hold_goes_through_the_order(sale, now):
+    buyer = make_user()
+    hold = _hold_seats(sale, buyer, now)
+    order = services.place_order(hold=hold, user=buyer, now=now)
+    with pytest.raises(inventory.HoldOrdered):
+        inventory.extend_hold(hold=hold, user=buyer, now=now)
+
+    services.extend_order(order=order, user=buyer, now=now + timedelta(minutes=9))
+
+    order.refresh_from_db()
+    hold.refresh_from_db()
+    assert (
+        order.expires_at
+        == hold.expires_at
+        == now + timedelta(minutes=2 * sale.session.hold_minutes)
+    )
+    services.expire_overdue_orders(now=now + timedelta(minutes=12))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
