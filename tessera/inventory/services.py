@@ -737,8 +737,12 @@ def sell_hold(*, hold: Hold, line_ids_by_unit: Mapping[int, int], now: datetime)
             # hold ran out; the sale may not take it past its limit.
             _lock_account(locked.session, locked.user)
             owned = (
-                selectors.count_account_units(session=locked.session, user=locked.user, now=now)
-                - InventoryUnit.objects.filter(hold=locked, status=UnitStatus.SOLD).count()
+                InventoryUnit.objects.filter(session=locked.session, hold__user=locked.user)
+                .exclude(hold=locked)
+                .filter(
+                    Q(status=UnitStatus.SOLD) | Q(status=UnitStatus.HELD, hold_expires_at__gte=now)
+                )
+                .count()
             )
             if owned + locked.quantity > locked.session.max_tickets_per_account:
                 raise HoldLost(
