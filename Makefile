@@ -44,7 +44,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 messages: install
 	cd tessera && ../$(PY) ../manage.py makemessages -l zh_Hans --no-obsolete --ignore 'test*'

@@ -1,0 +1,100 @@
+"""Helpers shared by the benchmark groups: the throw-away database, percentiles, the table."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
+
+
+def bench_database_url() -> str:
+    """``TESSERA_BENCH_DATABASE_URL``, else a new name on the local server."""
+    given = os.environ.get("TESSERA_BENCH_DATABASE_URL", "").strip()
+    if given:
+        return given
+    return f"{DEFAULT_SERVER_URL}/tessera_bench_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
+
+
+def _split(url: str) -> tuple[str, str]:
+    """(the URL of the server's ``postgres`` database, the database name) of ``url``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        raise SystemExit(f"benchmarks need PostgreSQL, not {parts.scheme!r}: {url}")
+    name = parts.path.lstrip("/")
+    if not name or not name.replace("_", "").isalnum():
+        raise SystemExit(f"bench database name must be letters, digits and _: {name!r}")
+    return urlunsplit(parts._replace(path="/postgres")), name
+
+
+def _admin(url: str):
+    import psycopg
+
+    server_url, name = _split(url)
+    return psycopg.connect(server_url, autocommit=True), name
+
+
+def create_database(url: str) -> None:
+    """Create the database of ``url``; refuses (raises) if it exists already."""
+    connection, name = _admin(url)
+    with connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if exists:
+            raise SystemExit(f"database {name} exists already; the bench only uses a fresh one")
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    """Drop the database of ``url``, ending any session still connected to it."""
+    connection, name = _admin(url)
+    with connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The ``fraction`` percentile (nearest rank) of ``values``; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(flatten(value, f"{name}/"))
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def format_value(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def table(results: dict[str, dict]) -> str:
+    """One block per group: name, then its figures aligned."""
+    lines = []
+    for name, figures in results.items():
+        lines.append(f"[{name}]")
+        rows = flatten(figures)
+        width = max((len(key) for key, _ in rows), default=0)
+        lines.extend(f"  {key:<{width}}  {format_value(value)}" for key, value in rows)
+    return "\n".join(lines)
