@@ -40,6 +40,7 @@ from tessera.catalog.selectors import (
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import InvalidInput, NotFound
 from tessera.core.money import default_currency, round_money
+from tessera.core.schemas import ErrorOut
 
 router = Router(tags=["catalog"])
 
@@ -65,16 +66,6 @@ def _local(value: datetime | None, session: Session) -> datetime | None:
 
 
 # -- schemas -----------------------------------------------------------------------------
-
-
-class ErrorBodyOut(Schema):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorOut(Schema):
-    error: ErrorBodyOut
 
 
 class TagOut(Schema):

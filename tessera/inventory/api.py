@@ -16,6 +16,7 @@ from tessera.catalog.selectors import get_public_session
 from tessera.core.clock import now as clock_now
 from tessera.core.i18n import localized
 from tessera.core.idempotency import run_idempotent
+from tessera.core.schemas import ErrorOut
 from tessera.inventory import selectors, services
 from tessera.inventory.errors import ScopeInvalid
 from tessera.inventory.models import Hold
@@ -24,16 +25,6 @@ from tessera.venues.models import Section
 router = Router(tags=["inventory"])
 
 MAX_PLACES = 100
-
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
 
 
 class HoldIn(Schema):

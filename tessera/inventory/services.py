@@ -36,13 +36,13 @@ from tessera.core.errors import InvalidInput
 from tessera.inventory import selectors
 from tessera.inventory.best_available import find_blocks, find_split
 from tessera.inventory.errors import (
-    HoldOrdered,
     ChannelNotActive,
     ExtensionUsed,
     HoldExpired,
     HoldLost,
     HoldNotFound,
     HoldNotReleasable,
+    HoldOrdered,
     LimitExceeded,
     NotOnSale,
     PlacesUnavailable,
@@ -58,9 +58,9 @@ __all__ = [
     "ExtensionUsed",
     "HoldExpired",
     "HoldLost",
-    "HoldOrdered",
     "HoldNotFound",
     "HoldNotReleasable",
+    "HoldOrdered",
     "LimitExceeded",
     "NotOnSale",
     "PlacesUnavailable",

@@ -13,22 +13,13 @@ from ninja.security import django_auth
 
 from tessera.core.clock import now as clock_now
 from tessera.core.idempotency import run_idempotent
+from tessera.core.schemas import ErrorOut
 from tessera.inventory.errors import HoldNotFound
 from tessera.inventory.models import Hold
 from tessera.orders import services
 from tessera.orders.models import Order
 
 router = Router(tags=["orders"])
-
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
 
 
 _ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}

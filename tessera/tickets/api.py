@@ -20,22 +20,13 @@ from tessera.accounts.selectors import is_platform_operator, list_organization_i
 from tessera.catalog.models import Session
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import InvalidInput, NotFound, PermissionDenied
+from tessera.core.schemas import ErrorOut
 from tessera.tickets import credentials, selectors, services
 from tessera.tickets.models import TicketStatus
 
 router = Router(tags=["tickets"])
 
 _MAX_ID = 2**63 - 1
-
-
-class ErrorBodyOut(Schema):
-    code: str
-    message: str
-    details: dict
-
-
-class ErrorOut(Schema):
-    error: ErrorBodyOut
 
 
 _ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
