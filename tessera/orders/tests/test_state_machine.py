@@ -8,7 +8,8 @@ outcome is predicted from the rows before it (success, or which refusal) and che
 refused call must change no row, a successful one only the rows it owns. After every step
 the invariants of ``sm_world.check_invariants`` hold: one place, one owner; sold places ==
 valid tickets; the ledger == order totals; one charge per payment; money that could not buy
-anything went back in full; no account above its limit.
+anything went back in full; no account above its limit; an unpaid order may be paid as
+long as its hold lives.
 
 Each example runs inside a savepoint rolled back afterwards, so every example starts from an
 empty database; on-commit work (the refund after a lost sale) runs when each call's
@@ -1039,10 +1040,10 @@ def test_the_purchase_core_keeps_its_invariants_under_random_use():
     assert not missing, f"paths never taken: {missing}; taken: {dict(OUTCOMES)}"
 
 
-# -- what the machine found, as plain tests ---------------------------------------------------
+# -- bugs found while building the machine (fixed since), as plain tests ----------------------
 
 
-def inventory_units_held_by(hold) -> list[int]:
+def _units_of(hold) -> list[int]:
     return list(InventoryUnit.objects.filter(hold=hold).values_list("id", flat=True))
 
 
@@ -1079,7 +1080,7 @@ def test_a_late_payment_that_would_pass_the_account_limit_is_refunded():
         (LedgerKind.REFUND, Decimal("-1520.00")),
     ]
     assert not InventoryUnit.objects.filter(hold=first_hold, status=UnitStatus.SOLD).exists()
-    assert len(inventory_units_held_by(second_hold)) == 4
+    assert len(_units_of(second_hold)) == 4
 
 
 def test_a_payment_arriving_at_the_very_moment_the_hold_ends_buys_its_places():
