@@ -460,8 +460,9 @@ def _native_rows(
     return planned
 
 
-def export_native(layout: Layout) -> dict:
-    """The layout as a Tessera plan; importing it gives back the same layout."""
+def _load_layout(layout: Layout, *seat_fields: str):
+    """The layout's sections in order, its rows per section id as (row id, label), and the
+    requested seat fields per row id, in seat order: three queries for any size."""
     sections = list(Section.objects.filter(layout=layout).order_by("sort_order", "code"))
     rows_by_section: dict[int, list] = {}
     for row_id, section_id, label in (
@@ -474,19 +475,25 @@ def export_native(layout: Layout) -> dict:
     for row_id, *seat in (
         Seat.objects.filter(section__layout=layout)
         .order_by("row_id", "position", "id")
-        .values_list(
-            "row_id",
-            "label",
-            "x",
-            "y",
-            "guid",
-            "category",
-            "is_accessible",
-            "is_restricted_view",
-            "is_aisle",
-        )
+        .values_list("row_id", *seat_fields)
     ):
         seats_by_row.setdefault(row_id, []).append(seat)
+    return sections, rows_by_section, seats_by_row
+
+
+def export_native(layout: Layout) -> dict:
+    """The layout as a Tessera plan; importing it gives back the same layout."""
+    sections, rows_by_section, seats_by_row = _load_layout(
+        layout,
+        "label",
+        "x",
+        "y",
+        "guid",
+        "category",
+        "is_accessible",
+        "is_restricted_view",
+        "is_aisle",
+    )
 
     def seat_dict(seat) -> dict:
         number, x, y, guid, category, accessible, restricted, aisle = seat
@@ -861,21 +868,9 @@ def export_pretix(layout: Layout) -> dict:
     Standing sections and decorative shapes become rectangular areas (their bounding
     boxes); the format has no standing capacity.
     """
-    sections = list(Section.objects.filter(layout=layout).order_by("sort_order", "code"))
-    rows_by_section: dict[int, list] = {}
-    for row_id, section_id, label in (
-        Row.objects.filter(section__layout=layout)
-        .order_by("section_id", "sort_order", "id")
-        .values_list("id", "section_id", "label")
-    ):
-        rows_by_section.setdefault(section_id, []).append((row_id, label))
-    seats_by_row: dict[int, list] = {}
-    for row_id, *seat in (
-        Seat.objects.filter(section__layout=layout)
-        .order_by("row_id", "position", "id")
-        .values_list("row_id", "id", "label", "x", "y", "guid", "category")
-    ):
-        seats_by_row.setdefault(row_id, []).append(seat)
+    sections, rows_by_section, seats_by_row = _load_layout(
+        layout, "id", "label", "x", "y", "guid", "category"
+    )
 
     category_names: list[str] = []
     for section in sections:
