@@ -87,10 +87,6 @@ class OrderOut(Schema):
         return list(obj.lines.all())
 
 
-def _order_out(order: Order) -> Order:
-    return Order.objects.prefetch_related("lines").get(pk=order.pk)
-
-
 @router.post(
     "/holds/{hold_id}/order",
     auth=django_auth,
@@ -126,8 +122,7 @@ def place_order(request, hold_id: UUID, payload: OrderIn):
         now=now,
         run=run,
     )
-    order = services.get_order_for_user(number=body["number"], user=user)
-    return Status(status, _order_out(order))
+    return Status(status, services.get_order_for_user(number=body["number"], user=user))
 
 
 @router.get("/orders", auth=django_auth, response=list[OrderOut], summary="Your orders")
@@ -147,7 +142,7 @@ def list_orders(request):
     summary="One of your orders",
 )
 def get_order(request, number: str):
-    return _order_out(services.get_order_for_user(number=number[:20], user=request.auth))
+    return services.get_order_for_user(number=number[:20], user=request.auth)
 
 
 @router.put(
@@ -164,7 +159,8 @@ def update_attendees(request, number: str, payload: AttendeesIn):
         attendees=[a.name for a in payload.attendees],
         now=clock_now(),
     )
-    return _order_out(order)
+    # The services locked and changed their own copy: answer a fresh read.
+    return services.get_order_for_user(number=order.number, user=request.auth)
 
 
 @router.post(
@@ -181,4 +177,5 @@ def cancel_order(request, number: str, payload: CancelIn):
         reason=payload.reason or "cancelled by buyer",
         now=clock_now(),
     )
-    return _order_out(order)
+    # The services locked and changed their own copy: answer a fresh read.
+    return services.get_order_for_user(number=order.number, user=request.auth)

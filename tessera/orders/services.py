@@ -429,8 +429,10 @@ def record_refund(
 
 
 def get_order_for_user(*, number: str, user) -> Order:
+    """The user's order with its lines. Raises OrderNotFound for unknown or foreign numbers."""
     order = (
         Order.objects.select_related("session__event", "session__layout__venue")
+        .prefetch_related("lines")
         .filter(number=number, user=user)
         .first()
     )

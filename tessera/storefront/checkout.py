@@ -294,7 +294,7 @@ def order_detail(request, number: str):
         "storefront/order.html",
         {
             "order": order,
-            "lines": list(order.lines.order_by("id")),
+            "lines": list(order.lines.all()),
             "tickets": tickets,
             "valid_status": TicketStatus.VALID,
             "is_waiting": order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID),
