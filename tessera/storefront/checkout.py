@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -99,34 +100,35 @@ class BuyForm(forms.Form):
 
 
 def _parse_seat_labels(session: Session, text: str) -> list[int]:
-    """Unit ids for labels ``section-row-seat``; raises DomainError naming a bad label."""
+    """Unit ids for labels ``section-row-seat`` (one query); raises DomainError naming the
+    first bad label."""
     from tessera.inventory.models import InventoryUnit
 
     labels = [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
     if not labels:
         raise DomainError(_("Please enter at least one seat."))
-    ids = []
+    wanted: list[tuple[str, tuple[str, ...]]] = []
     for label in labels[:100]:
-        parts = label.split("-")
+        parts = tuple(label.split("-"))
         if len(parts) != 3 or not all(parts):
             raise DomainError(
                 _("“%(label)s” is not a seat: use section-row-seat, e.g. 101-5-12.")
                 % {"label": label}
             )
-        unit = (
-            InventoryUnit.objects.filter(
-                session=session,
-                section__code=parts[0],
-                seat__row__label=parts[1],
-                seat__label=parts[2],
-            )
-            .values_list("id", flat=True)
-            .first()
-        )
-        if unit is None:
+        wanted.append((label, parts))
+    match = Q()
+    for _label, (section, row, seat) in wanted:
+        match |= Q(section__code=section, seat__row__label=row, seat__label=seat)
+    found = {
+        (section, row, seat): unit_id
+        for unit_id, section, row, seat in InventoryUnit.objects.filter(
+            match, session=session
+        ).values_list("id", "section__code", "seat__row__label", "seat__label")
+    }
+    for label, parts in wanted:
+        if parts not in found:
             raise DomainError(_("There is no seat %(label)s in this session.") % {"label": label})
-        ids.append(unit)
-    return ids
+    return [found[parts] for _label, parts in wanted]
 
 
 @login_required
