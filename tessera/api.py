@@ -59,11 +59,13 @@ def on_http_error(request, exc: HttpError):
 
 def _mount_routers() -> None:
     from tessera.catalog.api import router as catalog_router
+    from tessera.checkin.api import router as checkin_router
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
     from tessera.tickets.api import router as tickets_router
     from tessera.venues.api import router as venues_router
+    from tessera.waitingroom.api import router as waitingroom_router
 
     api.add_router("/v1/", catalog_router)
     api.add_router("/v1/", venues_router)
@@ -71,6 +73,8 @@ def _mount_routers() -> None:
     api.add_router("/v1/", orders_router)
     api.add_router("/v1/", payments_router)
     api.add_router("/v1/", tickets_router)
+    api.add_router("/v1/", waitingroom_router)
+    api.add_router("/v1/", checkin_router)
 
 
 _mount_routers()

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "tessera.orders",
     "tessera.tickets",
     "tessera.payments",
+    "tessera.waitingroom",
+    "tessera.checkin",
     "tessera.storefront",
     "tessera.demo",
 ]

@@ -17,5 +17,7 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.*)$", serve_media, {"document_root": settings.MEDIA_ROOT}),
     path("pay/", include("tessera.payments.urls")),
     path("tickets/", include("tessera.tickets.urls")),
+    path("queue/", include("tessera.waitingroom.urls")),
+    path("checkin/", include("tessera.checkin.urls")),
     path("", include("tessera.storefront.urls")),
 ]
