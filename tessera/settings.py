@@ -145,6 +145,9 @@ PERIODIC_TASKS = [
     "tessera.orders.tasks.expire_overdue_orders",
 ]
 
+# Checks every hold must pass before places are held (tessera/inventory/admission.py).
+HOLD_GUARDS: list[str] = []
+
 # --- auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [

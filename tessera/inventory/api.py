@@ -17,7 +17,7 @@ from tessera.core.clock import now as clock_now
 from tessera.core.i18n import localized
 from tessera.core.idempotency import run_idempotent
 from tessera.core.schemas import ErrorOut
-from tessera.inventory import selectors, services
+from tessera.inventory import admission, selectors, services
 from tessera.inventory.errors import ScopeInvalid
 from tessera.inventory.models import Hold
 from tessera.venues.models import Section
@@ -193,11 +193,17 @@ def create_hold(request, session_id: int, payload: HoldIn):
     now = clock_now()
     user = request.auth
 
+    admission_pass = admission.pass_from_request(request, session_id)
+
     def run():
         session = _session(session_id)
         if payload.unit_ids is not None:
             hold = services.hold_units(
-                session=session, user=user, unit_ids=payload.unit_ids, now=now
+                session=session,
+                user=user,
+                unit_ids=payload.unit_ids,
+                now=now,
+                admission_pass=admission_pass,
             )
         elif payload.seat_ids is not None:
             by_seat = selectors.list_unit_ids_for_seats(session=session, seat_ids=payload.seat_ids)
@@ -205,7 +211,11 @@ def create_hold(request, session_id: int, payload: HoldIn):
             if unknown:
                 raise services.PlacesUnknown(details={"seat_ids": unknown})
             hold = services.hold_units(
-                session=session, user=user, unit_ids=list(by_seat.values()), now=now
+                session=session,
+                user=user,
+                unit_ids=list(by_seat.values()),
+                now=now,
+                admission_pass=admission_pass,
             )
         else:
             zone = _zone(session, payload.zone)
@@ -219,6 +229,7 @@ def create_hold(request, session_id: int, payload: HoldIn):
                     zone=zone,
                     section=section,
                     accept_split=payload.accept_split,
+                    admission_pass=admission_pass,
                 )
             else:
                 hold = services.hold_quantity(
@@ -228,6 +239,7 @@ def create_hold(request, session_id: int, payload: HoldIn):
                     quantity=payload.quantity,
                     now=now,
                     section=section,
+                    admission_pass=admission_pass,
                 )
         return 201, _hold_out(hold, now)
 

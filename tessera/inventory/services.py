@@ -34,6 +34,7 @@ from tessera.catalog.selectors import zone_of_seats
 from tessera.core import audit
 from tessera.core.errors import InvalidInput
 from tessera.inventory import selectors
+from tessera.inventory.admission import check_admission
 from tessera.inventory.best_available import find_blocks, find_split
 from tessera.inventory.errors import (
     ChannelNotActive,
@@ -280,11 +281,19 @@ def allocate_channel(
 
 
 def _check_request(
-    *, session: Session, quantity: int, now: datetime, channel: SalesChannel | None
+    *,
+    session: Session,
+    quantity: int,
+    now: datetime,
+    channel: SalesChannel | None,
+    user=None,
+    admission_pass: str | None = None,
 ) -> None:
-    """The rules that need no lock: on sale, channel active, quantity per order."""
+    """The rules that need no lock: on sale, admitted (``admission.check_admission``),
+    channel active, quantity per order."""
     if session.event.status != EventStatus.PUBLISHED or not session.is_on_sale(now):
         raise NotOnSale()
+    check_admission(session=session, user=user, admission_pass=admission_pass, now=now)
     if channel is not None and not channel.is_active:
         raise ChannelNotActive()
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
@@ -445,6 +454,7 @@ def hold_units(
     unit_ids: Iterable[int],
     now: datetime,
     channel: SalesChannel | None = None,
+    admission_pass: str | None = None,
 ) -> Hold:
     """Hold the chosen places for ``user``: all of them or none.
 
@@ -453,7 +463,14 @@ def hold_units(
     or of another channel; ``details["unit_ids"]`` lists them).
     """
     ids = _unit_id_list(unit_ids)
-    _check_request(session=session, quantity=len(ids), now=now, channel=channel)
+    _check_request(
+        session=session,
+        quantity=len(ids),
+        now=now,
+        channel=channel,
+        user=user,
+        admission_pass=admission_pass,
+    )
     with transaction.atomic():
         hold = _open_hold(session=session, user=user, quantity=len(ids), now=now, channel=channel)
         if not _take(hold=hold, unit_ids=ids, now=now):
@@ -478,6 +495,7 @@ def hold_quantity(
     now: datetime,
     channel: SalesChannel | None = None,
     section: Section | None = None,
+    admission_pass: str | None = None,
 ) -> Hold:
     """Hold any ``quantity`` free places of ``zone`` (and ``section``): standing places, or
     "any N in this zone".
@@ -489,7 +507,14 @@ def hold_quantity(
     than asked; nothing held).
     """
     _check_scope(session, zone, section)
-    _check_request(session=session, quantity=quantity, now=now, channel=channel)
+    _check_request(
+        session=session,
+        quantity=quantity,
+        now=now,
+        channel=channel,
+        user=user,
+        admission_pass=admission_pass,
+    )
     with transaction.atomic():
         hold = _open_hold(session=session, user=user, quantity=quantity, now=now, channel=channel)
         candidates = (
@@ -526,6 +551,7 @@ def hold_best_available(
     section: Section | None = None,
     accept_split: bool = False,
     channel: SalesChannel | None = None,
+    admission_pass: str | None = None,
 ) -> Hold:
     """Hold the best ``quantity`` adjacent seats of ``zone`` / ``section`` (whole session
     when neither is given).
@@ -539,7 +565,14 @@ def hold_best_available(
     (a standing area) is held as a quantity. Raises as ``hold_quantity`` does.
     """
     _check_scope(session, zone, section)
-    _check_request(session=session, quantity=quantity, now=now, channel=channel)
+    _check_request(
+        session=session,
+        quantity=quantity,
+        now=now,
+        channel=channel,
+        user=user,
+        admission_pass=admission_pass,
+    )
     if not selectors.has_seats(session=session, zone=zone, section=section):
         standing_zone = zone
         if standing_zone is None:
@@ -557,6 +590,7 @@ def hold_best_available(
             now=now,
             channel=channel,
             section=section,
+            admission_pass=admission_pass,
         )
 
     layout = session.layout

@@ -24,6 +24,7 @@ from tessera.accounts.models import User
 from tessera.catalog.models import EventStatus, Session
 from tessera.core import clock
 from tessera.core.errors import DomainError
+from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import HoldNotFound
@@ -142,6 +143,7 @@ def buy(request, session_id: int):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        admission_pass = admission.pass_from_request(request, session.pk)
         try:
             zone = None
             if data["zone"] is not None:
@@ -154,6 +156,7 @@ def buy(request, session_id: int):
                     user=request.user,
                     unit_ids=_parse_seat_labels(session, data["seats"]),
                     now=now,
+                    admission_pass=admission_pass,
                 )
             elif zone is None:
                 raise DomainError(_("Please choose a price zone."))
@@ -164,6 +167,7 @@ def buy(request, session_id: int):
                     zone=zone,
                     quantity=data["quantity"],
                     now=now,
+                    admission_pass=admission_pass,
                 )
             else:
                 hold = inventory.hold_best_available(
@@ -173,6 +177,7 @@ def buy(request, session_id: int):
                     quantity=data["quantity"],
                     accept_split=data["accept_split"],
                     now=now,
+                    admission_pass=admission_pass,
                 )
         except DomainError as exc:
             form.add_error(None, str(exc.message))
