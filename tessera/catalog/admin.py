@@ -196,6 +196,10 @@ class EventForm(forms.ModelForm):
             "round",
             "tour",
             "artists",
+            "refund_policy",
+            "refund_deadline_hours",
+            "policy_note",
+            "policy_note_en",
         ]
 
     def clean(self):
@@ -348,6 +352,17 @@ class EventAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
         ),
         (_("Fixture"), {"fields": ["season", "home_team", "away_team", "round"]}),
         (_("Concert or show"), {"fields": ["tour", "artists"]}),
+        (
+            _("Refunds and exchanges"),
+            {
+                "fields": [
+                    "refund_policy",
+                    "refund_deadline_hours",
+                    "policy_note",
+                    "policy_note_en",
+                ]
+            },
+        ),
     ]
 
 

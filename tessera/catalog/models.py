@@ -148,6 +148,13 @@ class EventStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class RefundPolicy(models.TextChoices):
+    NONE = "none", _("No refunds or exchanges")
+    REFUND = "refund", _("Refunds until the deadline")
+    EXCHANGE = "exchange", _("Exchanges until the deadline")
+    REFUND_OR_EXCHANGE = "refund_or_exchange", _("Refunds or exchanges until the deadline")
+
+
 class Event(BilingualMixin, TimeStampedModel):
     """What is sold: a match, a concert, a show. Sessions are its dates."""
 
@@ -208,6 +215,18 @@ class Event(BilingualMixin, TimeStampedModel):
     artists = models.ManyToManyField(
         Artist, blank=True, related_name="events", verbose_name=_("artists")
     )
+    # After-sales rules shown to buyers (the deadline counts back from a session's start)
+    refund_policy = models.CharField(
+        _("refund and exchange policy"),
+        max_length=20,
+        choices=RefundPolicy.choices,
+        default=RefundPolicy.NONE,
+    )
+    refund_deadline_hours = models.PositiveIntegerField(
+        _("refund deadline (hours before the start)"), default=48
+    )
+    policy_note = models.TextField(_("policy note"), blank=True)
+    policy_note_en = models.TextField(_("English policy note"), blank=True)
 
     class Meta:
         verbose_name = _("event")
@@ -224,6 +243,10 @@ class Event(BilingualMixin, TimeStampedModel):
     @property
     def display_description(self) -> str:
         return localized(self, "description")
+
+    @property
+    def display_policy_note(self) -> str:
+        return localized(self, "policy_note")
 
     @property
     def picture_url(self) -> str:

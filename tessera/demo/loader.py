@@ -25,6 +25,7 @@ from tessera.catalog.models import (
     EventKind,
     EventStatus,
     PriceZone,
+    RefundPolicy,
     Season,
     Session,
     Tag,
@@ -620,6 +621,30 @@ class _Loader:
             name_en="Summer Festival (in preparation)",
         )
 
+    def policies(self) -> None:
+        """Refund and exchange policies: league matches refund until a day before kick-off,
+        the cup final exchanges only, concerts and shows refund or exchange until two days
+        before the curtain."""
+        Event.objects.filter(kind=EventKind.MATCH).update(
+            refund_policy=RefundPolicy.REFUND,
+            refund_deadline_hours=24,
+            policy_note="退票将按原支付方式全额退回，手续费为零。",
+            policy_note_en="Refunds go back to the original payment method in full, no fee.",
+        )
+        Event.objects.filter(slug="huaxia-fa-cup-final").update(
+            refund_policy=RefundPolicy.EXCHANGE,
+            refund_deadline_hours=72,
+            policy_note="决赛门票不退，可在开赛前72小时内换成同价位其他座位。",
+            policy_note_en="Final tickets are not refundable; they can be exchanged for another "
+            "seat of the same price until 72 hours before kick-off.",
+        )
+        Event.objects.exclude(kind=EventKind.MATCH).update(
+            refund_policy=RefundPolicy.REFUND_OR_EXCHANGE,
+            refund_deadline_hours=48,
+            policy_note="演出开始前48小时内不再受理退换。",
+            policy_note_en="No refunds or exchanges within 48 hours of the show.",
+        )
+
     def price_zones(self) -> None:
         zones = PriceZone.objects.bulk_create(
             [
@@ -678,6 +703,7 @@ def load_demo(*, now: datetime, stdout=None) -> DemoSummary:
             loader.places()
             loader.sports()
             loader.live()
+            loader.policies()
             loader.price_zones()
             loader.units()
             created = True
