@@ -34,6 +34,7 @@ from tessera.orders.models import Order, OrderStatus
 from tessera.payments import services as payments
 from tessera.tickets.models import TicketStatus
 from tessera.venues.models import SectionKind
+from tessera.waitingroom.guards import waitingroom_redirect
 
 MODE_ANY = "any"
 MODE_BEST = "best"
@@ -138,6 +139,8 @@ def buy(request, session_id: int):
     """Choose places for a session and hold them."""
     now = clock.now()
     session = _public_session(session_id)
+    if redirect_to_queue := waitingroom_redirect(request, session):
+        return redirect_to_queue
     form = BuyForm(
         request.POST or None, initial={"quantity": min(2, session.max_tickets_per_order)}
     )

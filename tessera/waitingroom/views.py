@@ -1,0 +1,119 @@
+"""Fan-facing queue pages: the queue page (join, then position, wait and progress, updated
+by ``queue.js``), the status endpoint it polls, and a bare endpoint for benchmarks."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from tessera.core import clock
+from tessera.core.errors import DomainError
+from tessera.inventory.admission import cookie_name
+from tessera.waitingroom import services
+from tessera.waitingroom.backends import get_backend
+from tessera.waitingroom.errors import QueueTokenInvalid
+from tessera.waitingroom.models import WaitingRoom
+from tessera.waitingroom.signing import QueueToken
+from tessera.waitingroom.status import check_status
+
+
+def _strings() -> dict:
+    return {
+        "position": _("Your place in line"),
+        "ahead": _("People ahead of you"),
+        "wait": _("Estimated wait"),
+        "minutes": _("%(n)s min"),
+        "seconds": _("%(n)s s"),
+        "unknown": _("a moment"),
+        "opensIn": _("The sale opens in"),
+        "prequeue": _(
+            "You are in the pre-queue. When the sale opens, everyone here gets a place in "
+            "random order: arriving early brings no advantage."
+        ),
+        "open": _("You are in line. Keep this page open; it updates by itself."),
+        "paused": _("Admission is paused for a moment. You keep your place."),
+        "admitted": _("It's your turn! Taking you to the sale…"),
+        "soldOut": _("Sold out: every place has been sold."),
+        "closed": _("This waiting room is closed."),
+        "expired": _("Your admission time is over. Join again to get a new place."),
+        "error": _("We could not check your place; trying again…"),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def queue(request, room_id: int):
+    """The room's queue page; POST joins (or rejoins: the same place while it holds)."""
+    room = WaitingRoom.objects.filter(pk=room_id).prefetch_related("sessions__event").first()
+    if room is None:
+        raise Http404(_("No such waiting room."))
+    now = clock.now()
+    error = None
+    if request.method == "POST":
+        try:
+            services.join_queue(room=room, user=request.user, now=now)
+        except DomainError as exc:
+            error = str(exc.message)
+        else:
+            return redirect("waitingroom:queue", room_id=room.pk)
+    entry = get_backend().entry_for(room.pk, request.user.pk)
+    token = (
+        QueueToken(room.pk, entry.entry_id, entry.position, request.user.pk).sign()
+        if entry
+        else None
+    )
+    status = None
+    if token:
+        status = check_status(token, now=now)
+        if status["state"] == "expired":
+            token = None  # show the join button again
+    return render(
+        request,
+        "waitingroom/queue.html",
+        {
+            "room": room,
+            "sessions": list(room.sessions.all()),
+            "state": room.state_at(now),
+            "token": token,
+            "status": status,
+            "error": error,
+            "strings": _strings(),
+        },
+    )
+
+
+def _set_pass_cookies(response, status: dict) -> None:
+    if not status["admitted"]:
+        return
+    for session_id in status["session_ids"]:
+        response.set_cookie(
+            cookie_name(session_id),
+            status["admission_pass"],
+            expires=None,
+            max_age=max(1, status["pass_expires_at"] - int(clock.now().timestamp())),
+            samesite="Lax",
+            httponly=True,
+        )
+
+
+@require_GET
+def status(request):
+    """JSON status of the queue token ``?t=``; no database read while the room's view in
+    this process is fresh. When admitted, the pass is also set as each session's cookie."""
+    try:
+        result = check_status(request.GET.get("t", ""), now=clock.now())
+    except QueueTokenInvalid as exc:
+        return JsonResponse({"error": exc.as_dict()}, status=exc.status)
+    response = JsonResponse(result)
+    response["Cache-Control"] = "no-store"
+    _set_pass_cookies(response, result)
+    return response
+
+
+@require_GET
+def ping(request):
+    """A bare endpoint: the benchmark's yardstick for the status check."""
+    return HttpResponse(b'{"ok":true}', content_type="application/json")
