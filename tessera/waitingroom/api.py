@@ -60,6 +60,14 @@ def _room(room_id: int) -> WaitingRoom:
     return room
 
 
+@router.get("/waitingrooms/status", response={200: StatusOut, **_ERRORS}, summary="Queue status")
+def status(request, token: str):
+    """Where the token's holder stands; once admitted, ``admission_pass`` is the value of the
+    ``X-Tessera-Admission`` header the hold endpoints require. Reads no database while the
+    room's view in this process is fresh (at most a second old)."""
+    return check_status(token, now=clock_now())
+
+
 @router.get("/waitingrooms/{room_id}", response={200: RoomOut, 404: ErrorOut}, summary="A room")
 def get_room(request, room_id: int):
     room = _room(room_id)
@@ -92,11 +100,3 @@ def join(request, room_id: int):
             "requeued": joined.requeued,
         },
     )
-
-
-@router.get("/waitingrooms/status", response={200: StatusOut, **_ERRORS}, summary="Queue status")
-def status(request, token: str):
-    """Where the token's holder stands; once admitted, ``admission_pass`` is the value of the
-    ``X-Tessera-Admission`` header the hold endpoints require. Reads no database while the
-    room's view in this process is fresh (at most a second old)."""
-    return check_status(token, now=clock_now())
