@@ -20,6 +20,7 @@ from tessera.catalog.models import (
     Competition,
     Event,
     PriceZone,
+    RefundPolicy,
     Season,
     Session,
     Tag,
@@ -202,8 +203,19 @@ class EventForm(forms.ModelForm):
             "policy_note_en",
         ]
 
+    # The policy has defaults (no refunds, 48 hours): a form that leaves them out keeps them.
+    _POLICY_DEFAULTS = {"refund_policy": RefundPolicy.NONE, "refund_deadline_hours": 48}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self._POLICY_DEFAULTS:
+            self.fields[name].required = False
+
     def clean(self):
         cleaned = super().clean()
+        for name, default in self._POLICY_DEFAULTS.items():
+            if cleaned.get(name) in (None, ""):
+                cleaned[name] = getattr(self.instance, name, None) or default
         organization = cleaned.get("organization") or getattr(self.instance, "organization", None)
         if organization is None:
             return cleaned

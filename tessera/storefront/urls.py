@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tessera.storefront import checkout, views
+from tessera.storefront import account, checkout, ics, steps, views
 
 app_name = "storefront"
 
@@ -11,8 +11,11 @@ urlpatterns = [
     path("events/<slug:slug>/", views.event_detail, name="event"),
     path("venues/<slug:slug>/", views.venue_detail, name="venue"),
     path("sessions/<int:session_id>/buy/", checkout.buy, name="buy"),
-    path("checkout/<uuid:hold_id>/", checkout.checkout, name="checkout"),
-    path("orders/", checkout.my_orders, name="my_orders"),
-    path("orders/<str:number>/", checkout.order_detail, name="order"),
+    path("sessions/<int:session_id>/calendar.ics", ics.session_ics, name="session_ics"),
+    path("checkout/<uuid:hold_id>/", steps.checkout, name="checkout"),
+    path("checkout/<uuid:hold_id>/payment/", steps.checkout_payment, name="checkout_payment"),
+    path("checkout/<uuid:hold_id>/recover/", steps.checkout_recover, name="checkout_recover"),
+    path("orders/", account.my_orders, name="my_orders"),
+    path("orders/<str:number>/", account.order_detail, name="order"),
     path("signup/", checkout.signup, name="signup"),
 ]

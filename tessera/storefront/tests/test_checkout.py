@@ -91,22 +91,31 @@ def test_standing_quantity_then_pay_at_the_sandbox_gives_tickets(client, fan, sa
         {"mode": "any", "zone": sale.zones["GA"].pk, "quantity": 3},
     )
     hold = Hold.objects.get(user=fan)
-    # when the fan names the attendees and continues to payment
+    # when the fan names the attendees and continues
     response = client.post(
         reverse("storefront:checkout", args=[hold.pk]),
         {
-            "action": "pay",
+            "action": "next",
             "attendee_0": "王芳",
             "attendee_1": "李雷",
             "attendee_2": "",
             "email": "fan@example.com",
         },
     )
-    # then an order awaits payment and the fan is sent to the sandbox cashier
+    # then an order awaits payment and the payment step comes next
     order = Order.objects.get(user=fan)
-    payment = Payment.objects.get(order=order)
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert list(order.lines.values_list("attendee_name", flat=True)) == ["王芳", "李雷", ""]
+    assert response.status_code == 302
+    assert response["Location"] == reverse("storefront:checkout_payment", args=[hold.pk])
+    assert not Payment.objects.exists()
+    # when they choose the sandbox and pay
+    response = client.post(
+        reverse("storefront:checkout_payment", args=[hold.pk]),
+        {"action": "pay", "provider": "sandbox"},
+    )
+    payment = Payment.objects.get(order=order)
+    assert payment.provider == "sandbox"
     assert response.status_code == 302
     assert response["Location"] == payment.cashier_url
     # when the buyer pays and the gateway's signed callback arrives
@@ -133,9 +142,11 @@ def test_expired_hold_offers_to_choose_again_and_cannot_pay(client, fan, sale):
     InventoryUnit.objects.filter(hold=hold).update(hold_expires_at=now)
     url = reverse("storefront:checkout", args=[hold.pk])
     page = client.get(url)
-    assert 'id="hold-expired"' in page.content.decode()
-    response = client.post(url, {"action": "pay", "attendee_0": "x"})
-    assert response.status_code == 200
+    html = page.content.decode()
+    assert 'id="hold-expired"' in html
+    assert reverse("storefront:checkout_recover", args=[hold.pk]) in html
+    response = client.post(url, {"action": "next", "attendee_0": "x"})
+    assert response.status_code == 409
     assert not Order.objects.exists()
 
 

@@ -1,0 +1,200 @@
+"""The fan's account: orders grouped into upcoming and past, the order page (the last step
+of the checkout, with tickets, calendar entry and what the event's refund policy says).
+
+Refunds and exchanges themselves come with the after-sales app; until then the account shows
+the policy, so a fan knows what will be possible and until when.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from tessera.catalog.models import Event, RefundPolicy, Session
+from tessera.core import clock
+from tessera.core.errors import DomainError
+from tessera.orders import services as orders
+from tessera.orders.models import Order, OrderStatus
+from tessera.payments.models import Refund, RefundStatus
+from tessera.storefront import steps
+from tessera.tickets.models import Ticket, TicketStatus
+
+_WITH_TICKETS = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
+
+
+# -- the refund and exchange policy ---------------------------------------------------------------
+
+
+def refund_deadline(*, event: Event, session: Session) -> datetime:
+    return session.starts_at - timedelta(hours=event.refund_deadline_hours)
+
+
+def policy_lines(*, event: Event, session: Session, now: datetime) -> list[str]:
+    """What the event's policy means for this session, in the active language: the rule
+    with its deadline in the venue's time, whether the deadline has passed, the note."""
+    deadline = refund_deadline(event=event, session=session)
+    local = deadline.astimezone(session.layout.venue.zone_info).strftime("%Y-%m-%d %H:%M")
+    values = {"deadline": local, "hours": event.refund_deadline_hours}
+    rules = {
+        RefundPolicy.NONE: _("Tickets for this event cannot be refunded or exchanged."),
+        RefundPolicy.REFUND: _(
+            "Refunds are possible until %(deadline)s (%(hours)s hours before the start)."
+        ),
+        RefundPolicy.EXCHANGE: _(
+            "Exchanges are possible until %(deadline)s (%(hours)s hours before the start)."
+        ),
+        RefundPolicy.REFUND_OR_EXCHANGE: _(
+            "Refunds or exchanges are possible until %(deadline)s "
+            "(%(hours)s hours before the start)."
+        ),
+    }
+    lines = [rules.get(event.refund_policy, rules[RefundPolicy.NONE]) % values]
+    if event.refund_policy != RefundPolicy.NONE and now >= deadline:
+        lines.append(_("The deadline has passed."))
+    note = event.display_policy_note.strip()
+    if note:
+        lines.append(note)
+    return lines
+
+
+# -- upcoming and past ------------------------------------------------------------------------
+
+
+def is_upcoming(session: Session, now: datetime) -> bool:
+    """A session is upcoming until the end of the day it starts, in its venue's time zone."""
+    zone = session.layout.venue.zone_info
+    return session.starts_at.astimezone(zone).date() >= now.astimezone(zone).date()
+
+
+@dataclass
+class AccountOrder:
+    order: Order
+    tickets: list
+    policy: list[str]
+
+
+def group_orders(items: list[Order], now: datetime) -> tuple[list[Order], list[Order]]:
+    """(upcoming soonest first, past latest first); orders of the same session by number."""
+    upcoming = [o for o in items if is_upcoming(o.session, now)]
+    past = [o for o in items if not is_upcoming(o.session, now)]
+    upcoming.sort(key=lambda o: (o.session.starts_at, o.number))
+    past.sort(key=lambda o: (-o.session.starts_at.timestamp(), o.number))
+    return upcoming, past
+
+
+@never_cache
+@login_required
+def my_orders(request):
+    """My account: the fan's orders, upcoming and past, with tickets and the policy."""
+    now = clock.now()
+    rows = list(
+        Order.objects.filter(user=request.user)
+        .select_related("session__event", "session__layout__venue")
+        .order_by("-created_at")[:200]
+    )
+    tickets_by_order: dict[int, list] = {}
+    for ticket in (
+        Ticket.objects.filter(
+            order_line__order__in=[o.pk for o in rows if o.status in _WITH_TICKETS]
+        )
+        .select_related("order_line")
+        .order_by("id")
+    ):
+        tickets_by_order.setdefault(ticket.order_line.order_id, []).append(ticket)
+    upcoming, past = group_orders(rows, now)
+
+    def wrap(order):
+        return AccountOrder(
+            order=order,
+            tickets=tickets_by_order.get(order.pk, []),
+            policy=policy_lines(event=order.session.event, session=order.session, now=now),
+        )
+
+    return render(
+        request,
+        "storefront/my_orders.html",
+        {
+            "groups": [
+                {
+                    "id": "upcoming",
+                    "title": _("Upcoming"),
+                    "items": [wrap(o) for o in upcoming],
+                    "empty": _("No upcoming events. Find something to go to on the home page."),
+                },
+                {
+                    "id": "past",
+                    "title": _("Past"),
+                    "items": [wrap(o) for o in past],
+                    "empty": _("No past events yet."),
+                },
+            ],
+            "valid_status": TicketStatus.VALID,
+            "with_tickets": _WITH_TICKETS,
+            "nav": "orders",
+        },
+    )
+
+
+# -- the order page (step 4) ------------------------------------------------------------------
+
+
+def refund_state(order: Order) -> str:
+    """``""``, ``"pending"`` or ``"done"``: the automatic refund of a lost sale."""
+    states = set(Refund.objects.filter(payment__order=order).values_list("status", flat=True))
+    if not states:
+        return ""
+    if RefundStatus.PENDING in states:
+        return "pending"
+    return "done"
+
+
+@never_cache
+@login_required
+def order_detail(request, number: str):
+    now = clock.now()
+    try:
+        order = orders.get_order_for_user(number=number[:20], user=request.user)
+    except DomainError:
+        raise Http404(_("No such order.")) from None
+    tickets = []
+    if order.status in _WITH_TICKETS:
+        tickets = list(
+            Ticket.objects.filter(order_line__order=order)
+            .select_related("order_line")
+            .order_by("id")
+        )
+    hold = order.hold
+    is_expired = order.status == OrderStatus.EXPIRED or (
+        order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= now
+    )
+    refund = refund_state(order) if order.status == OrderStatus.CANCELLED else ""
+    is_lost = bool(refund) and order.paid_at is None
+    can_recover = hold is not None and (is_expired or is_lost) and order.session.is_on_sale(now)
+    return render(
+        request,
+        "storefront/order.html",
+        {
+            "order": order,
+            "session": order.session,
+            "hold": hold,
+            "lines": list(order.lines.all()),
+            "tickets": tickets,
+            "valid_status": TicketStatus.VALID,
+            "is_waiting": order.status == OrderStatus.PAID
+            or (order.status == OrderStatus.PENDING_PAYMENT and not is_expired),
+            "is_pending": order.status == OrderStatus.PENDING_PAYMENT and not is_expired,
+            "is_expired": is_expired,
+            "is_lost": is_lost,
+            "refund": refund,
+            "can_recover": can_recover,
+            "deadline": order.expires_at.astimezone(UTC).isoformat(),
+            "warn_seconds": steps.WARN_SECONDS,
+            "countdown_strings": steps.countdown_strings(),
+            "policy": policy_lines(event=order.session.event, session=order.session, now=now),
+            "nav": "orders",
+        },
+    )
