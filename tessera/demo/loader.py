@@ -36,6 +36,7 @@ from tessera.catalog.models import (
 from tessera.inventory.services import generate_units
 from tessera.venues.generator import LayoutSpec, generate_layout
 from tessera.venues.models import City, Layout, Section, SectionKind, Venue
+from tessera.waitingroom.demo import add_demo_waiting_room
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MARKER_SLUG = "tessera-platform"
@@ -706,6 +707,7 @@ def load_demo(*, now: datetime, stdout=None) -> DemoSummary:
             loader.policies()
             loader.price_zones()
             loader.units()
+            add_demo_waiting_room(now=now)
             created = True
     from tessera.venues.models import Seat
 

@@ -68,7 +68,7 @@ def create_room(
         pass_minutes=pass_minutes,
     )
     _validate(room)
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         room.save()
         room.sessions.set(sessions)
         audit.record(
