@@ -26,7 +26,7 @@ from tessera.tickets.models import Ticket, TicketStatus
 _WITH_TICKETS = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
 
 
-# -- the refund and exchange policy ---------------------------------------------------------------
+# -- the refund and exchange policy ------------------------------------------------------------
 
 
 def refund_deadline(*, event: Event, session: Session) -> datetime:

@@ -64,7 +64,7 @@ def save_draft(request, hold_id, **values) -> None:
     request.session[DRAFTS_KEY] = drafts
 
 
-# -- shared by the steps ------------------------------------------------------------------------
+# -- shared by the steps -----------------------------------------------------------------------
 
 
 def countdown_strings() -> dict:
@@ -197,7 +197,7 @@ def _render_step(request, template: str, context: dict, status: int = 200):
     return response
 
 
-# -- step 2: the held places and the attendees --------------------------------------------------
+# -- step 2: the held places and the attendees -------------------------------------------------
 
 
 @never_cache
@@ -252,7 +252,7 @@ def checkout(request, hold_id):
     return _render_step(request, "storefront/checkout.html", context)
 
 
-# -- step 3: payment ------------------------------------------------------------------------------
+# -- step 3: payment ---------------------------------------------------------------------------
 
 
 @never_cache
@@ -298,7 +298,7 @@ def checkout_payment(request, hold_id):
     return _render_step(request, "storefront/checkout_payment.html", context)
 
 
-# -- recovery -------------------------------------------------------------------------------------
+# -- recovery ----------------------------------------------------------------------------------
 
 
 @login_required

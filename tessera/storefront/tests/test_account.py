@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2040, 11, 30, 17, 0, tzinfo=UTC)  # 2040-12-01 01:00 in Shanghai
 
 
-# -- .ics ----------------------------------------------------------------------------------------
+# -- .ics --------------------------------------------------------------------------------------
 
 
 def test_ics_escapes_text_and_folds_long_lines_at_75_octets():
@@ -71,7 +71,7 @@ def test_ics_escapes_text_and_folds_long_lines_at_75_octets():
     )
     lines = chinese.split("\r\n")
     assert "SUMMARY:周杰伦\\, 嘉年华\\\\巡演" in lines
-    location = [line for line in lines if line.startswith("LOCATION:")][0]
+    location = next(line for line in lines if line.startswith("LOCATION:"))
     continuation = lines[lines.index(location) + 1]
     assert continuation.startswith(" ")
     assert all(len(line.encode("utf-8")) <= 75 for line in lines)
@@ -109,7 +109,7 @@ def test_draft_sessions_have_no_calendar_file(client):
     assert client.get(reverse("storefront:session_ics", args=[session.pk])).status_code == 404
 
 
-# -- upcoming and past ------------------------------------------------------------------------------
+# -- upcoming and past -------------------------------------------------------------------------
 
 
 def test_upcoming_means_today_or_later_in_the_venues_time_zone():
@@ -142,7 +142,7 @@ def test_group_orders_soonest_upcoming_first_latest_past_first():
     assert [o.number for o in past] == ["T1", "T3"]
 
 
-# -- the policy --------------------------------------------------------------------------------------
+# -- the policy --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_policy_text_names_the_deadline_in_venue_time(policy, first_line):
     assert policy_lines(event=event, session=session, now=late) == expected_late
 
 
-# -- the page --------------------------------------------------------------------------------------
+# -- the page ----------------------------------------------------------------------------------
 
 
 def _fulfilled_order(sale, user, unit, now):

@@ -48,7 +48,7 @@ def _labels(hold):
     ]
 
 
-# -- the service ---------------------------------------------------------------------------------
+# -- the service -------------------------------------------------------------------------------
 
 
 def test_expired_hold_gets_the_very_same_places_back(sale, fan):
@@ -172,7 +172,7 @@ def test_an_expired_order_is_cancelled_and_its_places_ordered_again(sale, fan):
     assert _labels(result.hold) == [("S2", "A", "1"), ("S2", "A", "2")]
 
 
-# -- through the pages ------------------------------------------------------------------------------
+# -- through the pages -------------------------------------------------------------------------
 
 
 def test_back_from_payment_shows_the_names_and_keeps_them_on_the_order(client, fan, sale):
