@@ -49,6 +49,10 @@ def _split(value: str, prefix: str, fields: int) -> list[int] | None:
     return numbers
 
 
+_SEEN_MAX = 50_000
+_seen: dict[tuple[str, str], QueueToken] = {}
+
+
 @dataclass(frozen=True)
 class QueueToken:
     room_id: int
@@ -62,9 +66,22 @@ class QueueToken:
 
     @classmethod
     def verify(cls, value: str) -> QueueToken | None:
-        """The token, or None when it is malformed or its signature does not match."""
+        """The token, or None when it is malformed or its signature does not match.
+
+        Tokens already verified by this process are remembered (up to ``_SEEN_MAX``; the
+        memo is keyed by the secret too), since each waiting fan polls with the same one."""
+        key = (value, settings.SECRET_KEY)
+        found = _seen.get(key)
+        if found is not None:
+            return found
         numbers = _split(value, "q1", 4)
-        return cls(*numbers) if numbers else None
+        if not numbers:
+            return None
+        token = cls(*numbers)
+        if len(_seen) >= _SEEN_MAX:
+            _seen.clear()
+        _seen[key] = token
+        return token
 
 
 @dataclass(frozen=True)
