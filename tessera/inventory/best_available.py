@@ -400,3 +400,24 @@ def find_split(
         )
         remaining -= free_of_row[row]
     return chosen
+
+
+def find_alternatives(
+    snapshot: Snapshot,
+    *,
+    quantity: int,
+    lost: Sequence[tuple[float, float]],
+    limit: int = 3,
+) -> list[Block]:
+    """After a buyer lost seats to someone else: the ``limit`` best blocks of ``quantity``
+    adjacent free seats nearest the lost seats (the centre of their coordinates ``lost``),
+    best first, with the same no-stranded-seat rule as ``find_blocks``.
+
+    ``snapshot`` is the buyer's scope (the lost seats' zone) as it is now; the lost seats
+    are not free in it. An empty list means no block of that size is left.
+    """
+    if not lost:
+        raise ValueError("at least one lost seat is needed")
+    cx = sum(x for x, _y in lost) / len(lost)
+    cy = sum(y for _x, y in lost) / len(lost)
+    return find_blocks(snapshot, quantity=quantity, focal=(cx, cy), limit=limit)

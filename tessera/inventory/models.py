@@ -166,3 +166,31 @@ class Hold(models.Model):
 
     def is_live(self, now) -> bool:
         return self.status in (HoldStatus.ACTIVE, HoldStatus.ORDERED) and self.expires_at > now
+
+
+class SectionViewCount(models.Model):
+    """How many times fans opened the seat view of a section, per session and minute
+    (``minute`` is the UTC minute, seconds zero). Written by ``demand.record_section_view``;
+    read by the heat map."""
+
+    session = models.ForeignKey(
+        "catalog.Session", on_delete=models.CASCADE, related_name="+", verbose_name=_("session")
+    )
+    section = models.ForeignKey(
+        "venues.Section", on_delete=models.CASCADE, related_name="+", verbose_name=_("section")
+    )
+    minute = models.DateTimeField(_("minute"))
+    views = models.PositiveIntegerField(_("views"), default=0)
+
+    class Meta:
+        verbose_name = _("section view count")
+        verbose_name_plural = _("section view counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "section", "minute"], name="uniq_section_view_minute"
+            )
+        ]
+        indexes = [models.Index(fields=["session", "minute"], name="section_view_session_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.section_id} @ {self.minute:%H:%M}: {self.views}"

@@ -33,7 +33,7 @@ from tessera.catalog.models import EventStatus, PriceZone, Session, ZoneAssignme
 from tessera.catalog.selectors import zone_of_seats
 from tessera.core import audit
 from tessera.core.errors import InvalidInput
-from tessera.inventory import selectors
+from tessera.inventory import seatmap, selectors
 from tessera.inventory.admission import check_admission
 from tessera.inventory.best_available import find_blocks, find_split
 from tessera.inventory.errors import (
@@ -413,7 +413,13 @@ def _take_first(*, hold: Hold, candidates, quantity: int, now: datetime) -> list
     return list(InventoryUnit.objects.filter(hold=hold).order_by("id").values_list("id", flat=True))
 
 
+def _availability_changed(session_id: int) -> None:
+    """Tell the seat map (``inventory.seatmap``) once the current transaction commits."""
+    transaction.on_commit(lambda: seatmap.bump_version(session_id))
+
+
 def _audit_hold(hold: Hold, *, unit_ids: list[int], how: str, now: datetime) -> None:
+    _availability_changed(hold.session_id)
     audit.record(
         action="hold.created",
         obj=hold,
@@ -708,6 +714,7 @@ def release_hold(*, hold: Hold, user, now: datetime) -> None:
         freed = InventoryUnit.objects.filter(hold=locked, status=UnitStatus.HELD).update(
             status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None
         )
+        _availability_changed(locked.session_id)
         locked.status = HoldStatus.RELEASED
         locked.released_at = now
         locked.save(update_fields=["status", "released_at"])
@@ -815,6 +822,7 @@ def sell_hold(*, hold: Hold, line_ids_by_unit: Mapping[int, int], now: datetime)
             )
         locked.status = HoldStatus.SOLD
         locked.save(update_fields=["status"])
+        _availability_changed(locked.session_id)
         audit.record(
             action="hold.sold",
             obj=locked,
