@@ -1,14 +1,11 @@
-"""The purchase flow for fans: choose places → hold (with a countdown) → attendees → pay at
-the provider's cashier → the order page with tickets.
+"""The purchase flow for fans, step 1: choose places and hold them; the steps after the hold
+live in ``steps`` (attendees, payment) and ``account`` (the order page); and signing up.
 
 Views parse the form, call one service and redirect or render; a refused request shows the
 service's message in the fan's language and changes nothing.
 """
 
-from datetime import UTC
-
 from django import forms
-from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
@@ -27,12 +24,6 @@ from tessera.core.errors import DomainError
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory import services as inventory
-from tessera.inventory.errors import HoldNotFound
-from tessera.inventory.models import HoldStatus
-from tessera.orders import services as orders
-from tessera.orders.models import Order, OrderStatus
-from tessera.payments import services as payments
-from tessera.tickets.models import TicketStatus
 from tessera.venues.models import SectionKind
 from tessera.waitingroom.guards import waitingroom_redirect
 
@@ -197,129 +188,6 @@ def buy(request, session_id: int):
             "is_on_sale": session.is_on_sale(now),
         },
     )
-
-
-def _attendee_names(request, count: int) -> list[str]:
-    return [request.POST.get(f"attendee_{i}", "").strip() for i in range(count)]
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def checkout(request, hold_id):
-    """The held places with their countdown; attendees; on to payment."""
-    now = clock.now()
-    try:
-        hold = inventory_selectors.get_hold_for_user(hold_id=hold_id, user=request.user)
-    except HoldNotFound:
-        raise Http404(_("No such hold.")) from None
-    order = Order.objects.filter(hold=hold).first()
-    if order is not None and order.status != OrderStatus.PENDING_PAYMENT:
-        return redirect("storefront:order", number=order.number)
-    session = _public_session(hold.session_id)
-    units = list(inventory_selectors.list_hold_units(hold))
-    is_live = hold.is_live(now) and hold.status in (HoldStatus.ACTIVE, HoldStatus.ORDERED)
-    error = None
-    if request.method == "POST" and is_live:
-        action = request.POST.get("action", "pay")
-        try:
-            if action == "release":
-                if order is not None:
-                    orders.cancel_order(
-                        order=order, actor=request.user, reason="released by buyer", now=now
-                    )
-                else:
-                    inventory.release_hold(hold=hold, user=request.user, now=now)
-                messages.info(request, _("Your places were released."))
-                return redirect("storefront:buy", session_id=session.pk)
-            if action == "extend":
-                if order is not None:
-                    orders.extend_order(order=order, user=request.user, now=now)
-                else:
-                    inventory.extend_hold(hold=hold, user=request.user, now=now)
-                messages.success(
-                    request,
-                    _("You have %(minutes)s more minutes.") % {"minutes": session.hold_minutes},
-                )
-                return redirect("storefront:checkout", hold_id=hold.pk)
-            names = _attendee_names(request, len(units))
-            if order is None:
-                order = orders.place_order(
-                    hold=hold,
-                    user=request.user,
-                    attendees=names,
-                    email=request.POST.get("email", "")[:254],
-                    now=now,
-                )
-            else:
-                orders.update_attendees(order=order, user=request.user, attendees=names, now=now)
-            payment = payments.start_payment(
-                order=order, provider="sandbox", user=request.user, now=now
-            )
-            target = payment.cashier_url or payments.cashier_url(payment)
-            return redirect(target)
-        except DomainError as exc:
-            error = str(exc.message)
-    names = [line.attendee_name for line in order.lines.order_by("id")] if order else []
-    rows = [
-        {"unit": unit, "index": index, "name": names[index] if index < len(names) else ""}
-        for index, unit in enumerate(units)
-    ]
-    total = sum((unit.zone.price for unit in units), start=0)
-    return render(
-        request,
-        "storefront/checkout.html",
-        {
-            "hold": hold,
-            "deadline": hold.expires_at.astimezone(UTC).isoformat(),
-            "session": session,
-            "rows": rows,
-            "total": total,
-            "order": order,
-            "is_live": is_live,
-            "error": error,
-            "now": now,
-            "can_extend": is_live and hold.extensions == 0,
-            "currency": units[0].zone.currency if units else "CNY",
-        },
-    )
-
-
-@login_required
-def order_detail(request, number: str):
-    try:
-        order = orders.get_order_for_user(number=number[:20], user=request.user)
-    except DomainError:
-        raise Http404(_("No such order.")) from None
-    tickets = []
-    if order.status in (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED):
-        from tessera.tickets.models import Ticket
-
-        tickets = list(
-            Ticket.objects.filter(order_line__order=order)
-            .select_related("order_line")
-            .order_by("id")
-        )
-    return render(
-        request,
-        "storefront/order.html",
-        {
-            "order": order,
-            "lines": list(order.lines.all()),
-            "tickets": tickets,
-            "valid_status": TicketStatus.VALID,
-            "is_waiting": order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID),
-        },
-    )
-
-
-@login_required
-def my_orders(request):
-    rows = (
-        Order.objects.filter(user=request.user)
-        .select_related("session__event", "session__layout__venue")
-        .order_by("-created_at")[:100]
-    )
-    return render(request, "storefront/my_orders.html", {"orders": rows})
 
 
 class SignupForm(UserCreationForm):
