@@ -1,6 +1,6 @@
 """Recovering from an expired hold or a lost seat, and the steps keeping what was typed."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.urls import reverse
@@ -82,9 +82,7 @@ def test_a_taken_seat_gives_the_best_block_of_the_same_size_in_the_same_zone(sal
     inventory.hold_units(session=sale.session, user=rival, unit_ids=[units[1].id], now=now)
 
     # when the fan recovers
-    result = recovery.recover_places(
-        hold=hold, user=fan, unit_ids=[u.id for u in units], now=now
-    )
+    result = recovery.recover_places(hold=hold, user=fan, unit_ids=[u.id for u in units], now=now)
 
     # then two adjacent seats of zone A are held: row A keeps 1-3 and 5-6 free around the
     # rival's seat, so the block nearest the stage that strands no single seat is A-5/A-6
@@ -281,6 +279,30 @@ def test_a_lost_seat_order_explains_the_refund_and_offers_an_alternative(client,
     new_hold = Hold.objects.filter(user=fan).exclude(pk=hold.pk).get()
     assert response["Location"] == reverse("storefront:checkout", args=[new_hold.pk])
     assert len(_labels(new_hold)) == 2
-    assert {u.zone_id for u in InventoryUnit.objects.filter(hold=new_hold)} == {
-        sale.zones["A"].pk
-    }
+    assert {u.zone_id for u in InventoryUnit.objects.filter(hold=new_hold)} == {sale.zones["A"].pk}
+
+
+def test_order_page_while_paying_shows_the_countdown_then_the_expiry_and_recovery(
+    client, fan, sale
+):
+    now = timezone.now()
+    hold = inventory.hold_units(
+        session=sale.session, user=fan, unit_ids=[sale.seat_unit("S2", "B", 6).id], now=now
+    )
+    order = orders.place_order(hold=hold, user=fan, attendees=["王芳"], now=now)
+    payments.start_payment(order=order, provider="sandbox", user=fan, now=now)
+    url = reverse("storefront:order", args=[order.number])
+
+    waiting = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'data-deadline="{order.expires_at.astimezone(UTC).isoformat()}"' in waiting
+    assert 'http-equiv="refresh"' in waiting
+    assert 'id="hold-expired"' not in waiting
+
+    _expire(hold, now)
+    expired = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="countdown"' not in expired
+    assert 'http-equiv="refresh"' not in expired
+    assert 'id="hold-expired"' in expired
+    assert reverse("storefront:checkout_recover", args=[hold.pk]) in expired
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT  # reading the page changes nothing
