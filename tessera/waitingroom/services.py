@@ -171,7 +171,7 @@ def join_queue(*, room: WaitingRoom, user, now: datetime) -> Joined:
     if state in (RoomStatus.SCHEDULED, *ENDED_STATUSES):
         raise RoomNotJoinable()
     backend = get_backend()
-    if state != RoomStatus.PREQUEUE and room.prequeue_ordered_at is None:
+    if now >= room.opens_at and room.prequeue_ordered_at is None:
         open_room(room=room, now=now)
     entry = backend.join(room.pk, user.pk, now=now)
     requeued = False
@@ -192,6 +192,8 @@ def advance_room(*, room: WaitingRoom, now: datetime) -> int:
     backend = get_backend()
     state = room.state_at(now)
     if state in (RoomStatus.SCHEDULED, RoomStatus.PREQUEUE, RoomStatus.CLOSED):
+        return backend.counters(room.pk).watermark
+    if now < room.opens_at:  # paused or sold out before the opening: nothing to order yet
         return backend.counters(room.pk).watermark
     if room.prequeue_ordered_at is None:
         open_room(room=room, now=now)

@@ -10,7 +10,9 @@ from django.utils import timezone, translation
 from tessera.accounts.tests.factories import make_user
 from tessera.inventory.admission import cookie_name
 from tessera.inventory.models import Hold
-from tessera.inventory.tests.factories import make_sale
+from tessera.inventory import services as inventory
+from tessera.inventory.tests.factories import make_buyer, make_sale
+from tessera.waitingroom import services
 from tessera.waitingroom.tests.factories import make_room
 from tessera.waitingroom.views import _strings
 
@@ -72,3 +74,48 @@ def test_join_the_pre_queue_get_admitted_at_opening_and_hold_places(
     assert hold.user.username == "fan"
     assert hold.units.count() == 2
     page.screenshot(path=artifacts_dir / "queue-checkout.png", full_page=True)
+
+
+def test_a_fan_in_line_sees_place_wait_and_progress_then_the_sell_out(
+    live_server, page, artifacts_dir
+):
+    # given an open sale letting in one fan a minute, with four fans already in line
+    now = timezone.now()
+    sale = make_sale(sections=1, rows=1, seats_per_row=4)
+    room = make_room(sale=sale, now=now, opens_in_minutes=0, rate_per_minute=1)
+    for _ in range(4):
+        services.join_queue(room=room, user=make_buyer(), now=now)
+    services.advance_room(room=room, now=now + timedelta(seconds=61))
+    fan = make_user(username="fan", password="pass-word-42")
+
+    # when the fan signs in and joins the line
+    page.goto(f"{live_server.url}/accounts/login/?next=/queue/{room.pk}/")
+    page.fill("input[name=username]", "fan")
+    page.fill("input[name=password]", "pass-word-42")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/queue/{room.pk}/")
+    page.click("#join-button")
+
+    # then they see their place (5th; one fan admitted, three ahead), the wait and progress
+    page.wait_for_selector("#queue-figures:not([hidden])")
+    assert services.get_backend().entry_for(room.pk, fan.pk).position == 5
+    assert page.locator("#queue-position").inner_text() == "5"
+    assert page.locator("#queue-ahead").inner_text() == "3"
+    with translation.override("zh-hans"):
+        expected_wait = _strings()["minutes"].replace("%(n)s", "4")
+    assert page.locator("#queue-wait").inner_text() == expected_wait
+    assert page.locator("#queue-progress").get_attribute("aria-valuenow") == "20"
+    page.screenshot(path=artifacts_dir / "queue-in-line.png", full_page=True)
+
+    # when every place goes (blocked by the organizer), the page says so by itself
+    inventory.block_units(
+        session=sale.session,
+        unit_ids=list(sale.units().values_list("id", flat=True)),
+        reason="sold elsewhere",
+        actor=None,
+        now=timezone.now(),
+    )
+    page.wait_for_selector("#queue-soldout:not([hidden])", timeout=15_000)
+    assert page.locator("#waitlist-button").is_disabled()
+    assert page.locator("#queue-figures").is_hidden()
+    page.screenshot(path=artifacts_dir / "queue-sold-out.png", full_page=True)

@@ -363,3 +363,18 @@ def test_sell_out_stops_admission_and_tells_the_queue(backend):
     assert (told["state"], told["sold_out"], told["admitted"]) == ("sold_out", True, False)
     with pytest.raises(RoomNotJoinable):
         services.join_queue(room=room, user=make_buyer(), now=NOW + timedelta(minutes=1))
+
+
+def test_a_pre_queue_paused_before_opening_stays_unordered_until_the_opening(backend):
+    sale = make_sale()
+    room = make_room(sale=sale, now=NOW, opens_in_minutes=5)
+    services.join_queue(room=room, user=make_buyer(), now=NOW)
+    services.pause_room(room=room, actor=None, now=NOW)
+    services.join_queue(room=fresh(room), user=make_buyer(), now=NOW + timedelta(minutes=1))
+    room = open_at(room, NOW + timedelta(minutes=2))
+    counters = backend.counters(room.pk)
+    assert (counters.entries, counters.last_position, counters.is_ordered) == (2, 0, False)
+    services.resume_room(room=room, actor=None, now=NOW + timedelta(minutes=6))
+    room = open_at(room, NOW + timedelta(minutes=6))
+    assert backend.counters(room.pk).last_position == 2
+    assert room.prequeue_ordered_at == NOW + timedelta(minutes=6)
