@@ -257,25 +257,18 @@ redis.call('ZADD', KEYS[6], ARGV[2], e)
 return {e, 0, 1}
 """
 
-_ORDER = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return tonumber(redis.call('GET', KEYS[2]) or '0')
+# Freeze the pre-queue (atomically: later joins number after it), then number the frozen
+# set in chunks so Redis is never blocked for long by a million entries.
+_FREEZE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local count = redis.call('ZCARD', KEYS[3])
+  if count > 0 then redis.call('RENAME', KEYS[3], KEYS[4]) end
+  redis.call('SET', KEYS[5], last)
+  redis.call('SET', KEYS[2], last + count)
+  redis.call('SET', KEYS[1], ARGV[1])
 end
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local members = redis.call('ZRANGE', KEYS[3], 0, -1)
-for i = 1, #members, 1000 do
-  local args = {}
-  for j = i, math.min(i + 999, #members) do
-    args[#args + 1] = members[j]
-    args[#args + 1] = last + j
-  end
-  redis.call('HSET', KEYS[4], unpack(args))
-end
-last = last + #members
-redis.call('SET', KEYS[2], last)
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[3])
-return last
+return {tonumber(redis.call('GET', KEYS[5]) or '0'), tonumber(redis.call('GET', KEYS[2]) or '0')}
 """
 
 _ADVANCE = """
@@ -301,10 +294,10 @@ class RedisBackend(QueueBackend):
     def __init__(self, url: str, *, prefix: str = "tessera:wr"):
         import redis
 
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(url, socket_timeout=60)
         self.prefix = prefix
         self._join = self.client.register_script(_JOIN)
-        self._order = self.client.register_script(_ORDER)
+        self._freeze = self.client.register_script(_FREEZE)
         self._advance = self.client.register_script(_ADVANCE)
         self._requeue = self.client.register_script(_REQUEUE)
 
@@ -340,17 +333,24 @@ class RedisBackend(QueueBackend):
 
     def order_prequeue(self, room_id, *, now):
         k = self._k
-        return int(
-            self._order(
-                keys=[
-                    k(room_id, "ordered"),
-                    k(room_id, "last"),
-                    k(room_id, "pre"),
-                    k(room_id, "pos"),
-                ],
-                args=[int(now.timestamp())],
-            )
+        base, last = self._freeze(
+            keys=[k(room_id, n) for n in ("ordered", "last", "pre", "frozen", "base")],
+            args=[int(now.timestamp())],
         )
+        frozen, positions = k(room_id, "frozen"), k(room_id, "pos")
+        chunk = 10_000
+        start = 0
+        while True:
+            members = self.client.zrange(frozen, start, start + chunk - 1)
+            if not members:
+                break
+            self.client.hset(
+                positions,
+                mapping={m: base + start + i + 1 for i, m in enumerate(members)},
+            )
+            start += chunk
+        self.client.delete(frozen)
+        return int(last)
 
     def requeue(self, room_id, entry_id):
         return int(

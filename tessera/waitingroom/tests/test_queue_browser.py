@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone, translation
 
 from tessera.accounts.tests.factories import make_user
+from tessera.inventory import services as inventory
 from tessera.inventory.admission import cookie_name
 from tessera.inventory.models import Hold
-from tessera.inventory import services as inventory
 from tessera.inventory.tests.factories import make_buyer, make_sale
 from tessera.waitingroom import services
 from tessera.waitingroom.tests.factories import make_room
