@@ -144,3 +144,36 @@ def test_admin_live_view_shows_the_figures(backend, admin_client):
     room.refresh_from_db()
     assert room.rate_per_minute == 250
     assert room.opens_at == room.prequeue_opens_at + timedelta(minutes=35)
+
+
+def test_organizers_see_and_control_only_their_own_rooms(backend):
+    from tessera.accounts.tests.factories import make_member, make_organization
+
+    now = timezone.now()
+    sale = make_sale()
+    room = make_room(sale=sale, now=now, opens_in_minutes=5)
+    own = Client()
+    own.force_login(make_member(organization=sale.session.event.organization))
+    stranger = Client()
+    stranger.force_login(make_member(organization=make_organization(name="别家主办方")))
+    live = f"/admin/waitingroom/waitingroom/{room.pk}/live/"
+    assert own.get(live).status_code == 200
+    assert stranger.get(live).status_code == 404
+    assert stranger.post(live, {"do": "pause"}).status_code == 404
+    room.refresh_from_db()
+    assert room.status == "scheduled"
+    listing = stranger.get("/admin/waitingroom/waitingroom/").content.decode()
+    assert room.name not in listing
+
+
+def test_the_periodic_task_advances_open_rooms(backend):
+    from tessera.waitingroom.tasks import advance_waiting_rooms
+
+    now = timezone.now()
+    sale = make_sale()
+    room = make_room(sale=sale, now=now, opens_in_minutes=-1, rate_per_minute=600)
+    for _ in range(3):
+        services.join_queue(room=room, user=make_buyer(), now=now)
+    result = advance_waiting_rooms.enqueue()
+    assert result.return_value == 1
+    assert backend.counters(room.pk).watermark == 3
