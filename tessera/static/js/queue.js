@@ -29,10 +29,12 @@ const show = (data) => {
   opensAt = Date.now() + data.opens_in_seconds * 1000;
   const pre = data.state === "prequeue" || data.state === "scheduled";
   $("queue-countdown").hidden = !pre;
-  const waiting = !pre && !data.admitted && !data.sold_out && data.position;
+  const ended = data.sold_out || data.state === "closed" || data.state === "expired";
+  const waiting = !pre && !data.admitted && !ended && data.position;
   $("queue-figures").hidden = !waiting;
-  $("queue-progress").hidden = pre || data.sold_out;
-  $("queue-admitted").hidden = !data.admitted;
+  $("queue-progress").hidden = pre || ended;
+  // a closed room no longer asks for a pass: the sale pages are open to everyone
+  $("queue-admitted").hidden = !(data.admitted || data.state === "closed");
   $("queue-soldout").hidden = !data.sold_out;
   if (waiting) {
     $("queue-position").textContent = data.position.toLocaleString();
