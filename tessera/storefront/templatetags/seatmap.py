@@ -1,0 +1,115 @@
+"""``{% seatmap session %}``: the interactive seat map of the buy page.
+
+Draws the venue overview server-side (``storefront.overview``, sections coloured by price
+zone) and renders, as a JSON blob, what ``static/js/seatmap.js`` needs: endpoint addresses,
+sections, zones with prices (minor units for the running total, formatted text for display),
+the per-order limit and every text the map shows, translated.
+"""
+
+from decimal import Decimal
+
+from django import template
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from tessera.core.i18n import is_english, localized
+from tessera.core.money import format_money
+from tessera.storefront.overview import build_overview, safe_color
+from tessera.storefront.selectors import list_session_overviews
+
+register = template.Library()
+
+_CURRENCY = {"CNY": ("¥", 2), "USD": ("$", 2), "EUR": ("€", 2), "HKD": ("HK$", 2), "JPY": ("¥", 0)}
+
+
+def _strings() -> dict:
+    return {
+        "available": _("Available"),
+        "held": _("Held by another buyer"),
+        "sold": _("Sold"),
+        "closed": _("Not on sale"),
+        "selected": _("Selected by you"),
+        "accessible": _("Wheelchair accessible"),
+        "restricted": _("Restricted view"),
+        "soldOut": _("Sold out"),
+        "fewLeft": _("Few left"),
+        "manyLeft": _("Many left"),
+        "left": _("%(n)s left"),
+        "seat": _("%(section)s · row %(row)s · seat %(seat)s"),
+        "sectionLabel": _("Section %(section)s, %(zone)s, %(state)s"),
+        "limit": _("You can choose at most %(n)s seats per order."),
+        "taken": _("Someone else just took %(seats)s; it was removed from your choice."),
+        "nothingSelected": _("Choose seats on the map."),
+        "selectedOne": _("1 seat selected"),
+        "selectedCount": _("%(n)s seats selected"),
+        "hold": _("Hold these seats"),
+        "holding": _("Holding…"),
+        "proposal": _("Proposed: %(seats)s · %(total)s"),
+        "accept": _("Take these seats"),
+        "alternative": _("Take %(seats)s · %(total)s"),
+        "lost": _("These seats were taken by another buyer:"),
+        "noAlternative": _("No block of that size is left nearby; choose other seats."),
+        "error": _("Something went wrong. Please try again."),
+        "standingTitle": _("%(section)s · standing, %(price)s each"),
+        "heatLow": _("Quiet"),
+        "heatHigh": _("In demand"),
+        "remove": _("Remove %(seat)s"),
+    }
+
+
+def seatmap_config(request, session, data) -> dict:
+    zones = list(session.price_zones.all())
+    currency = zones[0].currency if zones else "CNY"
+    symbol, exponent = _CURRENCY.get(currency, ("", 2))
+    sections = {}
+    for row in data.sections:
+        primary = data.zones_by_section.get(row["id"])
+        sections[row["code"]] = {
+            "id": row["id"],
+            "code": row["code"],
+            "name": row["name_en"] if (is_english() and row["name_en"]) else row["name"],
+            "kind": row["kind"],
+            "zone": primary.primary.pk if primary and primary.primary else None,
+        }
+    base = f"/sessions/{session.pk}/seatmap/"
+    return {
+        "sessionId": session.pk,
+        "maxSeats": session.max_tickets_per_order,
+        "csrf": get_token(request),
+        "urls": {
+            "availability": reverse("storefront:seatmap_availability", args=[session.pk]),
+            "seats": base + "sections/{id}/seats/",
+            "view": base + "sections/{id}/view/",
+            "heat": reverse("storefront:seatmap_heat", args=[session.pk]),
+            "propose": reverse("storefront:seatmap_propose", args=[session.pk]),
+            "hold": reverse("storefront:seatmap_hold", args=[session.pk]),
+        },
+        "currency": {"symbol": symbol, "code": currency, "exponent": exponent},
+        "zones": {
+            str(z.pk): {
+                "id": z.pk,
+                "code": z.code,
+                "name": localized(z, "name"),
+                "color": safe_color(z.color),
+                "price": format_money(z.price, z.currency),
+                "minor": int((z.price * Decimal(10**exponent)).to_integral_value()),
+            }
+            for z in zones
+        },
+        "sections": sections,
+        "pollSeconds": 5,
+        "strings": _strings(),
+    }
+
+
+@register.inclusion_tag("storefront/_seatmap.html", takes_context=True)
+def seatmap(context, session):
+    data = list_session_overviews([session])[session.pk]
+    return {
+        "ov": build_overview(data),
+        "config": seatmap_config(context["request"], session, data),
+        "session": session,
+        "venue_name": session.layout.venue.display_name,
+        "zones": list(session.price_zones.all()),
+    }
