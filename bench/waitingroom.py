@@ -149,7 +149,7 @@ def _million(ctx: Context, backend, *, entries: int, label: str) -> dict:
     last = backend.order_prequeue(room.pk, now=now)
     order_s = time.perf_counter() - began
     size = backend.size_bytes(room.pk)
-    counters = backend.counters(room.pk)
+    counters = backend.counters(room.pk, with_entries=True)
     ctx.log(
         f"{label}: {entries:,} entries joined in {join_s:.1f} s, ordered in {order_s:.1f} s, "
         f"{size / 2**20:.1f} MB (last position {last:,}, {counters.entries:,} entries)"

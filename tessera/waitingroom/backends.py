@@ -36,7 +36,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Counters:
-    entries: int
+    entries: int  # -1 unless asked for
     last_position: int
     watermark: int
     is_ordered: bool
@@ -54,7 +54,7 @@ class QueueBackend:
     def position_of(self, room_id: int, entry_id: int) -> int: ...
     def order_prequeue(self, room_id: int, *, now: datetime) -> int: ...
     def requeue(self, room_id: int, entry_id: int) -> int: ...
-    def counters(self, room_id: int) -> Counters: ...
+    def counters(self, room_id: int, *, with_entries: bool = False) -> Counters: ...
     def advance(self, room_id: int, watermark: int, *, now: datetime) -> int: ...
     def steps_since(self, room_id: int, since: datetime) -> list[tuple[int, float]]: ...
     def watermark_at(self, room_id: int, at: datetime) -> int: ...
@@ -141,14 +141,16 @@ class DatabaseBackend(QueueBackend):
             QueueEntry.objects.filter(room_id=room_id, pk=entry_id).update(position=position)
         return position
 
-    def counters(self, room_id):
+    def counters(self, room_id, *, with_entries=False):
+        """Watermark and last position (one row); ``entries`` is counted only when asked
+        (a COUNT over a million rows is not for every second)."""
         room = (
             WaitingRoom.objects.filter(pk=room_id)
             .values("last_position", "watermark", "prequeue_ordered_at")
             .get()
         )
         return Counters(
-            entries=QueueEntry.objects.filter(room_id=room_id).count(),
+            entries=QueueEntry.objects.filter(room_id=room_id).count() if with_entries else -1,
             last_position=room["last_position"],
             watermark=room["watermark"],
             is_ordered=room["prequeue_ordered_at"] is not None,
@@ -357,7 +359,7 @@ class RedisBackend(QueueBackend):
             self._requeue(keys=[self._k(room_id, "last"), self._k(room_id, "pos")], args=[entry_id])
         )
 
-    def counters(self, room_id):
+    def counters(self, room_id, *, with_entries=False):
         k = self._k
         pipe = self.client.pipeline(transaction=False)
         pipe.hlen(k(room_id, "acct"))

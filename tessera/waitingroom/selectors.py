@@ -35,7 +35,7 @@ def get_live_figures(*, room: WaitingRoom, now: datetime) -> dict:
     """What the back office shows: queued, admitted, active shoppers, places left and the
     estimated wait of the last fan in the queue."""
     backend = get_backend()
-    counters = backend.counters(room.pk)
+    counters = backend.counters(room.pk, with_entries=True)
     active = counters.watermark - backend.watermark_at(
         room.pk, now - timedelta(minutes=room.pass_minutes)
     )

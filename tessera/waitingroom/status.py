@@ -51,6 +51,7 @@ class RoomView:
 
 _views: dict[int, tuple[float, RoomView]] = {}
 _lock = threading.Lock()
+_refreshing = threading.Lock()
 
 
 def clear_views() -> None:
@@ -90,16 +91,29 @@ def _read_view(room_id: int, now: datetime) -> RoomView | None:
 
 
 def get_view(room_id: int, now: datetime) -> RoomView | None:
-    """The room as this process last saw it, read again when older than VIEW_SECONDS."""
+    """The room as this process last saw it, read again when older than VIEW_SECONDS.
+
+    One thread of the process reads it again while the others go on with the view they
+    have (no stampede of every thread on the second's boundary)."""
     cached = _views.get(room_id)
     tick = time.monotonic()
     if cached and cached[0] > tick:
         return cached[1]
-    view = _read_view(room_id, now)
-    if view is not None:
-        with _lock:
-            _views[room_id] = (tick + VIEW_SECONDS, view)
-    return view
+    if cached and not _refreshing.acquire(blocking=False):
+        return cached[1]
+    if not cached:
+        _refreshing.acquire()
+    try:
+        again = _views.get(room_id)
+        if again and again[0] > time.monotonic():
+            return again[1]
+        view = _read_view(room_id, now)
+        if view is not None:
+            with _lock:
+                _views[room_id] = (time.monotonic() + VIEW_SECONDS, view)
+        return view
+    finally:
+        _refreshing.release()
 
 
 def admission_expired(*, room: WaitingRoom, position: int, now: datetime) -> bool:

@@ -176,4 +176,4 @@ def test_the_periodic_task_advances_open_rooms(backend):
         services.join_queue(room=room, user=make_buyer(), now=now)
     result = advance_waiting_rooms.enqueue()
     assert result.return_value == 1
-    assert backend.counters(room.pk).watermark == 3
+    assert backend.counters(room.pk, with_entries=True).watermark == 3

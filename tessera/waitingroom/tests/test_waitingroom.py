@@ -75,7 +75,7 @@ def test_status_of_a_tampered_token_raises_and_changes_nothing(backend):
         check(body + ".AAAAAAAAAAAAAAAAAAAAAA", NOW)
     with pytest.raises(QueueTokenInvalid):
         check(joined.token.replace(f".{joined.entry.position}.", ".999999."), NOW)
-    assert backend.counters(room.pk).entries == 1
+    assert backend.counters(room.pk, with_entries=True).entries == 1
 
 
 # -- joining -----------------------------------------------------------------------------------
@@ -92,8 +92,8 @@ def test_one_entry_per_account_and_rejoining_returns_the_same_place(backend):
     assert (again.entry.entry_id, again.entry.position) == (first.entry.entry_id, 1)
     assert again.token == first.token
     assert other.entry.position == 2
-    assert backend.counters(room.pk).entries == 2
-    assert backend.counters(room.pk).last_position == 2
+    assert backend.counters(room.pk, with_entries=True).entries == 2
+    assert backend.counters(room.pk, with_entries=True).last_position == 2
 
 
 def test_joining_before_the_pre_queue_or_after_a_sell_out_is_refused(backend):
@@ -104,7 +104,7 @@ def test_joining_before_the_pre_queue_or_after_a_sell_out_is_refused(backend):
     WaitingRoom.objects.filter(pk=room.pk).update(status=RoomStatus.SOLD_OUT)
     with pytest.raises(RoomNotJoinable):
         services.join_queue(room=fresh(room), user=make_buyer(), now=NOW + timedelta(hours=1))
-    assert backend.counters(room.pk).entries == 0
+    assert backend.counters(room.pk, with_entries=True).entries == 0
 
 
 def test_pre_queue_gets_places_at_opening_and_later_arrivals_line_up_after(backend):
@@ -202,10 +202,10 @@ def test_no_fan_is_ever_admitted_ahead_of_a_lower_position(backend):
 def test_status_check_on_a_warm_view_reads_nothing(backend, django_assert_num_queries, client):
     sale = make_sale()
     # open for a minute at one fan a minute: the lazy advance lets exactly one in
-    room = make_room(sale=sale, now=NOW, opens_in_minutes=-1, rate_per_minute=1)
-    fans = [make_buyer() for _ in range(3)]
-    joined = [services.join_queue(room=room, user=f, now=NOW) for f in fans]
     now = timezone.now()
+    room = make_room(sale=sale, now=now, opens_in_minutes=-1, rate_per_minute=1)
+    fans = [make_buyer() for _ in range(3)]
+    joined = [services.join_queue(room=room, user=f, now=now) for f in fans]
     status.clear_views()
     status.check_status(joined[2].token, now=now)  # warms this process's view
     with django_assert_num_queries(0):
@@ -304,7 +304,7 @@ def test_pause_stops_admission_and_resume_starts_it_again(backend):
     room = make_room(sale=sale, now=NOW, opens_in_minutes=0, rate_per_minute=60)
     tokens = [services.join_queue(room=room, user=make_buyer(), now=NOW).token for _ in range(10)]
     room = open_at(room, NOW + timedelta(seconds=3))
-    assert backend.counters(room.pk).watermark == 3
+    assert backend.counters(room.pk, with_entries=True).watermark == 3
     services.pause_room(room=room, actor=None, now=NOW + timedelta(seconds=3))
     room = open_at(room, NOW + timedelta(seconds=30))
     paused = check(tokens[5], NOW + timedelta(seconds=30))
@@ -312,7 +312,7 @@ def test_pause_stops_admission_and_resume_starts_it_again(backend):
     services.resume_room(room=fresh(room), actor=None, now=NOW + timedelta(seconds=40))
     room = open_at(room, NOW + timedelta(seconds=42))
     # the 37 paused seconds are not made up: 2 more, not 39
-    assert backend.counters(room.pk).watermark == 5
+    assert backend.counters(room.pk, with_entries=True).watermark == 5
     assert check(tokens[4], NOW + timedelta(seconds=42))["admitted"] is True
 
 
@@ -324,12 +324,12 @@ def test_shoppers_beyond_the_maximum_wait(backend):
     for _ in range(10):
         services.join_queue(room=room, user=make_buyer(), now=NOW)
     room = open_at(room, NOW + timedelta(minutes=1))
-    assert backend.counters(room.pk).watermark == 4
+    assert backend.counters(room.pk, with_entries=True).watermark == 4
     room = open_at(room, NOW + timedelta(minutes=2))
-    assert backend.counters(room.pk).watermark == 4
+    assert backend.counters(room.pk, with_entries=True).watermark == 4
     # once the first passes run out (15 minutes), four more come in
     room = open_at(room, NOW + timedelta(minutes=16, seconds=1))
-    assert backend.counters(room.pk).watermark == 8
+    assert backend.counters(room.pk, with_entries=True).watermark == 8
 
 
 def test_automatic_mode_follows_free_places(backend):
@@ -345,7 +345,7 @@ def test_automatic_mode_follows_free_places(backend):
         services.join_queue(room=room, user=make_buyer(), now=NOW)
     room = open_at(room, NOW + timedelta(minutes=1))
     # six free places, two tickets a fan: three fans a minute
-    assert (room.current_rate, backend.counters(room.pk).watermark) == (3, 3)
+    assert (room.current_rate, backend.counters(room.pk, with_entries=True).watermark) == (3, 3)
 
 
 def test_sell_out_stops_admission_and_tells_the_queue(backend):
@@ -358,7 +358,7 @@ def test_sell_out_stops_admission_and_tells_the_queue(backend):
     )
     room = open_at(room, NOW + timedelta(minutes=1))
     assert room.status == RoomStatus.SOLD_OUT
-    assert backend.counters(room.pk).watermark == 0
+    assert backend.counters(room.pk, with_entries=True).watermark == 0
     told = check(tokens[2], NOW + timedelta(minutes=1))
     assert (told["state"], told["sold_out"], told["admitted"]) == ("sold_out", True, False)
     with pytest.raises(RoomNotJoinable):
@@ -372,9 +372,9 @@ def test_a_pre_queue_paused_before_opening_stays_unordered_until_the_opening(bac
     services.pause_room(room=room, actor=None, now=NOW)
     services.join_queue(room=fresh(room), user=make_buyer(), now=NOW + timedelta(minutes=1))
     room = open_at(room, NOW + timedelta(minutes=2))
-    counters = backend.counters(room.pk)
+    counters = backend.counters(room.pk, with_entries=True)
     assert (counters.entries, counters.last_position, counters.is_ordered) == (2, 0, False)
     services.resume_room(room=room, actor=None, now=NOW + timedelta(minutes=6))
     room = open_at(room, NOW + timedelta(minutes=6))
-    assert backend.counters(room.pk).last_position == 2
+    assert backend.counters(room.pk, with_entries=True).last_position == 2
     assert room.prequeue_ordered_at == NOW + timedelta(minutes=6)
