@@ -233,6 +233,14 @@ def test_switching_language_on_a_step_keeps_the_step(live_server, page, phone_pa
     )
     sign_in(page, live_server, "fan", f"/checkout/{hold.pk}/")
     page.fill("#attendee_0", "王芳")
+    # switching language on the attendees step keeps the step and the name just typed
+    page.click(".lang-switch button[value=en]")
+    page.wait_for_selector("#checkout-form")
+    assert page.url == f"{live_server.url}/checkout/{hold.pk}/"
+    assert page.locator("h1").inner_text() == "Check your places and name the attendees"
+    assert attendee_values(page) == ["王芳"]
+    page.click(".lang-switch button[value=zh-hans]")
+    page.wait_for_selector("#checkout-form")
     page.click("#next-button")
     step = f"{live_server.url}/checkout/{hold.pk}/payment/"
     page.wait_for_url(step)
