@@ -162,7 +162,7 @@ def _step_context(request, *, hold: Hold, order: Order | None, now) -> dict:
         "warn_seconds": WARN_SECONDS,
         "can_extend": is_live and hold.extensions == 0,
         "countdown_strings": countdown_strings(),
-        "email": draft.get("email") or (order.email if order else "") or request.user.email,
+        "email": (order.email if order else draft.get("email")) or request.user.email,
         "now": now,
     }
 
@@ -239,9 +239,9 @@ def checkout(request, hold_id):
                     hold=hold, user=request.user, attendees=names, email=email, now=now
                 )
             else:
+                # The order keeps the email it was placed with (orders has no service to
+                # change it yet); only the names can still change.
                 orders.update_attendees(order=order, user=request.user, attendees=names, now=now)
-                if email and email != order.email:
-                    Order.objects.filter(pk=order.pk).update(email=email)
             return redirect("storefront:checkout_payment", hold_id=hold.pk)
         except DomainError as exc:
             context["error"] = str(exc.message)

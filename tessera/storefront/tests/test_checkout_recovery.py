@@ -191,6 +191,7 @@ def test_back_from_payment_shows_the_names_and_keeps_them_on_the_order(client, f
 
     back = client.get(step2).content.decode()
     assert 'value="王芳"' in back and 'value="Li Lei"' in back
+    assert 'value="fan@example.com" autocomplete="email" maxlength="254" readonly' in back
     assert "no-store" in client.get(step2)["Cache-Control"]
 
     # changing a name on the way back updates the same order, no second one
