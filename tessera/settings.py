@@ -143,10 +143,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PERIODIC_TASKS = [
     "tessera.inventory.tasks.tidy_expired_holds",
     "tessera.orders.tasks.expire_overdue_orders",
+    "tessera.waitingroom.tasks.advance_waiting_rooms",
 ]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
-HOLD_GUARDS: list[str] = []
+HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]
 
 # --- auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
