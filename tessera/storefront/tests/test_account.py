@@ -159,8 +159,7 @@ def test_group_orders_soonest_upcoming_first_latest_past_first():
         ),
         (
             RefundPolicy.REFUND_OR_EXCHANGE,
-            "Refunds or exchanges are possible until 2040-12-23 19:30 "
-            "(24 hours before the start).",
+            "Refunds or exchanges are possible until 2040-12-23 19:30 (24 hours before the start).",
         ),
     ],
 )
@@ -247,3 +246,52 @@ def test_account_page_is_empty_for_a_new_fan(client):
 
 def test_order_total_is_decimal():
     assert isinstance(Order._meta.get_field("total").to_python("1.10"), Decimal)
+
+
+def test_organizer_sets_the_policy_in_the_back_office_and_fans_read_it(client):
+    from tessera.accounts.models import Role
+    from tessera.accounts.tests.factories import make_member, make_organization
+    from tessera.catalog.models import Event
+
+    organizer = make_organization(name="甲方", name_en="Alpha", slug="alpha")
+    client.force_login(make_member(organization=organizer, role=Role.MANAGER, password=None))
+    event = make_event(organization=organizer, kind="concert", slug="gala")
+    data = {
+        "organization": organizer.pk,
+        "kind": "concert",
+        "name": event.name,
+        "name_en": event.name_en,
+        "slug": "gala",
+        "refund_policy": RefundPolicy.EXCHANGE,
+        "refund_deadline_hours": "72",
+        "policy_note": "换票限同价位。",
+        "policy_note_en": "Exchanges for the same price only.",
+        "sessions-TOTAL_FORMS": "0",
+        "sessions-INITIAL_FORMS": "0",
+    }
+    response = client.post(reverse("admin:catalog_event_change", args=[event.pk]), data)
+    assert response.status_code == 302
+    event = Event.objects.get(pk=event.pk)
+    assert (event.refund_policy, event.refund_deadline_hours) == (RefundPolicy.EXCHANGE, 72)
+    session = make_session(
+        event=event,
+        layout=make_layout(venue=make_venue(time_zone="Asia/Shanghai")),
+        starts_at=datetime(2040, 12, 24, 11, 30, tzinfo=UTC),
+    )
+    with translation.override("zh-hans"):
+        lines = policy_lines(event=event, session=session, now=NOW)
+    assert lines[-1] == "换票限同价位。"
+    with translation.override("en"):
+        english = policy_lines(event=event, session=session, now=NOW)
+    assert english == [
+        "Exchanges are possible until 2040-12-21 19:30 (72 hours before the start).",
+        "Exchanges for the same price only.",
+    ]
+
+    # a bad deadline is refused and changes nothing
+    response = client.post(
+        reverse("admin:catalog_event_change", args=[event.pk]),
+        {**data, "refund_deadline_hours": "-5"},
+    )
+    assert list(response.context["adminform"].form.errors) == ["refund_deadline_hours"]
+    assert Event.objects.get(pk=event.pk).refund_deadline_hours == 72
