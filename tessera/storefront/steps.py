@@ -30,7 +30,7 @@ from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import HoldNotFound
-from tessera.inventory.models import Hold, HoldStatus
+from tessera.inventory.models import Hold
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments import services as payments
@@ -344,7 +344,3 @@ def checkout_recover(request, hold_id):
             ),
         )
     return redirect(reverse("storefront:checkout", kwargs={"hold_id": result.hold.pk}))
-
-
-def hold_is_recoverable(hold: Hold, now) -> bool:
-    return not hold.is_live(now) and hold.status != HoldStatus.SOLD
