@@ -46,8 +46,11 @@ def test_many_fans_join_at_once(backend, opens_in_minutes):
         try:
             if attempts.index(fan) < 16:
                 start.wait()
-            room_copy = WaitingRoom.objects.get(pk=room.pk)
-            joined = _retrying(lambda: services.join_queue(room=room_copy, user=fan, now=now))
+            joined = _retrying(
+                lambda: services.join_queue(
+                    room=WaitingRoom.objects.get(pk=room.pk), user=fan, now=now
+                )
+            )
             return fan.pk, joined.entry.entry_id, joined.entry.position
         finally:
             connection.close()
