@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from tessera.catalog.models import PriceZone, Session
+from tessera.catalog.models import EventStatus, PriceZone, Session, SessionStatus
 from tessera.catalog.selectors import get_public_session
 from tessera.core import clock
 from tessera.core.errors import DomainError, InvalidInput, NotFound
@@ -173,11 +173,24 @@ def _total(units: list[dict], session: Session) -> str:
 # -- reads -----------------------------------------------------------------------------------
 
 
+def _session_for_polling(session_id: int) -> Session:
+    """The public session, in one light query (the availability poll runs every 5 s)."""
+    session = (
+        Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        .exclude(status=SessionStatus.CANCELLED)
+        .only("id", "created_at")
+        .first()
+    )
+    if session is None:
+        raise SessionNotFound(_("No such session."))
+    return session
+
+
 @require_GET
 @_handles_errors
 def availability(request, session_id: int):
     """Seat states of every section (see ``inventory.seatmap``), gzip, ETag and 304."""
-    session = _session(session_id)
+    session = _session_for_polling(session_id)
     encoded = encoding.cached_availability(session=session, now=clock.now())
     return _json_bytes(
         request,

@@ -82,8 +82,6 @@ function paintOverview() {
     const share = a.total ? a.free / a.total : 0;
     const level = a.free === 0 ? "sold-out" : share < 0.2 || a.free < 10 ? "few" : "many";
     el.dataset.level = level;
-    const count = el.querySelector(".sm-avail");
-    if (count) count.textContent = level === "sold-out" ? T.soldOut : fmt(T.left, { n: a.free });
     const word = { "sold-out": T.soldOut, few: T.fewLeft, many: T.manyLeft }[level];
     const zone = config.zones[section.zone];
     el.setAttribute(
@@ -94,6 +92,8 @@ function paintOverview() {
         state: `${word} (${fmt(T.left, { n: a.free })})`,
       }),
     );
+    const title = el.querySelector("title");
+    if (title) title.textContent = el.getAttribute("aria-label");
     if (level === "sold-out") el.setAttribute("aria-disabled", "true");
     else el.removeAttribute("aria-disabled");
   }

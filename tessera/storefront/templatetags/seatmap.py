@@ -48,7 +48,6 @@ def _strings() -> dict:
         "proposal": _("Proposed: %(seats)s · %(total)s"),
         "accept": _("Take these seats"),
         "alternative": _("Take %(seats)s · %(total)s"),
-        "lost": _("These seats were taken by another buyer:"),
         "noAlternative": _("No block of that size is left nearby; choose other seats."),
         "error": _("Something went wrong. Please try again."),
         "standingTitle": _("%(section)s · standing, %(price)s each"),
