@@ -33,6 +33,7 @@ from tessera.catalog.models import (
     Tour,
     ZoneAssignment,
 )
+from tessera.checkin.demo import add_demo_checkin
 from tessera.inventory.services import generate_units
 from tessera.venues.generator import LayoutSpec, generate_layout
 from tessera.venues.models import City, Layout, Section, SectionKind, Venue
@@ -708,6 +709,7 @@ def load_demo(*, now: datetime, stdout=None) -> DemoSummary:
             loader.price_zones()
             loader.units()
             add_demo_waiting_room(now=now)
+            add_demo_checkin(now=now)
             created = True
     from tessera.venues.models import Seat
 

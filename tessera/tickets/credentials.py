@@ -111,6 +111,9 @@ REASONS = (MALFORMED, UNKNOWN_KEY, FORGED, REVOKED, NOT_YET_VALID, EXPIRED)
 
 ROTATION_KEY_SALT = b"tessera rotating code v1"
 ROTATING_CODE_DIGITS = 6
+# A rotating QR code: ``TR1:`` + the credential's 155 Base45 characters + the 6-digit code.
+ROTATING_PREFIX = "TR1:"
+CREDENTIAL_BASE45_LENGTH = 155
 
 
 class CredentialError(Exception):
@@ -434,3 +437,24 @@ def check_rotating_code(
         # Compare every candidate, so the time taken does not tell which one matched.
         matched |= hmac.compare_digest(_code_at(ticket_key, step), code)
     return matched
+
+
+def rotating_text(credential: str, code: str) -> str:
+    """What a rotating QR code carries: ``TR1:`` + the credential without its prefix + the
+    current code (all QR alphanumeric characters, 165 in all)."""
+    if not credential.startswith(PREFIX) or len(code) != ROTATING_CODE_DIGITS:
+        raise ValueError("a TS1 credential and a 6-digit code are needed")
+    return ROTATING_PREFIX + credential[len(PREFIX) :] + code
+
+
+def split_rotating_text(text: str) -> tuple[str, str] | None:
+    """(credential text, code) of a rotating QR code, or None when ``text`` is not one."""
+    if not isinstance(text, str) or not text.startswith(ROTATING_PREFIX):
+        return None
+    body = text[len(ROTATING_PREFIX) :]
+    if len(body) != CREDENTIAL_BASE45_LENGTH + ROTATING_CODE_DIGITS:
+        return None
+    code = body[CREDENTIAL_BASE45_LENGTH:]
+    if not (code.isascii() and code.isdigit()):
+        return None
+    return PREFIX + body[:CREDENTIAL_BASE45_LENGTH], code

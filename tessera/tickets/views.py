@@ -5,9 +5,10 @@ Responses carry ``Cache-Control: no-store``: a credential admits whoever shows i
 """
 
 import re
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from tessera.core import clock
 from tessera.core.errors import NotFound
-from tessera.tickets import selectors, services
+from tessera.tickets import credentials, selectors, services
 from tessera.tickets.models import TicketStatus
 from tessera.tickets.pdf import render_tickets_pdf
 from tessera.tickets.qr import qr_svg_document, qr_svg_inline
@@ -37,16 +38,77 @@ def ticket_detail(request, public_id):
     ticket = _owned_ticket(request, public_id)
     summary = selectors.summarize_ticket(ticket)
     qr_svg = ""
+    rotating = _rotating_settings(ticket)
+    frames = []
     if summary.is_valid:
-        credential = services.credential_for(ticket=ticket, now=clock.now())
-        qr_svg = qr_svg_inline(
-            credential, title=_("QR code of ticket %(number)s") % {"number": summary.number}
-        )
+        now = clock.now()
+        if rotating.uses_rotating_codes:
+            frames = _rotating_frames(ticket, summary.number, now, rotating.rotating_step_seconds)
+            qr_svg = frames[0]["svg"]
+        else:
+            credential = services.credential_for(ticket=ticket, now=now)
+            qr_svg = qr_svg_inline(
+                credential, title=_("QR code of ticket %(number)s") % {"number": summary.number}
+            )
     return render(
         request,
         "tickets/ticket_detail.html",
-        {"ticket": summary, "qr_svg": qr_svg},
+        {
+            "ticket": summary,
+            "qr_svg": qr_svg,
+            "rotating": rotating.uses_rotating_codes and bool(frames),
+            "static_allowed": rotating.is_static_credential_allowed
+            or not rotating.uses_rotating_codes,
+        },
     )
+
+
+def _rotating_settings(ticket):
+    # Check-in owns the per-session option; a session without settings uses static codes.
+    from tessera.checkin.services import settings_for
+
+    return settings_for(ticket.session)
+
+
+ROTATING_FRAMES = 4  # the current step and the next three, so a short signal loss is fine
+
+
+def _rotating_frames(ticket, number: str, now, step_seconds: int) -> list[dict]:
+    """QR codes (``TR1:`` texts) of the current time step and the next ones."""
+    credential = services.credential_for(ticket=ticket, now=now)
+    ticket_key = services.ticket_rotation_key(ticket=ticket, now=now)
+    step = timedelta(seconds=step_seconds)
+    start = credentials.from_minutes(0) + (now - credentials.from_minutes(0)) // step * step
+    frames = []
+    for i in range(ROTATING_FRAMES):
+        at = start + i * step
+        text = credentials.rotating_text(
+            credential, credentials.rotating_code(ticket_key, at, step_seconds)
+        )
+        frames.append(
+            {
+                "from": at.isoformat(),
+                "until": (at + step).isoformat(),
+                "svg": qr_svg_inline(
+                    text, title=_("Live QR code of ticket %(number)s") % {"number": number}
+                ),
+            }
+        )
+    return frames
+
+
+@require_GET
+@never_cache
+@login_required
+def ticket_rotating(request, public_id):
+    """The live QR codes of a ticket whose session uses rotating codes."""
+    ticket = _owned_ticket(request, public_id)
+    rotating = _rotating_settings(ticket)
+    if ticket.status != TicketStatus.VALID or not rotating.uses_rotating_codes:
+        raise Http404
+    summary_number = ticket.number
+    frames = _rotating_frames(ticket, summary_number, clock.now(), rotating.rotating_step_seconds)
+    return JsonResponse({"step_seconds": rotating.rotating_step_seconds, "frames": frames})
 
 
 @require_GET

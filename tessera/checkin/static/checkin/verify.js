@@ -1,0 +1,215 @@
+// Offline check of Tessera ticket credentials in the browser: the same format and the same
+// order of checks as tessera/tickets/credentials.py (see docs/ticket-credential.md), with
+// Ed25519, HKDF and HMAC from WebCrypto.
+
+export const PREFIX = "TS1:";
+export const ROTATING_PREFIX = "TR1:";
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+const VALUES = new Map([...ALPHABET].map((c, i) => [c, i]));
+const SIGNED_LENGTH = 39;
+const TOTAL_LENGTH = 103;
+const B45_LENGTH = 155;
+const DIGITS = 6;
+const MINUTE_MS = 60000;
+const LEEWAY_MS = 2 * MINUTE_MS; // as services.CLOCK_LEEWAY
+const enc = new TextEncoder();
+
+export class Malformed extends Error {}
+
+export function base45Decode(text) {
+  const values = [];
+  for (const ch of text) {
+    const v = VALUES.get(ch);
+    if (v === undefined) throw new Malformed("not a Base45 character");
+    values.push(v);
+  }
+  if (values.length % 3 === 1) throw new Malformed("dangling character");
+  const out = [];
+  for (let i = 0; i < values.length; i += 3) {
+    if (i + 2 < values.length) {
+      const n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025;
+      if (n > 0xffff) throw new Malformed("group out of range");
+      out.push(n >> 8, n & 0xff);
+    } else {
+      const n = values[i] + values[i + 1] * 45;
+      if (n > 0xff) throw new Malformed("group out of range");
+      out.push(n);
+    }
+  }
+  return new Uint8Array(out);
+}
+
+function u48(b, o) {
+  return (b[o] * 2 ** 40) + (b[o + 1] * 2 ** 32) + ((b[o + 2] << 24) >>> 0) + (b[o + 3] << 16) + (b[o + 4] << 8) + b[o + 5];
+}
+function u32(b, o) {
+  return ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3];
+}
+
+// {payload, signed, signature} of a TS1 text, or throws Malformed.
+export function decodeCredential(text) {
+  if (typeof text !== "string" || !text.startsWith(PREFIX)) throw new Malformed("not a Tessera credential");
+  const raw = base45Decode(text.slice(PREFIX.length));
+  if (raw.length !== TOTAL_LENGTH) throw new Malformed("wrong length");
+  if (raw[0] !== 1) throw new Malformed("unknown format");
+  const payload = {
+    ticketId: u48(raw, 1),
+    sessionId: u32(raw, 7),
+    unitId: u48(raw, 11),
+    notBefore: u32(raw, 17) * MINUTE_MS,
+    notAfter: u32(raw, 21) * MINUTE_MS,
+    holderDigest: raw.slice(25, 33),
+    version: (raw[33] << 8) + raw[34],
+    keyId: u32(raw, 35),
+  };
+  return { payload, signed: raw.slice(0, SIGNED_LENGTH), signature: raw.slice(SIGNED_LENGTH) };
+}
+
+// [credential text, code] of a TR1 rotating text, or null.
+export function splitRotating(text) {
+  if (typeof text !== "string" || !text.startsWith(ROTATING_PREFIX)) return null;
+  const body = text.slice(ROTATING_PREFIX.length);
+  if (body.length !== B45_LENGTH + DIGITS) return null;
+  const code = body.slice(B45_LENGTH);
+  if (!/^[0-9]{6}$/.test(code)) return null;
+  return [PREFIX + body.slice(0, B45_LENGTH), code];
+}
+
+function fromBase64(s) {
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
+// What a scanner needs, built from a session bundle (GET /api/v1/checkin/sessions/{id}/bundle).
+export async function buildContext(bundle) {
+  const keys = new Map();
+  for (const k of bundle.keys) {
+    keys.set(k.kid, await crypto.subtle.importKey("raw", fromBase64(k.public_key), { name: "Ed25519" }, false, ["verify"]));
+  }
+  const revoked = new Map();
+  for (const [ticketId, version] of bundle.revocations) revoked.set(ticketId, Math.max(version, revoked.get(ticketId) || 0));
+  const places = new Map();
+  const names = new Map();
+  for (const row of bundle.tickets) {
+    places.set(row[1], [row[2], row[3]]);
+    if (row.length > 4) names.set(row[0], row[4]);
+  }
+  const gateLists = new Map();
+  for (const list of bundle.lists) {
+    for (const gate of list.gates) {
+      if (!gateLists.has(gate)) gateLists.set(gate, []);
+      gateLists.get(gate).push([new Set(list.sections), new Set(list.zones)]);
+    }
+  }
+  let rotationKey = null;
+  if (bundle.rotation_key) {
+    rotationKey = await crypto.subtle.importKey("raw", fromBase64(bundle.rotation_key), "HKDF", false, ["deriveBits"]);
+  }
+  return {
+    sessionId: bundle.session_id,
+    settings: bundle.settings,
+    keys,
+    revoked,
+    places,
+    names,
+    gateLists,
+    hasLists: bundle.lists.length > 0,
+    rotationKey,
+    ticketKeys: new Map(),
+  };
+}
+
+async function ticketKey(ctx, ticketId) {
+  let key = ctx.ticketKeys.get(ticketId);
+  if (!key) {
+    const info = new Uint8Array(6);
+    let n = ticketId;
+    for (let i = 5; i >= 0; i--) { info[i] = n % 256; n = Math.floor(n / 256); }
+    const bits = await crypto.subtle.deriveBits(
+      { name: "HKDF", hash: "SHA-256", salt: enc.encode("tessera rotating code v1"), info },
+      ctx.rotationKey, 256);
+    key = await crypto.subtle.importKey("raw", bits, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    ctx.ticketKeys.set(ticketId, key);
+  }
+  return key;
+}
+
+async function codeAt(key, counter) {
+  const msg = new Uint8Array(8);
+  let n = counter;
+  for (let i = 7; i >= 0; i--) { msg[i] = n % 256; n = Math.floor(n / 256); }
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, msg));
+  const offset = mac[31] & 0x0f;
+  const value = (((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) | (mac[offset + 2] << 8) | mac[offset + 3]) >>> 0;
+  return String(value % 1000000).padStart(DIGITS, "0");
+}
+
+// Whether ``code`` belongs to the step of ``nowMs`` or one step either side.
+export async function checkRotatingCode(ctx, ticketId, code, nowMs) {
+  const step = ctx.settings.rotating_step_seconds * 1000;
+  const counter = Math.floor(nowMs / step);
+  const key = await ticketKey(ctx, ticketId);
+  let ok = false;
+  for (let c = Math.max(counter - 1, 0); c <= counter + 1; c++) {
+    if ((await codeAt(key, c)) === code) ok = true;
+  }
+  return ok;
+}
+
+// {reason, payload}: reason "valid" or why the code is refused (as services.judge_code).
+export async function judge(ctx, rawText, { gateId = null, direction = "entry", nowMs = Date.now() } = {}) {
+  let text = (rawText || "").trim();
+  const rotating = splitRotating(text);
+  let code = null;
+  if (rotating) [text, code] = rotating;
+  let decoded;
+  try {
+    decoded = decodeCredential(text);
+  } catch (e) {
+    return { reason: "malformed", payload: null };
+  }
+  const { payload, signed, signature } = decoded;
+  const key = ctx.keys.get(payload.keyId);
+  if (!key) return { reason: "unknown_key", payload: null };
+  if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, signature, signed))) return { reason: "forged", payload: null };
+  if (payload.version <= (ctx.revoked.get(payload.ticketId) || 0)) return { reason: "revoked", payload };
+  if (nowMs + LEEWAY_MS < payload.notBefore) return { reason: "not_yet_valid", payload };
+  if (nowMs - LEEWAY_MS >= payload.notAfter) return { reason: "expired", payload };
+  if (payload.sessionId !== ctx.sessionId) return { reason: "wrong_session", payload };
+  const s = ctx.settings;
+  if (code !== null) {
+    if (!ctx.rotationKey || !(await checkRotatingCode(ctx, payload.ticketId, code, nowMs))) return { reason: "code_expired", payload };
+  } else if (s.uses_rotating_codes && !s.is_static_credential_allowed) {
+    return { reason: "static_not_allowed", payload };
+  }
+  if (direction === "entry") {
+    if (s.entry_opens_at && nowMs < Date.parse(s.entry_opens_at)) return { reason: "entry_closed", payload };
+    if (s.entry_closes_at && nowMs >= Date.parse(s.entry_closes_at)) return { reason: "entry_closed", payload };
+    if (ctx.hasLists && gateId !== null) {
+      const place = ctx.places.get(payload.unitId);
+      let allowed = false;
+      for (const [sections, zones] of ctx.gateLists.get(gateId) || []) {
+        if (!sections.size && !zones.size) allowed = true;
+        else if (place && (sections.has(place[0]) || zones.has(place[1]))) allowed = true;
+      }
+      if (!allowed) return { reason: "wrong_gate", payload };
+    }
+  }
+  return { reason: "valid", payload };
+}
+
+// Attendance as the device knows it: ticket id -> {inside, entries}. Returns the reason
+// after attendance and updates ``presence`` when the scan is accepted.
+export function applyAttendance(ctx, presence, verdict, direction) {
+  if (verdict.reason !== "valid") return verdict.reason;
+  const id = verdict.payload.ticketId;
+  const state = presence.get(id) || { inside: false, entries: 0 };
+  if (direction === "entry") {
+    if (state.inside) return "already_entered";
+    if (state.entries && !ctx.settings.is_reentry_allowed) return "reentry_not_allowed";
+    presence.set(id, { inside: true, entries: state.entries + 1 });
+  } else {
+    if (!state.inside) return "not_inside";
+    presence.set(id, { inside: false, entries: state.entries });
+  }
+  return "valid";
+}
