@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tessera.storefront import account, checkout, ics, steps, views
+from tessera.storefront import account, checkout, ics, seatmap, steps, views
 
 app_name = "storefront"
 
