@@ -8,7 +8,9 @@ const el = (tag, attrs = {}, text = "") => Object.assign(document.createElement(
 function renderGates(gates) {
   const max = Math.max(1, ...gates.flatMap((g) => g.series.map(([, n]) => n)));
   $("dash-gates").replaceChildren(...gates.map((gate) => {
-    const card = el("section", { className: "checkin-gate", dataset: { gate: gate.id, total: gate.total } });
+    const card = el("section", { className: "checkin-gate" });
+    card.dataset.gate = gate.id;
+    card.dataset.total = gate.total;
     card.append(el("h3", {}, `${gate.name} · ${gate.total}`));
     const bars = el("div", { className: "checkin-bars" });
     for (const [start, n] of gate.series.slice(-24)) {

@@ -126,6 +126,7 @@ function showResult(reason, { holder = "", ticketId = null, direction = "entry" 
   box.hidden = false;
   box.className = `scan-result ${ok ? "scan-result-ok" : "scan-result-bad"}`;
   box.dataset.reason = reason;
+  box.dataset.seq = String(window.__scans || 0);
   $("result-title").textContent = ok && direction === "exit" ? T.valid_exit : T[reason] || reason;
   $("result-detail").textContent = [ticketId ? `#${String(ticketId).padStart(10, "0")}` : "", holder ? fmt(T.holder, { name: holder }) : ""].filter(Boolean).join(" · ");
 }
