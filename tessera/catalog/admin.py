@@ -209,7 +209,8 @@ class EventForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in self._POLICY_DEFAULTS:
-            self.fields[name].required = False
+            if name in self.fields:  # a read-only change form has no fields
+                self.fields[name].required = False
 
     def clean(self):
         cleaned = super().clean()
