@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -192,7 +193,7 @@ class Rules:
 
     session_id: int
     settings: CheckinSettings
-    public_keys: dict[int, bytes]
+    public_keys: dict[int, Ed25519PublicKey]
     is_revoked: credentials.RevocationCheck
     rotation_key: bytes | None
     # gate id -> list of (section ids, zone ids); a gate missing here admits everyone
@@ -234,7 +235,10 @@ def load_rules(session: Session) -> Rules:
     return Rules(
         session_id=session.pk,
         settings=settings_for(session),
-        public_keys=public_keys_for_session(session),
+        public_keys={
+            kid: Ed25519PublicKey.from_public_bytes(raw)
+            for kid, raw in public_keys_for_session(session).items()
+        },
         is_revoked=credentials.revocation_checker(revocation_list(session)),
         rotation_key=rotation_secret(session),
         gate_lists=dict(gate_lists),
@@ -323,11 +327,16 @@ def _lock_presences(session_id: int, ticket_ids: list[int]) -> dict[int, Presenc
 
 
 def _replay(
-    session_id: int, ticket_ids: list[int], presences: dict[int, Presence], reentry: bool
+    session_id: int,
+    ticket_ids: list[int],
+    presences: dict[int, Presence],
+    reentry: bool,
+    new_rows: list[Scan] = (),
 ) -> list[Scan]:
     """Recompute ``counted`` and ``flag`` of every accepted scan of these tickets and their
-    presence, in ``scanned_at`` order (ties by id). Caller holds the presence locks.
-    Returns the scans that changed."""
+    presence, in ``scanned_at`` order (ties: stored scans first, by id). ``new_rows`` are
+    accepted scans about to be inserted: their fields are set here, in memory. Caller holds
+    the presence locks. Returns the stored scans that changed (they are saved here)."""
     scans_by_ticket: dict[int, list[Scan]] = defaultdict(list)
     ids = sorted(set(ticket_ids))
     for i in range(0, len(ids), 1000):
@@ -337,6 +346,11 @@ def _replay(
             .order_by("ticket_id", "scanned_at", "id")
         ):
             scans_by_ticket[scan.ticket_id].append(scan)
+    if new_rows:
+        for row in new_rows:
+            scans_by_ticket[row.ticket_id].append(row)
+        for scans in scans_by_ticket.values():
+            scans.sort(key=lambda scan: (scan.scanned_at, scan.pk is None, scan.pk or 0))
     changed_scans: list[Scan] = []
     changed_presences: list[Presence] = []
     for ticket_id in ids:
@@ -357,7 +371,8 @@ def _replay(
                 flag = FLAG_EXIT_WITHOUT_ENTRY
             if (scan.counted, scan.flag) != (counted, flag):
                 scan.counted, scan.flag = counted, flag
-                changed_scans.append(scan)
+                if scan.pk is not None:
+                    changed_scans.append(scan)
         presence = presences[ticket_id]
         if (presence.is_inside, presence.entries, presence.first_entry_at) != (
             inside,
@@ -549,12 +564,25 @@ def sync_scans(
                 flag=flag,
             )
         )
-    touched = sorted({row.ticket_id for row in rows if row.is_accepted and row.ticket_id})
     with transaction.atomic():
+        touched = sorted({row.ticket_id for row in rows if row.is_accepted and row.ticket_id})
         presences = _lock_presences(session.pk, touched)
-        created = Scan.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-        result.stored = len(created)
-        changed = _replay(session.pk, touched, presences, rules.settings.is_reentry_allowed)
+        # A concurrent retry of the same scans may have stored some meanwhile.
+        stored_now = set()
+        for i in range(0, len(rows), 1000):
+            stored_now.update(
+                Scan.objects.filter(uuid__in=[r.uuid for r in rows[i : i + 1000]]).values_list(
+                    "uuid", flat=True
+                )
+            )
+        rows = [row for row in rows if row.uuid not in stored_now]
+        result.already_known += len(stored_now)
+        accepted_rows = [row for row in rows if row.is_accepted and row.ticket_id]
+        changed = _replay(
+            session.pk, touched, presences, rules.settings.is_reentry_allowed, accepted_rows
+        )
+        Scan.objects.bulk_create(rows, batch_size=1000)
+        result.stored = len(rows)
         # Flags of this batch's scans and of earlier scans this batch overtook.
         flags = {row.uuid: row.flag for row in rows if row.flag}
         flags.update({scan.uuid: scan.flag for scan in changed if scan.flag})
