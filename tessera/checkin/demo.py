@@ -1,6 +1,7 @@
 """Demo data of check-in: the next demo sessions get a north and a south gate (the south
 gate lets only the first section in) and every organizer of them one scanner device whose
-pairing code is ``DEMO-GATE-<organization id>`` so the scanner can be tried at once."""
+pairing code is ``DEMO-`` + the organization's slug in capitals (``DEMO-STARLIGHT-LIVE``,
+``DEMO-HUAXIA-LEAGUE``) so the scanner can be tried at once."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from tessera.venues.models import Section
 DEMO_SESSIONS = 6
 
 
-def demo_token(organization_id: int) -> str:
-    return f"DEMO-GATE-{organization_id:04d}"
+def demo_token(organization) -> str:
+    return f"DEMO-{organization.slug.upper()}"
 
 
 def add_demo_checkin(*, now: datetime) -> list[Device]:
     sessions = list(
         Session.objects.filter(starts_at__gte=now)
-        .select_related("event")
+        .select_related("event__organization")
         .order_by("starts_at")[:DEMO_SESSIONS]
     )
     devices: dict[int, Device] = {}
@@ -43,13 +44,13 @@ def add_demo_checkin(*, now: datetime) -> list[Device]:
         south_list.gates.add(south)
         if first_section.exists():
             south_list.sections.add(first_section.first())
-        org_id = session.event.organization_id
-        if org_id not in devices:
-            devices[org_id] = Device.objects.create(
-                organization_id=org_id,
+        organization = session.event.organization
+        if organization.pk not in devices:
+            devices[organization.pk] = Device.objects.create(
+                organization=organization,
                 name="演示扫描器 Demo scanner",
-                token_hash=hash_token(demo_token(org_id)),
-                token_hint=demo_token(org_id)[:4],
+                token_hash=hash_token(demo_token(organization)),
+                token_hint=demo_token(organization)[:4],
                 created_at=now,
             )
     return list(devices.values())

@@ -57,6 +57,9 @@ ticket's version is on the revocation list), ``not_yet_valid``, ``expired``.
 Rotating codes (for the gate issue): a per-ticket key is derived with HKDF-SHA256 from the
 session's rotation key, and a 6-digit code is computed from it like TOTP (RFC 6238) but with
 HMAC-SHA256: a screenshot of a ticket showing such a code is useless a minute later.
+The live QR code then carries ``TR1:`` + the credential's 155 Base45 characters + the
+6-digit code (165 QR alphanumeric characters, ``rotating_text``); a gate checks the
+signature as above and the code within one time step either side.
 """
 
 from __future__ import annotations

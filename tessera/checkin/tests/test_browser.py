@@ -141,7 +141,8 @@ def test_a_device_scans_offline_and_syncs_then_the_dashboard_shows_it(
     assert scan(page, g.credentials[0]) == "valid"
     assert page.get_attribute("#result", "class") == "scan-result scan-result-ok"
     assert page.inner_text("#result-title") == messages["valid"]
-    assert page.inner_text("#result-detail") == f"#{g.tickets[0].pk:010d} · Holder: 王小明"
+    holder = messages["holder"].replace("%(name)s", "王小明")
+    assert page.inner_text("#result-detail") == f"#{g.tickets[0].pk:010d} · {holder}"
     page.screenshot(path=artifacts_dir / "checkin-scanner-green.png", full_page=True)
     assert scan(page, tampered(g.credentials[1], 4)) == "forged"
     assert page.get_attribute("#result", "class") == "scan-result scan-result-bad"
@@ -187,3 +188,31 @@ def test_a_device_scans_offline_and_syncs_then_the_dashboard_shows_it(
     assert page.inner_text("#dash-entered") == "2 / 3"
     assert page.get_attribute(f"[data-gate='{g.north.pk}']", "data-total") == "2"
     page.screenshot(path=artifacts_dir / "checkin-dashboard.png", full_page=True)
+
+
+def test_the_fan_sees_a_live_code_that_follows_the_time_steps(live_server, page, artifacts_dir):
+    # given a ticket of a session whose gates take only live codes
+    g = make_gates(uses_rotating_codes=True, is_static_credential_allowed=False, tickets=1)
+    fan = g.tickets[0].order_line.order.user
+    fan.set_password(PASSWORD)
+    fan.save()
+    path = f"/tickets/{g.tickets[0].public_id}/"
+
+    # when the fan opens the ticket page
+    page.goto(f"{live_server.url}/accounts/login/?next={path}")
+    page.fill("input[name=username]", fan.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}{path}")
+
+    # then the page shows the frame of the current time step and offers no printable copy
+    page.wait_for_selector("#ticket-qr[data-from] svg")
+    start = page.get_attribute("#ticket-qr", "data-from")
+    now_ms = page.evaluate("Date.now()")
+    step_ms = 30_000
+    assert ms(datetime.fromisoformat(start)) == now_ms // step_ms * step_ms or (
+        ms(datetime.fromisoformat(start)) == (now_ms // step_ms - 1) * step_ms
+    )
+    assert page.locator("#ticket-no-print").count() == 1
+    assert page.locator("a[href*='/pdf']").count() == 0
+    page.screenshot(path=artifacts_dir / "checkin-live-ticket.png", full_page=True)
