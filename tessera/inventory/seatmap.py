@@ -139,6 +139,41 @@ def seat_order(session: Session) -> SeatOrder:
 
 def unit_states(*, session: Session, now: datetime) -> list[tuple[int, int]]:
     """(unit id, state) of every unit of the session that is not FREE for the open pool."""
+    return [(u, state) for state, ids in _ids_by_state(session, now).items() for u in ids]
+
+
+def _ids_by_state(session: Session, now: datetime) -> dict[int, list[int]]:
+    """The ids of the session's units in each state but FREE.
+
+    PostgreSQL aggregates them into three arrays in one row (a third of the time of sending
+    tens of thousands of rows); SQLite reads the rows. Both apply the same rules as
+    ``state`` below: sold, else held by a live hold, else blocked or kept for a channel.
+    """
+    if connection.vendor == "postgresql":
+        table = InventoryUnit._meta.db_table
+        live = "COALESCE(hold_expires_at >= %s, false)"
+        sql = (
+            f"SELECT array_agg(id) FILTER (WHERE status = %s), "  # noqa: S608 - constants only
+            f"array_agg(id) FILTER (WHERE status = %s AND {live}), "
+            f"array_agg(id) FILTER (WHERE status <> %s AND NOT (status = %s AND {live}) "
+            f"AND (status = %s OR channel_id IS NOT NULL)) "
+            f"FROM {table} WHERE session_id = %s AND (status <> %s OR channel_id IS NOT NULL)"
+        )
+        params = [
+            UnitStatus.SOLD,
+            UnitStatus.HELD,
+            now,
+            UnitStatus.SOLD,
+            UnitStatus.HELD,
+            now,
+            UnitStatus.BLOCKED,
+            session.pk,
+            UnitStatus.AVAILABLE,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            sold, held, closed = cursor.fetchone()
+        return {SOLD: sold or [], HELD: held or [], CLOSED: closed or []}
     state = Case(
         When(status=UnitStatus.SOLD, then=Value(SOLD)),
         When(status=UnitStatus.HELD, hold_expires_at__gte=now, then=Value(HELD)),
@@ -153,11 +188,15 @@ def unit_states(*, session: Session, now: datetime) -> list[tuple[int, int]]:
         .annotate(state=state)
         .values_list("id", "state")
     )
+    found: dict[int, list[int]] = {SOLD: [], HELD: [], CLOSED: []}
     # Straight through the cursor: tens of thousands of rows, no per-row converters needed.
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [(u, s) for u, s in cursor.fetchall() if s != FREE]
+        for unit_id, unit_state in cursor.fetchall():
+            if unit_state != FREE:
+                found[unit_state].append(unit_id)
+    return found
 
 
 def build_availability(*, session: Session, now: datetime, version: int) -> dict:
@@ -168,9 +207,11 @@ def build_availability(*, session: Session, now: datetime, version: int) -> dict
     # One state byte per unit id of the session (ids of one session are nearly contiguous:
     # units are bulk-created), so each section's states are a slice or a gather.
     flags = bytearray(max(order.hi - lo + 1, 0))
-    for unit_id, state in unit_states(session=session, now=now):
-        if lo <= unit_id <= order.hi:
-            flags[unit_id - lo] = state
+    hi = order.hi
+    for state, ids in _ids_by_state(session, now).items():
+        for unit_id in ids:
+            if lo <= unit_id <= hi:
+                flags[unit_id - lo] = state
     sections = {}
     for section_id, ids in order.unit_ids.items():
         if section_id in order.contiguous:
