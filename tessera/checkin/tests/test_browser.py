@@ -2,6 +2,7 @@
 Python code, and a device that signs in, goes offline, scans, comes back and syncs; the
 organizer's live dashboard."""
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -216,3 +217,30 @@ def test_the_fan_sees_a_live_code_that_follows_the_time_steps(live_server, page,
     assert page.locator("#ticket-no-print").count() == 1
     assert page.locator("a[href*='/pdf']").count() == 0
     page.screenshot(path=artifacts_dir / "checkin-live-ticket.png", full_page=True)
+
+    # and the camera path reads that live code (jsQR from npm) and the scanner admits it,
+    # while the static code of the same ticket is refused for this session
+    png = page.locator("#ticket-qr svg").screenshot()
+    bundle = selectors.device_bundle(session=g.session, include_names=False, now=NOW)
+    page.goto(f"{live_server.url}/checkin/scanner/")
+    page.add_script_tag(url="/checkin/vendor/jsqr.js")
+    reasons = page.evaluate(
+        """async ([png, bundle, staticCode]) => {
+          const img = new Image();
+          img.src = "data:image/png;base64," + png;
+          await img.decode();
+          const pad = 40, canvas = document.createElement("canvas");
+          canvas.width = img.width + 2 * pad; canvas.height = img.height + 2 * pad;
+          const g = canvas.getContext("2d");
+          g.fillStyle = "#fff"; g.fillRect(0, 0, canvas.width, canvas.height);
+          g.drawImage(img, pad, pad);
+          const found = jsQR(g.getImageData(0, 0, canvas.width, canvas.height).data,
+                             canvas.width, canvas.height);
+          const m = await import("/static/checkin/verify.js");
+          const ctx = await m.buildContext(bundle);
+          return [found.data.slice(0, 4), (await m.judge(ctx, found.data)).reason,
+                  (await m.judge(ctx, staticCode)).reason];
+        }""",
+        [base64.b64encode(png).decode(), json.loads(json.dumps(bundle)), g.credentials[0]],
+    )
+    assert reasons == ["TR1:", "valid", "static_not_allowed"]
