@@ -33,6 +33,7 @@ from tessera.checkin.models import (
 )
 from tessera.core import audit
 from tessera.core.errors import DomainError, InvalidInput, NotFound
+from tessera.inventory.models import InventoryUnit
 from tessera.tickets import credentials
 from tessera.tickets.models import KeyPurpose, SessionKey, Ticket
 from tessera.tickets.selectors import public_keys_for_session, revocation_list
@@ -200,7 +201,21 @@ class Rules:
     gate_lists: dict[int, list[tuple[set[int], set[int]]]]
     has_lists: bool
     places: dict[int, tuple[int, int]] = field(default_factory=dict)  # unit -> (section, zone)
+    places_complete: bool = False
     _ticket_keys: dict[int, bytes] = field(default_factory=dict)
+
+    def place(self, unit_id: int) -> tuple[int, int] | None:
+        """(section id, zone id) of a place of this session, None for an unknown one."""
+        if unit_id not in self.places and not self.places_complete:
+            row = (
+                InventoryUnit.objects.filter(pk=unit_id, session_id=self.session_id)
+                .values_list("section_id", "zone_id")
+                .first()
+            )
+            if row is None:
+                return None
+            self.places[unit_id] = row
+        return self.places.get(unit_id)
 
     def ticket_key(self, ticket_id: int) -> bytes:
         key = self._ticket_keys.get(ticket_id)
@@ -210,7 +225,9 @@ class Rules:
         return key
 
 
-def load_rules(session: Session) -> Rules:
+def load_rules(session: Session, *, all_places: bool = True) -> Rules:
+    """The session's rules; ``all_places`` loads the place of every ticket at once (for a
+    batch), otherwise places are read one by one when a gate list needs them."""
     gate_lists: dict[int, list[tuple[set[int], set[int]]]] = defaultdict(list)
     lists = list(CheckinList.objects.filter(session=session).prefetch_related("gates"))
     sections = defaultdict(set)
@@ -226,12 +243,14 @@ def load_rules(session: Session) -> Rules:
     for checkin_list in lists:
         for gate in checkin_list.gates.all():
             gate_lists[gate.pk].append((sections[checkin_list.pk], zones[checkin_list.pk]))
-    places = {
-        unit_id: (section_id, zone_id)
-        for unit_id, section_id, zone_id in Ticket.objects.filter(session=session).values_list(
-            "unit_id", "unit__section_id", "unit__zone_id"
-        )
-    }
+    places = {}
+    if lists and all_places:
+        places = {
+            unit_id: (section_id, zone_id)
+            for unit_id, section_id, zone_id in Ticket.objects.filter(session=session).values_list(
+                "unit_id", "unit__section_id", "unit__zone_id"
+            )
+        }
     return Rules(
         session_id=session.pk,
         settings=settings_for(session),
@@ -244,6 +263,7 @@ def load_rules(session: Session) -> Rules:
         gate_lists=dict(gate_lists),
         has_lists=bool(lists),
         places=places,
+        places_complete=bool(lists) and all_places,
     )
 
 
@@ -294,7 +314,7 @@ def judge_code(
         if settings.entry_closes_at and now >= settings.entry_closes_at:
             return Verdict(ENTRY_CLOSED, payload)
         if rules.has_lists and gate_id is not None:
-            place = rules.places.get(payload.unit_id)
+            place = rules.place(payload.unit_id)
             allowed = False
             for sections, zones in rules.gate_lists.get(gate_id, []):
                 if (not sections and not zones) or (
@@ -456,7 +476,7 @@ def scan_online(
     existing = Scan.objects.filter(uuid=scan_uuid).first()
     if existing is not None:
         return ScanResult(existing, existing.reason, existing.ticket_id)
-    rules = rules or load_rules(session)
+    rules = rules or load_rules(session, all_places=False)
     verdict = judge_code(text, rules=rules, gate_id=gate_id, direction=direction, now=now)
     payload = verdict.payload
     with transaction.atomic():

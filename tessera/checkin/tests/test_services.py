@@ -229,3 +229,17 @@ def test_device_tokens_are_stored_hashed_and_revocable():
     services.revoke_device(device=g.device, now=NOW)
     with pytest.raises(services.DeviceNotRecognised):
         services.authenticate_device(token=g.token, now=NOW)
+
+
+def test_an_online_scan_applies_the_gate_lists():
+    g = make_gates()
+    elsewhere = make_gates()
+    vip = CheckinList.objects.create(session=g.session, name="VIP only")
+    vip.gates.add(g.south)
+    vip.sections.add(elsewhere.tickets[0].unit.section)
+    vip_section_list = CheckinList.objects.create(session=g.session, name="North all")
+    vip_section_list.gates.add(g.north)
+    vip_section_list.zones.add(g.zone)
+    assert online(g, g.credentials[0], gate=g.south).reason == "wrong_gate"
+    assert online(g, g.credentials[0], gate=g.north).reason == "valid"
+    assert Scan.objects.filter(counted=True).count() == 1
