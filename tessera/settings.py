@@ -187,6 +187,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# npm packages (package.json): the gate scanner's camera decoder is served from here.
+TESSERA_NODE_MODULES = Path(os.environ.get("TESSERA_NODE_MODULES", BASE_DIR / "node_modules"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 # --- security -----------------------------------------------------------------------
