@@ -234,7 +234,9 @@ def test_recovering_from_the_page_keeps_the_names_for_the_new_hold(client, fan, 
         reverse("storefront:checkout_payment", args=[hold.pk]), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert "Your hold has expired" in expired_page
-    response = client.post(reverse("storefront:checkout_recover", args=[hold.pk]))
+    response = client.post(
+        reverse("storefront:checkout_recover", args=[hold.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     new_hold = Hold.objects.exclude(pk=hold.pk).get()
     assert response["Location"] == reverse("storefront:checkout", args=[new_hold.pk])
