@@ -102,25 +102,22 @@ def recover_places(
     zone = next(unit.zone for unit in units if unit.zone_id == zone_id)
     quantity = len(unit_ids)
     if any(unit.seat_id for unit in units if unit.zone_id == zone_id):
-        try:
-            new_hold = inventory.hold_best_available(
-                session=session,
-                user=user,
-                zone=zone,
-                quantity=quantity,
-                now=now,
-                admission_pass=admission_pass,
-            )
-        except PlacesUnavailable:
-            new_hold = inventory.hold_best_available(
-                session=session,
-                user=user,
-                zone=zone,
-                quantity=quantity,
-                accept_split=True,
-                now=now,
-                admission_pass=admission_pass,
-            )
+        # adjacent seats first; seats split across rows only when no block is left
+        for accept_split in (False, True):
+            try:
+                new_hold = inventory.hold_best_available(
+                    session=session,
+                    user=user,
+                    zone=zone,
+                    quantity=quantity,
+                    accept_split=accept_split,
+                    now=now,
+                    admission_pass=admission_pass,
+                )
+                break
+            except PlacesUnavailable:
+                if accept_split:
+                    raise
     else:
         new_hold = inventory.hold_quantity(
             session=session,

@@ -352,3 +352,21 @@ def showcase(world):
         session = make_session(event=event, layout=layout_, starts_at=shanghai(*when))
         make_zone(session=session, code="A", price=price, color="#7c3aed")
     return world
+
+
+@pytest.fixture
+def sale():
+    """A small session on sale: two seated sections of 2 rows x 6 seats and 10 standing."""
+    from tessera.inventory.tests.factories import make_sale
+
+    return make_sale(sections=2, rows=2, seats_per_row=6, standing_capacity=10)
+
+
+@pytest.fixture
+def fan(client):
+    """A signed-in buyer."""
+    from tessera.accounts.tests.factories import make_user
+
+    user = make_user(email="fan@example.com")
+    client.force_login(user)
+    return user

@@ -7,25 +7,12 @@ from django.utils import timezone
 from tessera.accounts.tests.factories import make_user
 from tessera.inventory import services as inventory
 from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
-from tessera.inventory.tests.factories import make_sale
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments.models import Payment
 from tessera.payments.sandbox_gateway import pay_locally
 from tessera.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sale():
-    return make_sale(sections=2, rows=2, seats_per_row=6, standing_capacity=10)
-
-
-@pytest.fixture
-def fan(client):
-    user = make_user(email="fan@example.com")
-    client.force_login(user)
-    return user
 
 
 def test_buy_page_needs_sign_in(client, sale):

@@ -10,7 +10,6 @@ from tessera.accounts.tests.factories import make_user
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import PlacesUnavailable
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, UnitStatus
-from tessera.inventory.tests.factories import make_sale
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments import services as payments
@@ -19,18 +18,6 @@ from tessera.payments.sandbox_gateway import pay_locally
 from tessera.storefront import recovery
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sale():
-    return make_sale(sections=2, rows=2, seats_per_row=6, standing_capacity=10)
-
-
-@pytest.fixture
-def fan(client):
-    user = make_user(email="fan@example.com")
-    client.force_login(user)
-    return user
 
 
 def _expire(hold, now):
