@@ -2,7 +2,8 @@
 over HTTP, and the cost of a queue of a million entries on each backend.
 
 * ``status_rps`` / ``bare_rps`` / ``status_ratio``: ``GET /queue/-/status?t=<token>`` (a
-  signed token checked against the watermark this process holds for at most a second) and
+  signed token checked against the watermark this process holds for at most a second,
+  answered by ``tessera/waitingroom/wsgi.py`` ahead of Django's middleware) and
   ``GET /queue/-/ping`` (a bare view) per second, served by ``manage.py serve`` (the same
   ``bench.server.Server`` as the purchase group) and asked by ``--wr-clients`` keep-alive
   client threads; the two alternate in ``--wr-rounds`` rounds of ``--wr-seconds`` each.

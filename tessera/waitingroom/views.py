@@ -110,17 +110,15 @@ def _token_from_query(query: str) -> str:
     return ""
 
 
-@require_GET
-def status(request):
-    """JSON status of the queue token ``?t=``; no database read while the room's view in
-    this process is fresh. When admitted, the pass is also set as each session's cookie.
+def status_response(query_string: str) -> HttpResponse:
+    """The status answer of the queue token in ``query_string`` (``t=…``): JSON, and when
+    admitted the pass as each session's cookie. Shared by the view below and the WSGI layer
+    in ``waitingroom.wsgi`` that serves it ahead of Django's middleware.
 
     This is the hot path of an on-sale (every waiting fan polls it), so it skips what a
     plain JSON view would do for free: no QueryDict, no JSON encoder class."""
     try:
-        result = check_status(
-            _token_from_query(request.META.get("QUERY_STRING", "")), now=clock.now()
-        )
+        result = check_status(_token_from_query(query_string), now=clock.now())
     except QueueTokenInvalid as exc:
         return JsonResponse({"error": exc.as_dict()}, status=exc.status)
     response = HttpResponse(
@@ -129,6 +127,13 @@ def status(request):
     response["Cache-Control"] = "no-store"
     _set_pass_cookies(response, result)
     return response
+
+
+@require_GET
+def status(request):
+    """JSON status of the queue token ``?t=``; no database read while the room's view in
+    this process is fresh (see ``status_response``)."""
+    return status_response(request.META.get("QUERY_STRING", ""))
 
 
 @require_GET

@@ -1,0 +1,104 @@
+"""The queue status check, served ahead of Django's request handling.
+
+Every fan in a queue polls ``GET /queue/-/status?t=<token>`` every few seconds, so at an
+on-sale it is most of the traffic. The answer needs only the signed token and this process's
+view of the room (``status.get_view``): no session, no CSRF check, no user, no messages, no
+URL resolving. ``with_queue_status`` wraps the WSGI application: that one path is answered
+by ``views.status_response`` (the same function as the Django view at the same URL, so both
+say the same), in the language of the request's language cookie or ``Accept-Language``;
+every other request goes to Django unchanged.
+
+Django closes stale database connections when a request starts and ends; requests answered
+here skip those signals, so each server thread does the same check at most once a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from http.cookies import CookieError, SimpleCookie
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import translation
+from django.utils.translation import trans_real
+
+STATUS_PATH = "/queue/-/status"
+_CONNECTION_CHECK_SECONDS = 1.0
+_local = threading.local()
+logger = logging.getLogger(__name__)
+
+
+def _language(environ) -> str:
+    """The language Django's LocaleMiddleware would choose (cookie, then Accept-Language)."""
+    raw_cookie = environ.get("HTTP_COOKIE", "")
+    if settings.LANGUAGE_COOKIE_NAME in raw_cookie:
+        try:
+            morsel = SimpleCookie(raw_cookie).get(settings.LANGUAGE_COOKIE_NAME)
+        except CookieError:
+            morsel = None
+        if morsel is not None:
+            try:
+                return trans_real.get_supported_language_variant(morsel.value)
+            except LookupError:
+                pass
+    for code, _quality in trans_real.parse_accept_lang_header(
+        environ.get("HTTP_ACCEPT_LANGUAGE", "")
+    ):
+        if code == "*":
+            break
+        try:
+            return trans_real.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def _check_connections() -> None:
+    due = getattr(_local, "next_check", 0.0)
+    tick = time.monotonic()
+    if tick >= due:
+        close_old_connections()
+        _local.next_check = tick + _CONNECTION_CHECK_SECONDS
+
+
+def _answer_status(environ, start_response):
+    from tessera.waitingroom.views import status_response
+
+    _check_connections()
+    language = _language(environ)
+    try:
+        with translation.override(language):
+            response = status_response(environ.get("QUERY_STRING", ""))
+    except Exception:  # the same promise as Django's handler: an answer, never a traceback
+        logger.exception("queue status check failed")
+        body = b'{"error":{"code":"unavailable","message":"","details":{}}}'
+        start_response(
+            "503 Service Unavailable",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+    headers = [(name, value) for name, value in response.items()]
+    headers.extend(("Set-Cookie", c.output(header="")) for c in response.cookies.values())
+    headers.append(("Content-Length", str(len(response.content))))
+    headers.append(("Content-Language", language))
+    headers.append(("X-Content-Type-Options", "nosniff"))
+    start_response(f"{response.status_code} {response.reason_phrase}", headers)
+    if environ.get("REQUEST_METHOD") == "HEAD":
+        return [b""]
+    return [response.content]
+
+
+def with_queue_status(application):
+    """``application`` with ``GET``/``HEAD /queue/-/status`` answered ahead of it."""
+
+    def queue_status_first(environ, start_response):
+        if environ.get("PATH_INFO") == STATUS_PATH and environ.get("REQUEST_METHOD") in (
+            "GET",
+            "HEAD",
+        ):
+            return _answer_status(environ, start_response)
+        return application(environ, start_response)
+
+    return queue_status_first
