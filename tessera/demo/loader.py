@@ -636,7 +636,7 @@ class _Loader:
         Event.objects.filter(slug="huaxia-fa-cup-final").update(
             refund_policy=RefundPolicy.EXCHANGE,
             refund_deadline_hours=72,
-            policy_note="决赛门票不退，可在开赛前72小时内换成同价位其他座位。",
+            policy_note="决赛门票不退；开赛72小时前可换成同价位的其他座位。",
             policy_note_en="Final tickets are not refundable; they can be exchanged for another "
             "seat of the same price until 72 hours before kick-off.",
         )
