@@ -6,6 +6,7 @@ from uuid import UUID
 
 from ninja import Path, Query, Router, Schema
 from ninja.security import HttpBearer, django_auth
+from pydantic import AwareDatetime
 
 from tessera.accounts.selectors import is_platform_operator, list_organization_ids
 from tessera.catalog.models import Session
@@ -65,7 +66,7 @@ class OfflineScanIn(Schema):
     code: str
     gate_id: int | None = None
     direction: str = "entry"
-    scanned_at: datetime
+    scanned_at: AwareDatetime  # a time without offset is refused (422), not guessed
     accepted: bool
     reason: str
 

@@ -91,3 +91,23 @@ def test_the_ticket_page_shows_a_live_code_when_the_session_rotates():
     other = static.tickets[0]
     client.force_login(other.order_line.order.user)
     assert client.get(f"/tickets/{other.public_id}/live.json").status_code == 404
+
+
+def test_a_sync_with_a_scan_time_without_time_zone_is_refused_clearly():
+    g = make_gates()
+    body = {
+        "scans": [
+            {
+                "uuid": str(uuid.uuid4()),
+                "code": g.credentials[0],
+                "scanned_at": "2026-06-01T19:00:00",
+                "accepted": True,
+                "reason": "valid",
+            }
+        ]
+    }
+    refused = device_client(g.token).post(
+        f"/api/v1/checkin/sessions/{g.session.pk}/sync", body, content_type="application/json"
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_input")
+    assert Scan.objects.count() == 0
