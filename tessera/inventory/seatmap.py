@@ -11,10 +11,10 @@ an expired hold), ``HELD`` (held by a live hold), ``SOLD``, ``CLOSED`` (blocked,
 sales channel). ``encode_states`` packs four seats a byte, seat ``i`` in bits ``2*(i % 4)``
 (low bits first), then base64; a 60,000-seat stadium is 15,000 bytes before base64 and gzip.
 
-Version. ``bump_version`` runs after each hold, release, sale and tidy commits
-(``inventory.services``); the availability payload is cached per (session, version) for
-``AVAILABILITY_TTL_SECONDS`` only, because expiry is lazy: a hold that runs out changes
-states without any write.
+Version. ``bump_version`` runs after each hold, release, sale, block, unblock and channel
+allocation commits (``inventory.services``; tidying expired holds changes no state); the
+availability payload is cached per (session, version) for ``AVAILABILITY_TTL_SECONDS`` only,
+because expiry is lazy: a hold that runs out changes states without any write.
 """
 
 from __future__ import annotations

@@ -212,6 +212,8 @@ def block_units(
                     status=UnitStatus.BLOCKED, block_reason=reason, hold=None, hold_expires_at=None
                 )
             )
+        if blocked:
+            _availability_changed(session.pk)
         audit.record(
             action="inventory.units_blocked",
             obj=session,
@@ -234,6 +236,8 @@ def unblock_units(*, session: Session, unit_ids: Iterable[int], actor, now: date
                 id__in=batch,
                 status=UnitStatus.BLOCKED,
             ).update(status=UnitStatus.AVAILABLE, block_reason="")
+        if unblocked:
+            _availability_changed(session.pk)
         audit.record(
             action="inventory.units_unblocked",
             obj=session,
@@ -262,6 +266,8 @@ def allocate_channel(
                 .exclude(status=UnitStatus.SOLD)
                 .update(channel=channel)
             )
+        if allocated:
+            _availability_changed(session.pk)
         audit.record(
             action="inventory.channel_allocated",
             obj=session,

@@ -98,6 +98,22 @@ def test_holds_and_sales_bump_the_version_after_commit(django_capture_on_commit_
 
 
 @pytest.mark.django_db
+def test_blocking_and_unblocking_bump_the_version(django_capture_on_commit_callbacks):
+    now = timezone.now()
+    sale = make_sale(sections=1, rows=1, seats_per_row=4, now=now)
+    unit = sale.units()[0].pk
+    before = seatmap.get_version(sale.session.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory.block_units(
+            session=sale.session, unit_ids=[unit], reason="camera", actor=None, now=now
+        )
+    assert seatmap.get_version(sale.session.pk) == before + 1
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory.unblock_units(session=sale.session, unit_ids=[unit], actor=None, now=now)
+    assert seatmap.get_version(sale.session.pk) == before + 2
+
+
+@pytest.mark.django_db
 def test_section_seats_come_in_the_order_of_the_states():
     sale = make_sale(sections=1, rows=2, seats_per_row=2)
     section = sale.sections["S1"]
