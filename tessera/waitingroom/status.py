@@ -51,7 +51,7 @@ class RoomView:
 
 _views: dict[int, tuple[float, RoomView]] = {}
 _lock = threading.Lock()
-_refreshing = threading.Lock()
+_refreshing: dict[int, threading.Lock] = {}  # one per room: a slow room never holds up another
 
 
 def clear_views() -> None:
@@ -99,10 +99,14 @@ def get_view(room_id: int, now: datetime) -> RoomView | None:
     tick = time.monotonic()
     if cached and cached[0] > tick:
         return cached[1]
-    if cached and not _refreshing.acquire(blocking=False):
+    refreshing = _refreshing.get(room_id)
+    if refreshing is None:
+        with _lock:
+            refreshing = _refreshing.setdefault(room_id, threading.Lock())
+    if cached and not refreshing.acquire(blocking=False):
         return cached[1]
     if not cached:
-        _refreshing.acquire()
+        refreshing.acquire()
     try:
         again = _views.get(room_id)
         if again and again[0] > time.monotonic():
@@ -113,7 +117,7 @@ def get_view(room_id: int, now: datetime) -> RoomView | None:
                 _views[room_id] = (time.monotonic() + VIEW_SECONDS, view)
         return view
     finally:
-        _refreshing.release()
+        refreshing.release()
 
 
 def admission_expired(*, room: WaitingRoom, position: int, now: datetime) -> bool:

@@ -378,3 +378,13 @@ def test_a_pre_queue_paused_before_opening_stays_unordered_until_the_opening(bac
     room = open_at(room, NOW + timedelta(minutes=6))
     assert backend.counters(room.pk, with_entries=True).last_position == 2
     assert room.prequeue_ordered_at == NOW + timedelta(minutes=6)
+
+
+def test_a_room_whose_view_is_being_read_does_not_hold_up_another_room():
+    now = timezone.now()
+    first = make_room(sale=make_sale(), now=now, opens_in_minutes=-1)
+    second = make_room(sale=make_sale(), now=now, opens_in_minutes=-1)
+    status.get_view(first.pk, now)  # creates the first room's refresh lock
+    with status._refreshing[first.pk]:  # another thread is reading the first room
+        view = status.get_view(second.pk, now)
+    assert view is not None and view.room_id == second.pk
