@@ -197,11 +197,11 @@ def advance_room(*, room: WaitingRoom, now: datetime) -> int:
         return backend.counters(room.pk).watermark
     if room.prequeue_ordered_at is None:
         open_room(room=room, now=now)
-    session_ids = list(room.sessions.values_list("pk", flat=True))
-    free, held = count_places(session_ids=session_ids, now=now)
     counters = backend.counters(room.pk)
     if state == RoomStatus.SOLD_OUT:
         return counters.watermark
+    session_ids = list(room.sessions.values_list("pk", flat=True))
+    free, held = count_places(session_ids=session_ids, now=now)
     if free == 0 and held == 0:
         _set_status(room, RoomStatus.SOLD_OUT, actor=None, now=now, action="waitingroom.sold_out")
         return counters.watermark
