@@ -92,6 +92,14 @@ class WaitingRoom(TimeStampedModel):
             return RoomStatus.PREQUEUE
         return RoomStatus.OPEN
 
+    @property
+    def shown_rate(self) -> int:
+        """The rate fans and organizers are told: the last step's, else the fixed one
+        (0 in automatic mode before any step)."""
+        return self.current_rate or (
+            self.rate_per_minute if self.rate_mode == RateMode.FIXED else 0
+        )
+
     def __str__(self) -> str:
         return self.name
 

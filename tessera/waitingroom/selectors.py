@@ -42,7 +42,7 @@ def get_live_figures(*, room: WaitingRoom, now: datetime) -> dict:
     free, held = count_places(session_ids=list(room.sessions.values_list("pk", flat=True)), now=now)
     unordered = counters.entries - counters.last_position if not counters.is_ordered else 0
     queued = max(0, counters.last_position - counters.watermark) + max(0, unordered)
-    rate = room.current_rate or (room.rate_per_minute if room.rate_mode == "fixed" else 0)
+    rate = room.shown_rate
     return {
         "state": room.state_at(now),
         "entries": counters.entries,

@@ -80,8 +80,7 @@ def _read_view(room_id: int, now: datetime) -> RoomView | None:
         opens_at=room.opens_at,
         watermark=counters.watermark,
         last_position=counters.last_position,
-        rate_per_minute=room.current_rate
-        or (room.rate_per_minute if room.rate_mode == "fixed" else 0),
+        rate_per_minute=room.shown_rate,
         pass_minutes=room.pass_minutes,
         session_ids=session_ids,
         buy_urls=tuple(reverse("storefront:buy", args=[sid]) for sid in session_ids),
