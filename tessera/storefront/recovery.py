@@ -50,8 +50,7 @@ def places_of_hold(hold: Hold, *, remembered: list[int] | None = None) -> list[i
     return [int(i) for i in (remembered or [])][: hold.quantity]
 
 
-def _close_old(*, hold: Hold, user, now: datetime) -> None:
-    order = Order.objects.filter(hold=hold).first()
+def _close_old(*, hold: Hold, order: Order | None, user, now: datetime) -> None:
     if order is not None:
         if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
             orders.cancel_order(
@@ -78,12 +77,12 @@ def recover_places(
     """
     if hold.user_id != user.pk or not unit_ids:
         raise NothingToRecover
-    if hold.is_live(now) or hold.status == HoldStatus.SOLD:
-        order = Order.objects.filter(hold=hold).first()
-        if order is None or order.status != OrderStatus.CANCELLED:
-            raise NothingToRecover
+    order = Order.objects.filter(hold=hold).first()
+    lost_sale = order is not None and order.status == OrderStatus.CANCELLED
+    if (hold.is_live(now) or hold.status == HoldStatus.SOLD) and not lost_sale:
+        raise NothingToRecover
     session = Session.objects.select_related("event").get(pk=hold.session_id)
-    _close_old(hold=hold, user=user, now=now)
+    _close_old(hold=hold, order=order, user=user, now=now)
     try:
         new_hold = inventory.hold_units(
             session=session, user=user, unit_ids=unit_ids, now=now, admission_pass=admission_pass
@@ -102,22 +101,16 @@ def recover_places(
     zone = next(unit.zone for unit in units if unit.zone_id == zone_id)
     quantity = len(unit_ids)
     if any(unit.seat_id for unit in units if unit.zone_id == zone_id):
-        # adjacent seats first; seats split across rows only when no block is left
-        for accept_split in (False, True):
-            try:
-                new_hold = inventory.hold_best_available(
-                    session=session,
-                    user=user,
-                    zone=zone,
-                    quantity=quantity,
-                    accept_split=accept_split,
-                    now=now,
-                    admission_pass=admission_pass,
-                )
-                break
-            except PlacesUnavailable:
-                if accept_split:
-                    raise
+        # hold_best_available takes adjacent seats first, split ones only when no block is left
+        new_hold = inventory.hold_best_available(
+            session=session,
+            user=user,
+            zone=zone,
+            quantity=quantity,
+            accept_split=True,
+            now=now,
+            admission_pass=admission_pass,
+        )
     else:
         new_hold = inventory.hold_quantity(
             session=session,
