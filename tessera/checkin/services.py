@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import Session
@@ -315,13 +315,11 @@ def judge_code(
             return Verdict(ENTRY_CLOSED, payload)
         if rules.has_lists and gate_id is not None:
             place = rules.place(payload.unit_id)
-            allowed = False
-            for sections, zones in rules.gate_lists.get(gate_id, []):
-                if (not sections and not zones) or (
-                    place and (place[0] in sections or place[1] in zones)
-                ):
-                    allowed = True
-            if not allowed:
+            if not any(
+                (not sections and not zones)
+                or (place and (place[0] in sections or place[1] in zones))
+                for sections, zones in rules.gate_lists.get(gate_id, [])
+            ):
                 return Verdict(WRONG_GATE, payload)
     return Verdict(VALID, payload)
 
@@ -475,9 +473,45 @@ def scan_online(
     gate = _gate_of(session, gate_id)
     existing = Scan.objects.filter(uuid=scan_uuid).first()
     if existing is not None:
-        return ScanResult(existing, existing.reason, existing.ticket_id)
+        return _earlier_result(existing)
     rules = rules or load_rules(session, all_places=False)
     verdict = judge_code(text, rules=rules, gate_id=gate_id, direction=direction, now=now)
+    payload = verdict.payload
+    try:
+        scan, reason = _store_online_scan(
+            device, session, gate, direction, scan_uuid, now, rules, verdict
+        )
+    except IntegrityError:
+        # A concurrent retry of the same request stored it first: answer as it did.
+        existing = Scan.objects.filter(uuid=scan_uuid).first()
+        if existing is None:
+            raise
+        return _earlier_result(existing)
+    holder = _holder_name(payload.ticket_id) if payload is not None else ""
+    return ScanResult(scan, reason, payload.ticket_id if payload else None, holder)
+
+
+def _holder_name(ticket_id: int | None) -> str:
+    if ticket_id is None:
+        return ""
+    return Ticket.objects.filter(pk=ticket_id).values_list("holder_name", flat=True).first() or ""
+
+
+def _earlier_result(scan: Scan) -> ScanResult:
+    return ScanResult(scan, scan.reason, scan.ticket_id, _holder_name(scan.ticket_id))
+
+
+def _store_online_scan(
+    device: Device,
+    session: Session,
+    gate: Gate | None,
+    direction: str,
+    scan_uuid: uuid_module.UUID,
+    now: datetime,
+    rules: Rules,
+    verdict: Verdict,
+) -> tuple[Scan, str]:
+    """The scan stored with attendance applied, under the ticket's presence lock."""
     payload = verdict.payload
     with transaction.atomic():
         reason = verdict.reason
@@ -491,7 +525,7 @@ def scan_online(
                     reason = REENTRY_NOT_ALLOWED
             elif not presence.is_inside:
                 reason = NOT_INSIDE
-        scan = Scan.objects.create(
+        scan = Scan(
             uuid=scan_uuid,
             session=session,
             device=device,
@@ -506,17 +540,16 @@ def scan_online(
             reason=reason,
         )
         if reason == VALID:
-            _replay(session.pk, [payload.ticket_id], presences, rules.settings.is_reentry_allowed)
-            scan.refresh_from_db(fields=["counted", "flag"])
-    holder = ""
-    if payload is not None:
-        holder = (
-            Ticket.objects.filter(pk=payload.ticket_id)
-            .values_list("holder_name", flat=True)
-            .first()
-            or ""
-        )
-    return ScanResult(scan, reason, payload.ticket_id if payload else None, holder)
+            # Sets the new scan's counted/flag in memory before it is inserted.
+            _replay(
+                session.pk,
+                [payload.ticket_id],
+                presences,
+                rules.settings.is_reentry_allowed,
+                [scan],
+            )
+        scan.save(force_insert=True)
+    return scan, reason
 
 
 @dataclass(frozen=True)

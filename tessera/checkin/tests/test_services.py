@@ -243,3 +243,29 @@ def test_an_online_scan_applies_the_gate_lists():
     assert online(g, g.credentials[0], gate=g.south).reason == "wrong_gate"
     assert online(g, g.credentials[0], gate=g.north).reason == "valid"
     assert Scan.objects.filter(counted=True).count() == 1
+
+
+def test_a_retried_online_scan_answers_as_the_first_one_even_when_it_raced(monkeypatch):
+    g = make_gates()
+    scan_uuid = uuid.uuid4()
+    first = online(g, g.credentials[0], scan_uuid=scan_uuid)
+    retried = online(g, g.credentials[0], scan_uuid=scan_uuid)
+    assert (retried.scan.pk, retried.reason, retried.holder_name) == (
+        first.scan.pk,
+        "valid",
+        first.holder_name,
+    )
+    # The retry that passed the uuid check before the first one was stored.
+    real_filter = Scan.objects.filter
+    calls = []
+
+    def filter_missing_once(*args, **kwargs):
+        if kwargs.keys() == {"uuid"} and not calls:
+            calls.append(1)
+            return real_filter(pk=None)
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(Scan.objects, "filter", filter_missing_once)
+    raced = online(g, g.credentials[0], scan_uuid=scan_uuid)
+    assert (raced.scan.pk, raced.reason) == (first.scan.pk, "valid")
+    assert Scan.objects.count() == 1
