@@ -21,17 +21,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(bytes(data)).decode("ascii")
 
 
-def rotating_settings(session_id: int) -> tuple[bool, int, bool]:
-    """(uses rotating codes, step seconds, static credential allowed) of a session."""
-    session = Session(pk=session_id)
-    settings = settings_for(session)
-    return (
-        settings.uses_rotating_codes,
-        settings.rotating_step_seconds,
-        settings.is_static_credential_allowed,
-    )
-
-
 def device_bundle(*, session: Session, include_names: bool, now: datetime) -> dict:
     """Everything a scanner needs to judge this session's codes offline: public keys,
     revocations, gates and lists, the place of every ticket (for gate lists), who is inside,
@@ -40,7 +29,7 @@ def device_bundle(*, session: Session, include_names: bool, now: datetime) -> di
     gates = [
         {
             "id": g.pk,
-            "name": localized(g, "name") if hasattr(g, "name_en") else g.name,
+            "name": localized(g, "name"),
             "allows_entry": g.allows_entry,
             "allows_exit": g.allows_exit,
         }
@@ -118,7 +107,7 @@ BUCKET_MINUTES = 5
 
 def dashboard_data(*, session: Session, now: datetime) -> dict:
     """Counted entries per gate in 5-minute buckets (UTC), people inside, flagged scans."""
-    gates = {g.pk: g.name for g in Gate.objects.filter(session=session)}
+    gates = {g.pk: localized(g, "name") for g in Gate.objects.filter(session=session)}
     per_minute = (
         Scan.objects.filter(session=session, counted=True, direction=Direction.ENTRY)
         .annotate(minute=TruncMinute("scanned_at"))
