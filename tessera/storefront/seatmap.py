@@ -305,14 +305,17 @@ def _alternatives(session: Session, *, lost: list[int], quantity: int, now) -> l
         lost=[(u["seat__x"], u["seat__y"]) for u in lost_units],
         limit=ALTERNATIVES,
     )
+    described = _describe_units([u for block in blocks for u in block.unit_ids])  # one query
     out = []
     for block in blocks:
-        units = _describe_units(list(block.unit_ids))
+        ids = set(block.unit_ids)
+        units = [u for u in described if u["unit_id"] in ids]
+        total = sum((Decimal(u["price"]) for u in units), Decimal("0"))
         out.append(
             {
                 "unit_ids": [u["unit_id"] for u in units],
                 "seats": units,
-                "total": _total(units, session),
+                "total": format_money(total, zone.currency),
             }
         )
     return out
