@@ -9,6 +9,7 @@ the per-order limit and every text the map shows, translated.
 from decimal import Decimal
 
 from django import template
+from django.db.models import prefetch_related_objects
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -104,6 +105,8 @@ def seatmap_config(request, session, data) -> dict:
 
 @register.inclusion_tag("storefront/_seatmap.html", takes_context=True)
 def seatmap(context, session):
+    # the overview, the config and the legend each read the zones: one query for all three
+    prefetch_related_objects([session], "price_zones")
     data = list_session_overviews([session])[session.pk]
     return {
         "ov": build_overview(data),
