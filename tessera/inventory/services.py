@@ -720,7 +720,8 @@ def release_hold(*, hold: Hold, user, now: datetime) -> None:
         freed = InventoryUnit.objects.filter(hold=locked, status=UnitStatus.HELD).update(
             status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None
         )
-        _availability_changed(locked.session_id)
+        if freed:
+            _availability_changed(locked.session_id)
         locked.status = HoldStatus.RELEASED
         locked.released_at = now
         locked.save(update_fields=["status", "released_at"])
