@@ -657,7 +657,8 @@ def sync_scans(
         changed = _replay(
             session.pk, touched, presences, rules.settings.is_reentry_allowed, accepted_rows
         )
-        Scan.objects.bulk_create(rows, batch_size=1000)
+        # Refused scans lock no ticket: a concurrent retry may insert one of them first.
+        Scan.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
         result.stored = len(rows)
         # Flags of this batch's scans and of earlier scans this batch overtook.
         flags = {row.uuid: row.flag for row in rows if row.flag}

@@ -269,3 +269,21 @@ def test_a_retried_online_scan_answers_as_the_first_one_even_when_it_raced(monke
     raced = online(g, g.credentials[0], scan_uuid=scan_uuid)
     assert (raced.scan.pk, raced.reason) == (first.scan.pk, "valid")
     assert Scan.objects.count() == 1
+
+
+def test_a_refused_offline_scan_stored_by_a_racing_retry_is_not_stored_twice(monkeypatch):
+    g = make_gates()
+    refused = offline(g, "not a ticket", 1, accepted=False, reason="malformed")
+    kwargs = {"device": g.device, "session": g.session, "now": AT_GATE}
+    services.sync_scans(scans=[refused], **kwargs)
+    real_filter = Scan.objects.filter
+
+    def filter_not_yet_stored(*args, **kw):  # the retry checked before the first one stored
+        if "uuid__in" in kw:
+            return real_filter(pk=None)
+        return real_filter(*args, **kw)
+
+    monkeypatch.setattr(Scan.objects, "filter", filter_not_yet_stored)
+    services.sync_scans(scans=[refused], **kwargs)
+    monkeypatch.undo()
+    assert Scan.objects.filter(uuid=refused.uuid).count() == 1
