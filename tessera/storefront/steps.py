@@ -180,14 +180,14 @@ def _names_from(request, count: int) -> list[str]:
     return [request.POST.get(f"attendee_{i}", "").strip()[:80] for i in range(count)]
 
 
-def _extend(request, *, hold: Hold, order: Order | None, now) -> None:
+def _extend(request, *, hold: Hold, order: Order | None, session: Session, now) -> None:
     if order is not None:
         orders.extend_order(order=order, user=request.user, now=now)
     else:
         inventory.extend_hold(hold=hold, user=request.user, now=now)
     messages.success(
         request,
-        _("You have %(minutes)s more minutes.") % {"minutes": hold.session.hold_minutes},
+        _("You have %(minutes)s more minutes.") % {"minutes": session.hold_minutes},
     )
 
 
@@ -232,7 +232,7 @@ def checkout(request, hold_id):
                 messages.info(request, _("Your places were released."))
                 return redirect("storefront:buy", session_id=hold.session_id)
             if action == "extend":
-                _extend(request, hold=hold, order=order, now=now)
+                _extend(request, hold=hold, order=order, session=context["session"], now=now)
                 return redirect("storefront:checkout", hold_id=hold.pk)
             if order is None:
                 orders.place_order(
@@ -279,7 +279,7 @@ def checkout_payment(request, hold_id):
             return _render_step(request, "storefront/checkout_payment.html", context, status=409)
         try:
             if request.POST.get("action") == "extend":
-                _extend(request, hold=hold, order=order, now=now)
+                _extend(request, hold=hold, order=order, session=context["session"], now=now)
                 return redirect("storefront:checkout_payment", hold_id=hold.pk)
             if chosen not in dict(providers):
                 raise DomainError(_("Please choose a payment method."))
