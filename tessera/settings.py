@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tessera.orders",
     "tessera.tickets",
     "tessera.payments",
+    "tessera.sandbox",
     "tessera.waitingroom",
     "tessera.checkin",
     "tessera.storefront",
@@ -138,6 +139,9 @@ else:
     }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How the sandbox gateway delivers its callbacks: "pool" (background threads of each web
+# process, retried) or "inline" (at once, in the request that decided; tests).
+SANDBOX_DELIVERY = "pool"
 # Tidy-up tasks `manage.py serve` hands to the worker every minute (correctness never
 # depends on them; see tessera/inventory/tasks.py).
 PERIODIC_TASKS = [

@@ -4,7 +4,7 @@ services (callbacks and refunds), never by editing rows here."""
 from django.contrib import admin
 
 from tessera.accounts.selectors import is_platform_operator
-from tessera.payments.models import CallbackLog, Payment, Refund, SandboxTrade
+from tessera.payments.models import CallbackLog, Payment, Refund
 
 
 class ReadOnlyOperatorAdmin(admin.ModelAdmin):
@@ -72,18 +72,3 @@ class CallbackLogAdmin(ReadOnlyOperatorAdmin):
 class RefundAdmin(ReadOnlyOperatorAdmin):
     list_display = ("id", "payment", "amount", "currency", "status", "created_at", "completed_at")
     list_filter = ("status",)
-
-
-@admin.register(SandboxTrade)
-class SandboxTradeAdmin(ReadOnlyOperatorAdmin):
-    list_display = (
-        "reference",
-        "order_number",
-        "amount_minor",
-        "currency",
-        "status",
-        "created_at",
-        "decided_at",
-    )
-    list_filter = ("status",)
-    search_fields = ("reference", "order_number", "payment_id")

@@ -4,8 +4,6 @@ Every name here may be set in ``settings.py`` (tests override them there) or as 
 variable of the same name; nothing in this module is required for the sandbox provider.
 """
 
-import hashlib
-import hmac
 import os
 from pathlib import Path
 
@@ -25,14 +23,6 @@ def public_url() -> str:
     """The address at which gateways and browsers reach this site, without a trailing slash
     (``TESSERA_PUBLIC_URL``, default ``http://127.0.0.1:8000``)."""
     return setting("TESSERA_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/") or DEFAULT_PUBLIC_URL
-
-
-def sandbox_merchant_secret() -> bytes:
-    """The HMAC key the sandbox gateway signs callbacks with, derived from SECRET_KEY so it
-    needs no configuration and changes when the secret key does."""
-    return hmac.new(
-        settings.SECRET_KEY.encode(), b"tessera.payments.sandbox.merchant-secret", hashlib.sha256
-    ).digest()
 
 
 def read_pem(name: str) -> bytes:

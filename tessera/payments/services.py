@@ -1,8 +1,10 @@
 """Payments: start one at a provider, apply the provider's callbacks, complete the sale,
 refund what cannot be sold.
 
-No provider is ever called while a database transaction is open: ``start_payment`` writes the
-payment, commits, asks the provider, then stores the answer; refunds run after commit from a
+No provider is ever called over the network while a database transaction is open: a provider
+whose payment page is a signed redirect (the sandbox, Alipay's page pay) computes it locally
+while the payment is written, in the same INSERT; for the others ``start_payment`` writes the
+payment, commits, asks the provider, then stores the answer. Refunds run after commit from a
 task. A success callback completes the sale in ONE transaction (places sold, ledger charge,
 tickets, order fulfilled) while the payment row is locked, so concurrent duplicate
 deliveries apply once.
@@ -27,7 +29,6 @@ from tessera.inventory.services import HoldLost
 from tessera.orders import services as orders
 from tessera.orders.models import LedgerEntry, LedgerKind, Order, OrderStatus
 from tessera.orders.services import OrderNotFound, OrderNotPayable, PaymentMismatch
-from tessera.payments import sandbox_gateway
 from tessera.payments.conf import public_url
 from tessera.payments.models import (
     CallbackLog,
@@ -47,8 +48,10 @@ from tessera.payments.providers.base import (
     CallbackForged,
     ProviderError,
     ProviderUnavailable,
+    TradeRequest,
     parse_payment_id,
 )
+from tessera.sandbox.pagepay import MAX_DELAY_SECONDS, MAX_DUPLICATES
 from tessera.tickets.services import issue_tickets
 
 logger = logging.getLogger(__name__)
@@ -115,11 +118,7 @@ def clean_options(*, provider: str, options: dict | None) -> dict:
                 raise InvalidPaymentOptions(details={"option": name})
             clean[name] = value
         elif name in ("delay_seconds", "duplicates"):
-            low, high = (
-                (0, sandbox_gateway.MAX_DELAY_SECONDS)
-                if name == "delay_seconds"
-                else (1, sandbox_gateway.MAX_DUPLICATES)
-            )
+            low, high = (0, MAX_DELAY_SECONDS) if name == "delay_seconds" else (1, MAX_DUPLICATES)
             if type(value) is not int or not low <= value <= high:
                 raise InvalidPaymentOptions(details={"option": name, "min": low, "max": high})
             clean[name] = value
@@ -161,13 +160,18 @@ def open_payment(
     *, order: Order, provider: str, user, now: datetime, options: dict | None = None
 ) -> Payment:
     """The database half of ``start_payment``: check the order and write the payment.
-    Calls no provider, so it may run inside a caller's transaction (idempotent requests)."""
-    get_provider(provider)  # unknown or unconfigured providers fail before anything is written
+
+    For a provider that prepares locally (a signed redirect to its payment page), where the
+    buyer pays is computed here and written with the payment, so ``connect_payment`` has
+    nothing left to do. Calls no provider over the network, so it may run inside a caller's
+    transaction (idempotent requests).
+    """
+    adapter = get_provider(provider)  # unknown or unconfigured providers fail before writing
     clean = clean_options(provider=provider, options=options)
     with transaction.atomic():
         locked = (
             Order.objects.select_for_update(of=("self",))
-            .select_related("session__event")
+            .select_related("session__event__organization")
             .filter(pk=order.pk, user=user)
             .first()
         )
@@ -177,7 +181,7 @@ def open_payment(
             raise OrderNotPayable
         if locked.total <= 0:
             raise NothingToPay
-        payment = Payment.objects.create(
+        payment = Payment(
             order=locked,
             provider=provider,
             amount=locked.total,
@@ -185,12 +189,31 @@ def open_payment(
             created_at=now,
             options=clean,
         )
+        event = locked.session.event
+        if adapter.prepares_locally:
+            result = adapter.prepare(
+                TradeRequest(
+                    payment_id=payment.id,
+                    amount_minor=to_minor_units(locked.total, locked.currency),
+                    currency=locked.currency,
+                    order_number=locked.number,
+                    subject=event.display_name,
+                    merchant_name=event.organization.display_name,
+                    return_url=return_url(locked),
+                    notify_url=notify_url(provider),
+                    options=clean,
+                )
+            )
+            payment.provider_reference = result.provider_reference[:80]
+            payment.cashier_url = result.redirect_url
+            payment.qr_content = result.qr_content[:500]
+        payment.save(force_insert=True)
         audit.record(
             action="payment.started",
             obj=payment,
             actor=user,
             now=now,
-            organization_id=locked.session.event.organization_id,
+            organization_id=event.organization_id,
             data={
                 "order": locked.number,
                 "provider": provider,
@@ -204,8 +227,9 @@ def open_payment(
 def connect_payment(*, payment: Payment, now: datetime) -> Payment:
     """The provider half of ``start_payment``: open the trade at the provider, with no
     transaction open, and store where the buyer pays. Does nothing for a payment that is
-    already connected or no longer open; providers open one trade per payment id, so
-    calling again after a failure is safe.
+    already connected (as one of a provider that prepares locally is from the start) or no
+    longer open; providers open one trade per payment id, so calling again after a failure
+    is safe.
 
     Raises ProviderUnavailable / ProviderError; the reason is kept in ``failure_reason``.
     """

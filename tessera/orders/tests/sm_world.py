@@ -20,10 +20,12 @@ from typing import NamedTuple
 
 from django.db import connections
 
+from tessera.core.money import to_minor_units
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, UnitStatus
 from tessera.orders.models import LedgerEntry, LedgerKind, LineStatus, Order, OrderLine, OrderStatus
-from tessera.payments import sandbox_gateway
-from tessera.payments.models import Payment, PaymentStatus, Refund, RefundStatus, SandboxTrade
+from tessera.payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from tessera.sandbox.models import SandboxTrade
+from tessera.sandbox.signing import SIGNATURE_HEADER, sign
 from tessera.tickets.models import Revocation, Ticket, TicketStatus
 
 PAID_STATES = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
@@ -501,16 +503,23 @@ def _check_account_limit(world: World, *, now: datetime, max_per_account: int) -
 
 
 def sandbox_event(
-    trade: SandboxTrade, *, status: str, sequence: int, at: datetime, amount: int | None = None
+    *,
+    payment_id,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    status: str,
+    sequence: int,
+    at: datetime,
 ) -> bytes:
     """A callback body as the sandbox gateway writes it (same fields, same JSON layout)."""
     return json.dumps(
         {
-            "payment_id": str(trade.payment_id),
-            "reference": trade.reference,
+            "payment_id": str(payment_id),
+            "reference": reference,
             "status": status,
-            "amount": trade.amount_minor if amount is None else amount,
-            "currency": trade.currency,
+            "amount": amount_minor,
+            "currency": currency,
             "event_at": at.isoformat(),
             "sequence": sequence,
         },
@@ -519,14 +528,29 @@ def sandbox_event(
     ).encode()
 
 
+def payment_event(payment: Payment, *, status: str, offset: int, at: datetime) -> bytes:
+    """A callback body about ``payment`` at its trade's sequence + ``offset`` (from the
+    opening sequence 1 while the buyer has not decided and the gateway has no trade)."""
+    trade = SandboxTrade.objects.filter(payment_id=payment.pk).first()
+    return sandbox_event(
+        payment_id=payment.pk,
+        reference=trade.reference if trade else "",
+        amount_minor=to_minor_units(payment.amount, payment.currency),
+        currency=payment.currency,
+        status=status,
+        sequence=(trade.sequence if trade else 1) + offset,
+        at=at,
+    )
+
+
 def signed(body: bytes) -> dict[str, str]:
     """Headers of a genuine callback: signed with the sandbox gateway's own function."""
     return {
         "Content-Type": "application/json",
-        sandbox_gateway.SIGNATURE_HEADER: sandbox_gateway.sign(body),
+        SIGNATURE_HEADER: sign(body),
     }
 
 
 def signed_with_wrong_secret(body: bytes) -> dict[str, str]:
     wrong = hmac.new(b"not the merchant secret", body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/json", sandbox_gateway.SIGNATURE_HEADER: wrong}
+    return {"Content-Type": "application/json", SIGNATURE_HEADER: wrong}

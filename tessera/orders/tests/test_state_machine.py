@@ -61,20 +61,16 @@ from tessera.orders.tests.sm_world import (
     assert_changed_only,
     assert_unchanged,
     check_invariants,
-    sandbox_event,
+    payment_event,
     signed,
     signed_with_wrong_secret,
 )
-from tessera.payments import sandbox_gateway
-from tessera.payments.models import (
-    CallbackLog,
-    CallbackOutcome,
-    PaymentStatus,
-    RefundStatus,
-    SandboxTrade,
-    SandboxTradeStatus,
-)
+from tessera.payments.models import CallbackLog, CallbackOutcome, PaymentStatus, RefundStatus
 from tessera.payments.services import handle_callback, start_payment
+from tessera.payments.testing import decide, pay_locally
+from tessera.sandbox import services as gateway
+from tessera.sandbox.errors import TradeClosed
+from tessera.sandbox.signing import SIGNATURE_HEADER
 from tessera.tickets.models import Ticket, TicketStatus
 from tessera.tickets.services import revoke_ticket
 
@@ -197,8 +193,9 @@ class PurchaseMachine(RuleBasedStateMachine):
         return self.world().holds[order_row.hold_id].expires_at
 
     def waiting_payments(self) -> list:
+        """Payments whose buyer has not decided: the gateway has no trade for them yet."""
         trades = self.world().trades
-        return [p for p in self.payments if trades[p.pk].status == SandboxTradeStatus.WAITING]
+        return [p for p in self.payments if p.pk not in trades]
 
     def acting(self, owner_id: int, intruder: bool):
         """The owner, or (intruder) another buyer."""
@@ -363,12 +360,12 @@ class PurchaseMachine(RuleBasedStateMachine):
             assert_unchanged(before, after)
             return None
         assert error is None, repr(error)
-        assert_changed_only(before, after, payments={payment.pk}, trades={payment.pk})
+        assert_changed_only(before, after, payments={payment.pk})
         assert (after.payments[payment.pk].status, after.payments[payment.pk].amount) == (
             PaymentStatus.CREATED,
             row.total,
         )
-        assert after.trades[payment.pk].status == SandboxTradeStatus.WAITING
+        assert payment.pk not in after.trades  # the trade starts when the buyer decides
         self.payments.append(payment)
         return payment
 
@@ -722,17 +719,15 @@ class PurchaseMachine(RuleBasedStateMachine):
         """The buyer presses a button on the sandbox cashier; the gateway builds its signed
         callbacks (with the payment's switches: failure, duplicates, out of order)."""
         before = self.world()
-        trade, error = self.attempt(
-            sandbox_gateway.record_choice, payment_id=payment.pk, choice=choice, now=self.now
-        )
+        trade, error = self.attempt(decide, payment=payment, choice=choice, now=self.now)
         after = self.world()
-        if before.trades[payment.pk].status != SandboxTradeStatus.WAITING:
-            assert isinstance(error, sandbox_gateway.TradeClosed), repr(error)
+        if payment.pk in before.trades:
+            assert isinstance(error, TradeClosed), repr(error)
             assert_unchanged(before, after)
             return
         assert error is None, repr(error)
         assert_changed_only(before, after, trades={payment.pk})
-        sent = [Callback(cb.headers, cb.body) for cb in sandbox_gateway.build_callbacks(trade)]
+        sent = [Callback(cb.headers, cb.body) for cb in gateway.build_callbacks(trade)]
         self.sent.extend(sent)
         if deliver_now:
             for callback in sent:
@@ -782,12 +777,8 @@ class PurchaseMachine(RuleBasedStateMachine):
         """A genuinely signed "failed" event at the trade's sequence + ``offset``: after a
         success, a stale out-of-order delivery."""
         payment = self.pick(self.payments, pick)
-        trade = SandboxTrade.objects.get(payment_id=payment.pk)
-        body = sandbox_event(
-            trade,
-            status="failed",
-            sequence=trade.sequence + offset,
-            at=self.now - timedelta(seconds=1),
+        body = payment_event(
+            payment, status="failed", offset=offset, at=self.now - timedelta(seconds=1)
         )
         self.deliver_one(Callback(signed(body), body))
 
@@ -948,10 +939,9 @@ class PurchaseMachine(RuleBasedStateMachine):
     def deliver_forged(self, pick, status, how, position):
         """A callback the gateway did not sign: one byte changed, or another secret."""
         payment = self.pick(self.payments, pick)
-        trade = SandboxTrade.objects.get(payment_id=payment.pk)
-        body = sandbox_event(trade, status=status, sequence=trade.sequence + 1, at=self.now)
+        body = payment_event(payment, status=status, offset=1, at=self.now)
         headers = signed(body)
-        header = sandbox_gateway.SIGNATURE_HEADER
+        header = SIGNATURE_HEADER
         if how == "flip_body":
             tampered = bytearray(body)
             tampered[position % len(body)] ^= 0x01
@@ -1067,7 +1057,7 @@ def test_a_late_payment_that_would_pass_the_account_limit_is_refunded():
 
     # when the first payment arrives late, its places still free
     with TestCase.captureOnCommitCallbacks(execute=True):
-        logs = sandbox_gateway.pay_locally(payment_id=payment.pk, now=later)
+        logs = pay_locally(payment_id=payment.pk, now=later)
 
     # then it buys nothing and goes back in full; the fan keeps the 4 places of the new hold
     assert [(log.outcome, log.detail) for log in logs] == [("refunded", "places_lost")]
@@ -1092,7 +1082,7 @@ def test_a_payment_arriving_at_the_very_moment_the_hold_ends_buys_its_places():
 
     # when the payment arrives exactly when the hold ends (nobody could take its places)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        logs = sandbox_gateway.pay_locally(payment_id=payment.pk, now=hold.expires_at)
+        logs = pay_locally(payment_id=payment.pk, now=hold.expires_at)
 
     # then the sale completes: the fan's own 4 places must not count twice against the limit
     order.refresh_from_db()

@@ -1,7 +1,6 @@
 """The registry of payment providers, by name.
 
-Adapters are imported when first asked for, so importing the registry stays cheap and the
-sandbox gateway (which calls back into services) never forms an import cycle.
+Adapters are imported when first asked for, so importing the registry stays cheap.
 """
 
 from collections.abc import Callable, Iterator

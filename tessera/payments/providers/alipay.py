@@ -46,10 +46,11 @@ from tessera.payments.providers.base import (
     ProviderError,
     ProviderUnavailable,
     RefundResult,
-    amount_minor,
+    TradeRequest,
     epoch_micros,
     minor_to_decimal,
     out_trade_no,
+    trade_request,
 )
 
 GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -189,28 +190,38 @@ class AlipayProvider(PaymentProvider):
             raise ProviderError(details={"reason": "unsigned success response"})
         return response
 
-    def _amount(self, payment) -> str:
-        return str(minor_to_decimal(amount_minor(payment), payment.currency))
+    @property
+    def prepares_locally(self) -> bool:
+        """Page pay is a signed redirect built here; precreate (QR) asks Alipay."""
+        return self.mode != "qr"
 
-    def create(self, payment, *, return_url: str, notify_url: str) -> CreateResult:
-        subject = f"{payment.order.session.event.display_name} {payment.order.number}"[:128]
-        biz = {
-            "out_trade_no": out_trade_no(payment),
-            "total_amount": self._amount(payment),
-            "subject": subject,
+    def _biz(self, trade: TradeRequest) -> dict:
+        return {
+            "out_trade_no": trade.payment_id.hex,
+            "total_amount": str(minor_to_decimal(trade.amount_minor, trade.currency)),
+            "subject": f"{trade.subject} {trade.order_number}"[:128],
         }
-        if self.mode == "qr":
-            response = self.call("alipay.trade.precreate", biz, notify_url=notify_url)
-            if response.get("code") != "10000" or not response.get("qr_code"):
-                raise ProviderError(
-                    details={"reason": response.get("sub_msg") or response.get("msg", "")}
-                )
-            return CreateResult(qr_content=response["qr_code"])
-        biz["product_code"] = "FAST_INSTANT_TRADE_PAY"
+
+    def prepare(self, trade: TradeRequest) -> CreateResult:
+        """``alipay.trade.page.pay``: the signed parameters, as the URL of Alipay's cashier."""
+        if not self.prepares_locally:
+            raise NotImplementedError("Alipay's QR mode opens trades with create()")
+        biz = {**self._biz(trade), "product_code": "FAST_INSTANT_TRADE_PAY"}
         params = self.signed_params(
-            "alipay.trade.page.pay", biz, notify_url=notify_url, return_url=return_url
+            "alipay.trade.page.pay", biz, notify_url=trade.notify_url, return_url=trade.return_url
         )
         return CreateResult(redirect_url=f"{self.gateway}?{urlencode(params)}")
+
+    def create(self, payment, *, return_url: str, notify_url: str) -> CreateResult:
+        trade = trade_request(payment, return_url=return_url, notify_url=notify_url)
+        if self.prepares_locally:
+            return self.prepare(trade)
+        response = self.call("alipay.trade.precreate", self._biz(trade), notify_url=notify_url)
+        if response.get("code") != "10000" or not response.get("qr_code"):
+            raise ProviderError(
+                details={"reason": response.get("sub_msg") or response.get("msg", "")}
+            )
+        return CreateResult(qr_content=response["qr_code"])
 
     def query(self, payment) -> str:
         response = self.call("alipay.trade.query", {"out_trade_no": out_trade_no(payment)})

@@ -2,7 +2,10 @@
 
 Money crosses this boundary only as integer minor units (fen for CNY), converted with
 ``tessera.core.money.to_minor_units``; inside Tessera it stays ``Decimal``. Adapters never
-touch the database of orders or payments: services call them outside any transaction.
+touch the database of orders or payments. Services call them outside any transaction, except
+``prepare``: a provider whose payment page is a signed redirect (``prepares_locally``)
+computes it without network or database, so it runs inside the transaction that writes the
+payment.
 """
 
 import json
@@ -71,6 +74,21 @@ class CreateResult:
     provider_reference: str = ""
     redirect_url: str = ""
     qr_content: str = ""
+
+
+@dataclass(frozen=True)
+class TradeRequest:
+    """Everything a provider needs to open a trade; plain values, no ORM objects."""
+
+    payment_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    order_number: str
+    subject: str  # what is bought, as the buyer reads it at the provider
+    merchant_name: str
+    return_url: str
+    notify_url: str
+    options: dict  # the sandbox's switches; {} for other providers
 
 
 @dataclass(frozen=True)
@@ -152,11 +170,21 @@ class UrllibTransport:
 
 @dataclass
 class PaymentProvider(ABC):
-    """One payment gateway. Subclasses set ``name`` and implement the five operations."""
+    """One payment gateway. Subclasses set ``name`` and implement the five operations;
+    those whose payment page is a signed redirect also set ``prepares_locally`` and
+    implement ``prepare``."""
 
     name: ClassVar[str]
+    prepares_locally: ClassVar[bool] = False
     transport: Transport = field(default_factory=UrllibTransport)
     clock: Callable[[], datetime] = clock_now
+
+    def prepare(self, trade: TradeRequest) -> CreateResult:
+        """Where the buyer pays, computed locally: no network, no database, so it may run
+        inside the caller's transaction. Only providers whose payment page is a signed
+        redirect (``prepares_locally``); the others raise NotImplementedError and open their
+        trades with ``create`` after commit."""
+        raise NotImplementedError(f"{self.name} opens trades with create()")
 
     @abstractmethod
     def create(self, payment, *, return_url: str, notify_url: str) -> CreateResult:
@@ -193,6 +221,23 @@ def header(headers: Mapping[str, str], name: str) -> str:
 
 def amount_minor(payment) -> int:
     return to_minor_units(payment.amount, payment.currency)
+
+
+def trade_request(payment, *, return_url: str, notify_url: str) -> TradeRequest:
+    """The TradeRequest of a stored payment (reads its order, session, event and organizer)."""
+    order = payment.order
+    event = order.session.event
+    return TradeRequest(
+        payment_id=payment.id,
+        amount_minor=amount_minor(payment),
+        currency=payment.currency,
+        order_number=order.number,
+        subject=event.display_name,
+        merchant_name=event.organization.display_name,
+        return_url=return_url,
+        notify_url=notify_url,
+        options=dict(payment.options or {}),
+    )
 
 
 def minor_to_decimal(amount: int, currency: str) -> Decimal:

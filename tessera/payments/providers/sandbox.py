@@ -1,7 +1,9 @@
-"""The merchant side of the sandbox gateway (see ``tessera.payments.sandbox_gateway``).
+"""The merchant side of the sandbox gateway (``tessera.sandbox``).
 
-Like the Alipay and WeChat adapters it only opens trades, verifies the gateway's signed
-callbacks, queries and refunds; what the buyer does happens on the gateway's own page.
+Like the Alipay and WeChat adapters it only sends the buyer to the gateway, verifies the
+gateway's signed callbacks, queries and refunds; what the buyer does happens on the
+gateway's own page. Starting a payment is a signed cashier link built locally
+(``prepare``): no request to the gateway and no database write.
 """
 
 import json
@@ -10,12 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.urls import reverse
-
 from tessera.core.money import to_minor_units
-from tessera.payments import sandbox_gateway as gateway
-from tessera.payments.conf import public_url
-from tessera.payments.models import SandboxTradeStatus
 from tessera.payments.providers.base import (
     CALLBACK_STATUSES,
     FAILED,
@@ -27,44 +24,46 @@ from tessera.payments.providers.base import (
     CreateResult,
     PaymentProvider,
     RefundResult,
-    amount_minor,
+    TradeRequest,
     header,
     parse_payment_id,
+    trade_request,
 )
+from tessera.sandbox import pagepay, signing
+from tessera.sandbox import services as gateway
+from tessera.sandbox.models import SandboxTradeStatus
 
 
 @dataclass
 class SandboxProvider(PaymentProvider):
     name = "sandbox"
+    prepares_locally = True
 
     @classmethod
     def from_settings(cls) -> "SandboxProvider":
         return cls()
 
+    def prepare(self, trade: TradeRequest) -> CreateResult:
+        terms = pagepay.TradeTerms(
+            payment_id=trade.payment_id,
+            amount_minor=trade.amount_minor,
+            currency=trade.currency,
+            order_number=trade.order_number,
+            subject=trade.subject,
+            merchant_name=trade.merchant_name,
+            notify_url=trade.notify_url,
+            return_url=trade.return_url,
+            switches=trade.options,
+        )
+        return CreateResult(redirect_url=pagepay.page_pay_url(terms))
+
     def create(self, payment, *, return_url: str, notify_url: str) -> CreateResult:
-        order = payment.order
-        event = order.session.event
-        trade = gateway.open_trade(
-            payment_id=payment.id,
-            merchant_name=event.organization.display_name,
-            order_number=order.number,
-            subject=event.display_name,
-            amount_minor=amount_minor(payment),
-            currency=payment.currency,
-            notify_url=notify_url,
-            return_url=return_url,
-            switches=payment.options or {},
-            now=self.clock(),
-        )
-        cashier = public_url() + reverse("payments:sandbox_cashier", args=[payment.id])
-        return CreateResult(
-            provider_reference=trade.reference, redirect_url=cashier, qr_content=cashier
-        )
+        return self.prepare(trade_request(payment, return_url=return_url, notify_url=notify_url))
 
     def verify_callback(
         self, headers: Mapping[str, str], body: bytes, *, now: datetime
     ) -> CallbackData:
-        if not gateway.signature_valid(body, header(headers, gateway.SIGNATURE_HEADER)):
+        if not signing.signature_valid(body, header(headers, signing.SIGNATURE_HEADER)):
             raise CallbackForged("signature does not match")
         try:
             event = json.loads(body.decode("utf-8"))
@@ -95,9 +94,9 @@ class SandboxProvider(PaymentProvider):
         )
 
     def query(self, payment) -> str:
-        trade = gateway.get_trade(payment.id)
+        """PENDING until the buyer decided at the gateway (no trade exists before)."""
         return {SandboxTradeStatus.PAID: SUCCEEDED, SandboxTradeStatus.FAILED: FAILED}.get(
-            trade.status, PENDING
+            gateway.query_trade(payment.id), PENDING
         )
 
     def refund(self, payment, amount: Decimal, reason: str, *, refund_id: str) -> RefundResult:

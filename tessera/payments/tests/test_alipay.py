@@ -16,6 +16,7 @@ from tessera.payments.providers.base import (
     CallbackForged,
     ProviderError,
     ProviderUnavailable,
+    TradeRequest,
 )
 from tessera.payments.tests.fakes import FakeAlipay
 from tessera.payments.tests.keys import private_pem, public_pem, rsa_key
@@ -26,9 +27,26 @@ PAYMENT_ID = uuid.UUID("7f1c2a56-4b1e-4f0e-9a51-3c2d4e5f6a7b")
 
 
 def _payment(amount: str = "380.00"):
-    event = SimpleNamespace(display_name="周杰伦演唱会")
+    organizer = SimpleNamespace(display_name="星光文化")
+    event = SimpleNamespace(display_name="周杰伦演唱会", organization=organizer)
     order = SimpleNamespace(number="T261122-K7M3QX", session=SimpleNamespace(event=event))
-    return SimpleNamespace(id=PAYMENT_ID, amount=Decimal(amount), currency="CNY", order=order)
+    return SimpleNamespace(
+        id=PAYMENT_ID, amount=Decimal(amount), currency="CNY", order=order, options={}
+    )
+
+
+def _trade(amount_minor: int = 38000) -> TradeRequest:
+    return TradeRequest(
+        payment_id=PAYMENT_ID,
+        amount_minor=amount_minor,
+        currency="CNY",
+        order_number="T261122-K7M3QX",
+        subject="周杰伦演唱会",
+        merchant_name="星光文化",
+        return_url="https://shop.example/orders/T1/",
+        notify_url="https://shop.example/api/v1/payments/callbacks/alipay",
+        options={},
+    )
 
 
 @pytest.fixture
@@ -99,6 +117,30 @@ def test_page_pay_url_carries_a_valid_signature(provider):
     assert alipay.rsa2_verify(
         rsa_key("alipay-app").public_key(), alipay.sign_content(params), params["sign"]
     )
+
+
+def test_page_pay_is_prepared_locally_with_the_same_signed_url(provider, gateway):
+    prepared = provider.prepare(_trade())
+    created = provider.create(
+        _payment(),
+        return_url="https://shop.example/orders/T1/",
+        notify_url="https://shop.example/api/v1/payments/callbacks/alipay",
+    )
+
+    assert provider.prepares_locally is True
+    assert prepared == created
+    assert dict(parse_qsl(urlsplit(prepared.redirect_url).query))["return_url"] == (
+        "https://shop.example/orders/T1/"
+    )
+    assert gateway.requests == []  # nothing was sent to Alipay
+
+
+def test_the_qr_mode_is_not_prepared_locally(provider):
+    provider.mode = "qr"
+
+    assert provider.prepares_locally is False
+    with pytest.raises(NotImplementedError):
+        provider.prepare(_trade())
 
 
 def test_precreate_returns_the_qr_code_from_a_verified_response(provider, gateway):

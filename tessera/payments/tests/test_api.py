@@ -8,15 +8,16 @@ import pytest
 
 from tessera.inventory.tests.factories import make_buyer
 from tessera.orders.models import Order, OrderStatus
-from tessera.payments import sandbox_gateway
 from tessera.payments.models import CallbackLog, Payment
 from tessera.payments.providers import use_provider
 from tessera.payments.providers.alipay import AlipayProvider
 from tessera.payments.providers.wechat import WeChatPayProvider
 from tessera.payments.services import start_payment
+from tessera.payments.testing import cashier_terms, decide, post_callbacks
 from tessera.payments.tests.conftest import NOW
 from tessera.payments.tests.fakes import FakeAlipay, FakeWeChatPay
 from tessera.payments.tests.keys import rsa_key
+from tessera.sandbox.services import build_callbacks
 
 LATER = NOW + timedelta(minutes=2)
 
@@ -42,7 +43,8 @@ def test_post_opens_a_sandbox_payment(client, purchase):
     response = _post_json(client, _pay_url(purchase.order), {"provider": "sandbox"})
 
     payment = Payment.objects.get()
-    cashier = f"http://127.0.0.1:8000/pay/sandbox/{payment.id}/"
+    assert payment.cashier_url.startswith(f"http://127.0.0.1:8000/pay/sandbox/{payment.id}/?")
+    assert cashier_terms(payment).amount_minor == 76000
     assert response.status_code == 201
     assert response.json() == {
         "id": str(payment.id),
@@ -51,8 +53,8 @@ def test_post_opens_a_sandbox_payment(client, purchase):
         "status": "created",
         "amount": "760.00",
         "currency": "CNY",
-        "cashier_url": cashier,
-        "qr_content": cashier,
+        "cashier_url": payment.cashier_url,
+        "qr_content": "",
         "created_at": "2026-11-22T12:02:00Z",
         "completed_at": None,
         "failure_reason": "",
@@ -127,15 +129,9 @@ def test_get_shows_the_buyer_their_payment_and_nobody_else(client, purchase):
 
 def test_the_sandbox_callback_is_acknowledged_and_applied(client, purchase):
     payment = start_payment(order=purchase.order, provider="sandbox", user=purchase.buyer, now=NOW)
-    trade = sandbox_gateway.record_choice(payment_id=payment.id, choice="pay", now=LATER)
-    [callback] = sandbox_gateway.build_callbacks(trade)
+    trade = decide(payment=payment, choice="pay", now=LATER)
 
-    response = client.post(
-        "/api/v1/payments/callbacks/sandbox",
-        callback.body,
-        content_type="application/json",
-        HTTP_X_SANDBOX_SIGNATURE=callback.headers["X-Sandbox-Signature"],
-    )
+    [response] = post_callbacks(client, trade)
 
     assert (response.status_code, response.json()) == (200, {"code": "SUCCESS"})
     assert Order.objects.get(pk=purchase.order.pk).status == OrderStatus.FULFILLED
@@ -144,8 +140,8 @@ def test_the_sandbox_callback_is_acknowledged_and_applied(client, purchase):
 
 def test_a_forged_sandbox_callback_is_answered_fail(client, purchase):
     payment = start_payment(order=purchase.order, provider="sandbox", user=purchase.buyer, now=NOW)
-    trade = sandbox_gateway.record_choice(payment_id=payment.id, choice="pay", now=LATER)
-    [callback] = sandbox_gateway.build_callbacks(trade)
+    trade = decide(payment=payment, choice="pay", now=LATER)
+    [callback] = build_callbacks(trade)
 
     response = client.post(
         "/api/v1/payments/callbacks/sandbox",

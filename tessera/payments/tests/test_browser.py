@@ -1,5 +1,6 @@
 """The sandbox cashier's main path in a real Chromium: the buyer sees the amount and the QR
-code, presses "pay", and the gateway's callback reaches the shop over HTTP."""
+code, presses "pay", the gateway's callback reaches the shop over HTTP and the buyer is sent
+back to the shop; the cashier link then shows the gateway's own result."""
 
 import pytest
 from django.utils import timezone
@@ -31,11 +32,18 @@ def test_paying_at_the_sandbox_cashier(live_server, settings, page, artifacts_di
 
     # when they press "pay"
     page.locator("button[value=pay]").click()
-    page.wait_for_selector(".result.ok")
 
-    # then the shop got the signed callback over HTTP and the order is paid and ticketed
+    # then the gateway sends them back to the shop's order page (which asks a signed-out
+    # buyer to sign in first), and the shop got the signed callback over HTTP
+    order_path = f"/orders/{purchase.order.number}/"
+    page.wait_for_url(f"{live_server.url}/accounts/login/?next={order_path}")
     order = Order.objects.get(pk=purchase.order.pk)
     assert order.status == OrderStatus.FULFILLED
     assert list(CallbackLog.objects.values_list("outcome", flat=True)) == ["applied"]
+
+    # and the cashier link now shows the gateway's result instead of the buttons
+    page.goto(payment.cashier_url)
+    assert page.locator(".result.ok").inner_text() == "支付完成，正在通知商户。"
     assert page.locator("button[value=pay]").count() == 0
+    assert page.get_by_test_id("reference").inner_text().startswith("SBX")
     page.screenshot(path=artifacts_dir / "sandbox-cashier-paid.png", full_page=True)

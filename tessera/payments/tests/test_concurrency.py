@@ -10,10 +10,11 @@ import pytest
 from django.db import connection
 
 from tessera.orders.models import LedgerEntry, Order, OrderStatus
-from tessera.payments import sandbox_gateway
 from tessera.payments.models import CallbackLog, Payment, PaymentStatus
 from tessera.payments.services import handle_callback, start_payment
+from tessera.payments.testing import decide
 from tessera.payments.tests.conftest import NOW, make_purchase
+from tessera.sandbox.services import build_callbacks
 from tessera.tickets.models import Ticket
 
 LATER = NOW + timedelta(minutes=2)
@@ -24,8 +25,8 @@ THREADS = 8
 def test_eight_parallel_deliveries_of_one_success_charge_once():
     purchase = make_purchase()
     payment = start_payment(order=purchase.order, provider="sandbox", user=purchase.buyer, now=NOW)
-    trade = sandbox_gateway.record_choice(payment_id=payment.id, choice="pay", now=LATER)
-    [callback] = sandbox_gateway.build_callbacks(trade)
+    trade = decide(payment=payment, choice="pay", now=LATER)
+    [callback] = build_callbacks(trade)
     # SQLite's in-memory test database serialises writers (and refuses concurrent ones), so
     # there the eight deliveries run one after another; PostgreSQL runs them at once.
     workers = THREADS if connection.vendor == "postgresql" else 1

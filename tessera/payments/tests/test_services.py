@@ -12,16 +12,15 @@ from tessera.inventory.services import hold_units
 from tessera.inventory.tests.factories import make_buyer
 from tessera.orders.models import LedgerEntry, Order, OrderStatus
 from tessera.orders.services import OrderNotFound, OrderNotPayable, cancel_order
-from tessera.payments import sandbox_gateway
 from tessera.payments.models import (
     CallbackLog,
     Payment,
     PaymentStatus,
     Refund,
     RefundStatus,
-    SandboxTrade,
 )
 from tessera.payments.providers import use_provider
+from tessera.payments.providers.alipay import AlipayProvider
 from tessera.payments.providers.base import ProviderUnavailable, UnknownProvider
 from tessera.payments.providers.sandbox import SandboxProvider
 from tessera.payments.services import (
@@ -29,9 +28,15 @@ from tessera.payments.services import (
     connect_payment,
     execute_refund,
     handle_callback,
+    open_payment,
     start_payment,
 )
+from tessera.payments.testing import cashier_terms, pay_locally
 from tessera.payments.tests.conftest import NOW
+from tessera.payments.tests.fakes import FakeAlipay
+from tessera.payments.tests.keys import rsa_key
+from tessera.sandbox.models import SandboxTrade
+from tessera.sandbox.signing import SIGNATURE_HEADER, sign
 from tessera.tickets.models import Ticket
 
 LATER = NOW + timedelta(minutes=2)
@@ -74,33 +79,37 @@ def _signed(payment, **changes) -> tuple[dict, bytes]:
         **changes,
     }
     body = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
-    return {sandbox_gateway.SIGNATURE_HEADER: sandbox_gateway.sign(body)}, body
+    return {SIGNATURE_HEADER: sign(body)}, body
 
 
 # -- start_payment --------------------------------------------------------------------------------
 
 
-def test_start_payment_opens_a_trade_at_the_sandbox(purchase):
+def test_start_payment_signs_a_cashier_link_and_opens_no_trade_yet(purchase):
     payment = _start(purchase, duplicates=2)
 
-    trade = SandboxTrade.objects.get(payment_id=payment.id)
-    cashier = f"http://127.0.0.1:8000/pay/sandbox/{payment.id}/"
+    terms = cashier_terms(payment)
+    organizer = purchase.sale.session.event.organization
     assert (payment.status, payment.amount, payment.currency) == (
         "created",
         Decimal("760.00"),
         "CNY",
     )
-    assert (payment.cashier_url, payment.qr_content) == (cashier, cashier)
-    assert payment.provider_reference == trade.reference
+    assert payment.cashier_url.startswith(f"http://127.0.0.1:8000/pay/sandbox/{payment.id}/?")
+    assert (payment.qr_content, payment.provider_reference, payment.failure_reason) == ("", "", "")
     assert payment.options == {"duplicates": 2}
-    assert (trade.amount_minor, trade.currency, trade.order_number) == (
-        76000,
-        "CNY",
-        purchase.order.number,
+    assert terms == type(terms)(
+        payment_id=payment.id,
+        amount_minor=76000,
+        currency="CNY",
+        order_number=purchase.order.number,
+        subject=purchase.sale.session.event.name_en,
+        merchant_name=organizer.name_en,
+        notify_url="http://127.0.0.1:8000/api/v1/payments/callbacks/sandbox",
+        return_url=f"http://127.0.0.1:8000/orders/{purchase.order.number}/",
+        switches={"duplicates": 2},
     )
-    assert trade.notify_url == "http://127.0.0.1:8000/api/v1/payments/callbacks/sandbox"
-    assert trade.return_url == f"http://127.0.0.1:8000/orders/{purchase.order.number}/"
-    assert trade.switches == {"duplicates": 2}
+    assert SandboxTrade.objects.count() == 0  # the trade starts when the buyer decides
     assert (
         AuditEntry.objects.filter(
             action="payment.started", object_id=str(payment.id), actor=purchase.buyer
@@ -109,15 +118,29 @@ def test_start_payment_opens_a_trade_at_the_sandbox(purchase):
     )
 
 
+def test_starting_a_sandbox_payment_reads_the_order_once_and_writes_the_payment_once(
+    purchase, django_assert_num_queries
+):
+    # select the order (with session, event, organizer), insert the payment, insert the
+    # audit entry; the savepoint pair is the test's transaction around the service's.
+    with django_assert_num_queries(5) as captured:
+        payment = _start(purchase)
+
+    statements = [q["sql"].split(None, 1)[0].upper() for q in captured.captured_queries]
+    assert statements == ["SAVEPOINT", "SELECT", "INSERT", "INSERT", "RELEASE"]
+    assert 'INSERT INTO "payments_payment"' in captured.captured_queries[2]["sql"]
+    assert Payment.objects.get(pk=payment.pk).cashier_url == payment.cashier_url
+
+
 def test_the_public_url_setting_moves_the_cashier_and_the_notify_url(purchase, settings):
     settings.TESSERA_PUBLIC_URL = "https://tickets.example.cn/"
 
     payment = _start(purchase)
 
-    assert payment.cashier_url == f"https://tickets.example.cn/pay/sandbox/{payment.id}/"
-    assert SandboxTrade.objects.get(payment_id=payment.id).notify_url == (
-        "https://tickets.example.cn/api/v1/payments/callbacks/sandbox"
-    )
+    terms = cashier_terms(payment)
+    assert payment.cashier_url.startswith(f"https://tickets.example.cn/pay/sandbox/{payment.id}/?")
+    assert terms.notify_url == "https://tickets.example.cn/api/v1/payments/callbacks/sandbox"
+    assert terms.return_url == f"https://tickets.example.cn/orders/{purchase.order.number}/"
 
 
 def test_only_the_buyer_may_pay_the_order(purchase):
@@ -140,7 +163,7 @@ def test_an_order_past_its_pay_before_time_cannot_be_paid(purchase):
 
 
 def test_a_paid_order_cannot_be_paid_again(purchase):
-    sandbox_gateway.pay_locally(payment_id=_start(purchase).id, now=LATER)
+    pay_locally(payment_id=_start(purchase).id, now=LATER)
 
     with pytest.raises(OrderNotPayable):
         _start(purchase)
@@ -183,7 +206,7 @@ def test_unknown_and_unconfigured_providers_are_refused(purchase):
 def test_a_successful_payment_sells_the_places_and_issues_tickets(purchase):
     payment = _start(purchase)
 
-    logs = sandbox_gateway.pay_locally(payment_id=payment.id, now=LATER)
+    logs = pay_locally(payment_id=payment.id, now=LATER)
 
     payment.refresh_from_db()
     order = Order.objects.get(pk=purchase.order.pk)
@@ -201,7 +224,7 @@ def test_a_successful_payment_sells_the_places_and_issues_tickets(purchase):
 def test_duplicate_deliveries_charge_once(purchase):
     payment = _start(purchase, duplicates=3)
 
-    logs = sandbox_gateway.pay_locally(payment_id=payment.id, now=LATER)
+    logs = pay_locally(payment_id=payment.id, now=LATER)
 
     assert _outcomes(logs) == ["applied", "duplicate", "duplicate"]
     assert _ledger(purchase.order) == [("charge", Decimal("760.00"))]
@@ -211,7 +234,7 @@ def test_duplicate_deliveries_charge_once(purchase):
 def test_a_stale_failure_after_the_success_is_ignored(purchase):
     payment = _start(purchase, out_of_order=True)
 
-    logs = sandbox_gateway.pay_locally(payment_id=payment.id, now=LATER)
+    logs = pay_locally(payment_id=payment.id, now=LATER)
 
     payment.refresh_from_db()
     assert _outcomes(logs) == ["applied", "stale"]
@@ -222,7 +245,7 @@ def test_a_stale_failure_after_the_success_is_ignored(purchase):
 def test_a_failed_payment_leaves_the_order_waiting(purchase):
     payment = _start(purchase)
 
-    logs = sandbox_gateway.pay_locally(payment_id=payment.id, now=LATER, choice="fail")
+    logs = pay_locally(payment_id=payment.id, now=LATER, choice="fail")
 
     payment.refresh_from_db()
     assert _outcomes(logs) == ["applied"]
@@ -238,7 +261,7 @@ def test_a_failed_payment_leaves_the_order_waiting(purchase):
 def test_the_fail_switch_fails_even_when_the_buyer_pays(purchase):
     payment = _start(purchase, fail=True)
 
-    sandbox_gateway.pay_locally(payment_id=payment.id, now=LATER)
+    pay_locally(payment_id=payment.id, now=LATER)
 
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.FAILED
     assert _ledger(purchase.order) == []
@@ -317,7 +340,7 @@ def test_a_payment_after_the_places_were_taken_is_refunded(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        logs = sandbox_gateway.pay_locally(payment_id=payment.id, now=after_expiry)
+        logs = pay_locally(payment_id=payment.id, now=after_expiry)
 
     order = Order.objects.get(pk=purchase.order.pk)
     payment.refresh_from_db()
@@ -341,7 +364,7 @@ def test_a_late_payment_still_buys_places_nobody_took(purchase):
     payment = _start(purchase)
     after_expiry = purchase.order.expires_at + timedelta(minutes=5)
 
-    logs = sandbox_gateway.pay_locally(payment_id=payment.id, now=after_expiry)
+    logs = pay_locally(payment_id=payment.id, now=after_expiry)
 
     assert _outcomes(logs) == ["applied"]
     assert Order.objects.get(pk=purchase.order.pk).status == OrderStatus.FULFILLED
@@ -352,7 +375,7 @@ def test_a_payment_for_a_cancelled_order_is_refunded(purchase, django_capture_on
     cancel_order(order=purchase.order, actor=purchase.buyer, reason="changed my mind", now=NOW)
 
     with django_capture_on_commit_callbacks(execute=True):
-        logs = sandbox_gateway.pay_locally(payment_id=payment.id, now=LATER)
+        logs = pay_locally(payment_id=payment.id, now=LATER)
 
     order = Order.objects.get(pk=purchase.order.pk)
     assert _outcomes(logs) == ["refunded"]
@@ -366,10 +389,10 @@ def test_a_payment_for_a_cancelled_order_is_refunded(purchase, django_capture_on
 
 def test_a_second_payment_of_a_paid_order_is_refunded(purchase, django_capture_on_commit_callbacks):
     first, second = _start(purchase), _start(purchase)
-    sandbox_gateway.pay_locally(payment_id=first.id, now=LATER)
+    pay_locally(payment_id=first.id, now=LATER)
 
     with django_capture_on_commit_callbacks(execute=True):
-        logs = sandbox_gateway.pay_locally(payment_id=second.id, now=LATER)
+        logs = pay_locally(payment_id=second.id, now=LATER)
 
     order = Order.objects.get(pk=purchase.order.pk)
     refund = Refund.objects.get(payment=second)
@@ -393,7 +416,7 @@ class _UnreachableRefunds(SandboxProvider):
 def test_a_refund_waits_while_the_provider_is_unreachable_and_runs_once(purchase):
     payment = _start(purchase)
     cancel_order(order=purchase.order, actor=purchase.buyer, reason="", now=NOW)
-    sandbox_gateway.pay_locally(payment_id=payment.id, now=LATER)  # refund not run: no commit
+    pay_locally(payment_id=payment.id, now=LATER)  # refund not run: no commit
     refund = Refund.objects.get(payment=payment)
 
     with use_provider(_UnreachableRefunds()):
@@ -428,13 +451,17 @@ def test_unit_status_is_untouched_by_a_rejected_callback(purchase):
     assert CallbackLog.objects.get().outcome == "rejected"
 
 
-class _FlakyCashier(SandboxProvider):
+class _FlakyRemoteCashier(SandboxProvider):
+    """A provider that opens trades over the network (not locally), unreachable for now."""
+
+    prepares_locally = False
+
     def create(self, payment, *, return_url, notify_url):
         raise ProviderUnavailable(details={"reason": "provider unreachable"})
 
 
 def test_a_provider_that_cannot_be_reached_leaves_the_payment_to_connect_later(purchase):
-    with use_provider(_FlakyCashier()), pytest.raises(ProviderUnavailable):
+    with use_provider(_FlakyRemoteCashier()), pytest.raises(ProviderUnavailable):
         _start(purchase)
     payment = Payment.objects.get()
     assert (payment.status, payment.cashier_url) == ("created", "")
@@ -442,9 +469,46 @@ def test_a_provider_that_cannot_be_reached_leaves_the_payment_to_connect_later(p
 
     connected = connect_payment(payment=payment, now=NOW)
 
-    assert connected.cashier_url == f"http://127.0.0.1:8000/pay/sandbox/{payment.id}/"
+    assert connected.cashier_url.startswith(f"http://127.0.0.1:8000/pay/sandbox/{payment.id}/?")
+    assert cashier_terms(connected).order_number == purchase.order.number
     assert (connected.status, connected.failure_reason) == ("created", "")
-    assert SandboxTrade.objects.filter(payment_id=payment.id).count() == 1
+    assert SandboxTrade.objects.count() == 0
+
+
+def test_alipay_page_pay_is_written_with_the_payment_and_the_qr_mode_connects_after(purchase):
+    gateway = FakeAlipay(
+        app_public_key=rsa_key("alipay-app").public_key(),
+        alipay_private_key=rsa_key("alipay-platform"),
+        app_id="2021000122600001",
+    )
+    provider = AlipayProvider(
+        app_id="2021000122600001",
+        private_key=rsa_key("alipay-app"),
+        alipay_public_key=rsa_key("alipay-platform").public_key(),
+        transport=gateway,
+        clock=lambda: NOW,
+    )
+    with use_provider(provider):
+        page = open_payment(order=purchase.order, provider="alipay", user=purchase.buyer, now=NOW)
+        provider.mode = "qr"
+        qr = open_payment(order=purchase.order, provider="alipay", user=purchase.buyer, now=NOW)
+        before_connect = (qr.cashier_url, qr.qr_content, len(gateway.requests))
+        connected = connect_payment(payment=qr, now=NOW)
+
+    assert page.cashier_url.startswith("https://openapi.alipay.com/gateway.do?")
+    assert Payment.objects.get(pk=page.pk).cashier_url == page.cashier_url
+    assert before_connect == ("", "", 0)
+    assert connected.qr_content == f"https://qr.alipay.com/bax0{qr.id.hex[:8]}"
+    assert [r["method"] for r in gateway.requests] == ["alipay.trade.precreate"]
+
+
+def test_connecting_a_payment_prepared_locally_does_nothing(purchase, django_assert_num_queries):
+    payment = _start(purchase)
+
+    with django_assert_num_queries(0):
+        connected = connect_payment(payment=payment, now=LATER)
+
+    assert connected.cashier_url == Payment.objects.get(pk=payment.pk).cashier_url
 
 
 def test_a_success_after_a_reported_failure_still_completes_the_sale(purchase):

@@ -15,7 +15,7 @@ from tessera.inventory.tests.factories import make_sale
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments import services as payments
-from tessera.payments.sandbox_gateway import pay_locally
+from tessera.payments.testing import pay_locally
 from tessera.storefront.account import group_orders, is_upcoming, policy_lines
 from tessera.storefront.ics import escape_text, fold, session_calendar
 from tessera.tickets.models import Ticket

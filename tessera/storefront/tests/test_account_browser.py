@@ -12,7 +12,7 @@ from tessera.inventory import services as inventory
 from tessera.inventory.tests.factories import make_sale
 from tessera.orders import services as orders
 from tessera.payments import services as payments
-from tessera.payments.sandbox_gateway import pay_locally
+from tessera.payments.testing import pay_locally
 from tessera.tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ from tessera.inventory import services as inventory
 from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments.models import Payment
-from tessera.payments.sandbox_gateway import pay_locally
+from tessera.payments.testing import pay_locally
 from tessera.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db

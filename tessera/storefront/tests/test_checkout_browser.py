@@ -124,12 +124,12 @@ def test_stepwise_checkout_with_progress_countdown_back_and_tickets(
     page.click("#pay-button")
     page.wait_for_url(re.compile(r"/pay/sandbox/"))
     page.locator("button[value=pay]").click()
-    page.wait_for_selector(".result.ok")
-    page.click("a.back")
 
-    # step 4, done: the fulfilled order with two tickets, the PDF and the calendar file
-    page.wait_for_selector("#pdf-link")
+    # step 4, done: the gateway sends them back to the fulfilled order with two tickets, the
+    # PDF and the calendar file
     order = Order.objects.get()
+    page.wait_for_url(f"{live_server.url}/orders/{order.number}/")
+    page.wait_for_selector("#pdf-link")
     assert current_step(page) == zh("Done")
     assert page.locator("#checkout-steps li.done").count() == 3
     assert order.status == OrderStatus.FULFILLED

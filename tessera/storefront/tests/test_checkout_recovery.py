@@ -14,7 +14,7 @@ from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments import services as payments
 from tessera.payments.models import Payment, Refund
-from tessera.payments.sandbox_gateway import pay_locally
+from tessera.payments.testing import pay_locally
 from tessera.storefront import recovery
 
 pytestmark = pytest.mark.django_db
