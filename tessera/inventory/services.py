@@ -31,7 +31,7 @@ from django.utils.translation import ngettext
 
 from tessera.catalog.models import EventStatus, PriceZone, Session, ZoneAssignment
 from tessera.catalog.selectors import zone_of_seats
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.errors import InvalidInput
 from tessera.inventory import seatmap, selectors
 from tessera.inventory.admission import check_admission
@@ -311,23 +311,10 @@ def _check_request(
         )
 
 
-def _int4(value: int) -> int:
-    """Fold an id into PostgreSQL's signed 32-bit range (a collision only serialises)."""
-    return (value + 2**31) % 2**32 - 2**31
-
-
 def _lock_account(session: Session, user) -> None:
-    """Serialise holds of one account in one session until the transaction ends.
-
-    PostgreSQL: a transaction-level advisory lock on (session, user). SQLite takes the
-    database write lock at BEGIN (IMMEDIATE), which serialises every writer already.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)",
-                [_int4(session.pk), _int4(user.pk)],
-            )
+    """Serialise holds of one account in one session until the transaction ends
+    (``core.locks.lock_account``)."""
+    locks.lock_account(session_id=session.pk, user_id=user.pk)
 
 
 def _open_hold(
@@ -654,11 +641,7 @@ def hold_best_available(
 
 def _locked_hold(hold: Hold) -> Hold:
     try:
-        return (
-            Hold.objects.select_for_update(of=("self",))
-            .select_related("session__event")
-            .get(pk=hold.pk)
-        )
+        return locks.lock_rows(Hold.objects.select_related("session__event")).get(pk=hold.pk)
     except Hold.DoesNotExist as exc:
         raise HoldNotFound() from exc
 
@@ -736,27 +719,29 @@ def release_hold(*, hold: Hold, user, now: datetime) -> None:
     hold.status, hold.released_at = locked.status, locked.released_at
 
 
-def mark_hold_ordered(*, hold: Hold, now: datetime) -> Hold:
+def mark_hold_ordered(*, hold: Hold, now: datetime, is_locked: bool = False) -> Hold:
     """Record that an order was placed from the live hold (repeats change nothing).
 
-    Raises HoldExpired when the hold has expired or was released.
+    ``is_locked``: the caller (``orders.place_order``) already holds the hold's row lock in
+    its transaction, so it is not read again. The hold's audit trail is the order's
+    ``order.placed`` entry. Raises HoldExpired when the hold has expired or was released.
     """
+    if is_locked:
+        locks.require_transaction()
+        return _order_hold(hold, now)
     with transaction.atomic():
-        locked = _locked_hold(hold)
-        if locked.status == HoldStatus.ORDERED:
-            return locked
-        if locked.status != HoldStatus.ACTIVE or not locked.is_live(now):
-            raise HoldExpired()
-        locked.status = HoldStatus.ORDERED
-        locked.save(update_fields=["status"])
-        audit.record(
-            action="hold.ordered",
-            obj=locked,
-            actor=None,
-            organization_id=locked.session.event.organization_id,
-            now=now,
-        )
+        locked = _order_hold(_locked_hold(hold), now)
     hold.status = locked.status
+    return locked
+
+
+def _order_hold(locked: Hold, now: datetime) -> Hold:
+    if locked.status == HoldStatus.ORDERED:
+        return locked
+    if locked.status != HoldStatus.ACTIVE or not locked.is_live(now):
+        raise HoldExpired()
+    Hold.objects.filter(pk=locked.pk).update(status=HoldStatus.ORDERED)
+    locked.status = HoldStatus.ORDERED
     return locked
 
 

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import Session
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import DomainError, InvalidInput
 from tessera.inventory.models import UnitStatus
@@ -227,7 +227,7 @@ def issue_tickets(*, order: Order, now: datetime) -> list[Ticket]:
     """
     with transaction.atomic():
         # Lock the order row only: joined rows (the session!) stay unlocked.
-        order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.status not in _ISSUABLE:
             raise OrderNotPaid()
         lines = list(
@@ -323,7 +323,7 @@ def revoke_ticket(*, ticket: Ticket, reason: str, now: datetime, actor=None) -> 
         message=_("Give a reason of at most 40 characters."),
     )
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        locked = locks.lock_rows(Ticket.objects).get(pk=ticket.pk)
         if locked.status == TicketStatus.REVOKED:
             _refresh(ticket, locked)
             return locked
@@ -364,7 +364,7 @@ def reissue_ticket(*, ticket: Ticket, holder_name: str, now: datetime, actor=Non
         message=_("Enter the new holder's name (at most 80 characters)."),
     )
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        locked = locks.lock_rows(Ticket.objects).get(pk=ticket.pk)
         if locked.status != TicketStatus.VALID:
             raise TicketRevoked()
         if locked.version >= credentials.MAX_VERSION:
