@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tessera.orders",
     "tessera.tickets",
     "tessera.payments",
+    "tessera.sale",
     "tessera.waitingroom",
     "tessera.checkin",
     "tessera.storefront",
