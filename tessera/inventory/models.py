@@ -31,6 +31,16 @@ class SalesChannel(BilingualMixin, TimeStampedModel):
     name = models.CharField(_("name"), max_length=80)
     name_en = models.CharField(_("English name"), max_length=80, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # The account the channel's orders are placed under (a user that cannot sign in),
+    # created with the channel's first API key.
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sales_channel",
+        verbose_name=_("account"),
+    )
 
     class Meta:
         verbose_name = _("sales channel")

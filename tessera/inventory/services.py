@@ -295,12 +295,14 @@ def _check_request(
     user=None,
     admission_pass: str | None = None,
 ) -> None:
-    """The rules that need no lock: on sale, admitted (``admission.check_admission``),
-    channel active, quantity per order."""
+    """The rules that need no lock: on sale, admitted (``admission.check_admission``; a
+    sales channel sells its own allocations and the open pool without queueing), channel
+    active, quantity per order."""
     if session.event.status != EventStatus.PUBLISHED or not session.is_on_sale(now):
         raise NotOnSale()
-    check_admission(session=session, user=user, admission_pass=admission_pass, now=now)
-    if channel is not None and not channel.is_active:
+    if channel is None:
+        check_admission(session=session, user=user, admission_pass=admission_pass, now=now)
+    elif not channel.is_active:
         raise ChannelNotActive()
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidInput(details={"quantity": "a positive whole number required"})
@@ -323,8 +325,23 @@ def _open_hold(
     """Check the per-account limit under the account lock and create the hold row.
 
     Call inside the entry point's transaction; the lock lasts until it ends, so a parallel
-    hold of the same account counts this one's places.
+    hold of the same account counts this one's places. A sales channel's holds are bounded
+    by the places the channel may sell, not by the per-account limit (its account sells to
+    many buyers).
     """
+    if channel is None:
+        _check_account_limit(session=session, user=user, quantity=quantity, now=now)
+    return Hold.objects.create(
+        session=session,
+        user=user,
+        channel=channel,
+        quantity=quantity,
+        created_at=now,
+        expires_at=now + timedelta(minutes=session.hold_minutes),
+    )
+
+
+def _check_account_limit(*, session: Session, user, quantity: int, now: datetime) -> None:
     _lock_account(session, user)
     already = selectors.count_account_units(session=session, user=user, now=now)
     if already + quantity > session.max_tickets_per_account:
@@ -340,14 +357,6 @@ def _open_hold(
                 "requested": quantity,
             },
         )
-    return Hold.objects.create(
-        session=session,
-        user=user,
-        channel=channel,
-        quantity=quantity,
-        created_at=now,
-        expires_at=now + timedelta(minutes=session.hold_minutes),
-    )
 
 
 class _Shortfall(Exception):

@@ -256,20 +256,29 @@ def charged_amount(order: Order) -> Decimal:
 
 
 def mark_order_paid(
-    *, order: Order, payment_id, amount: Decimal, currency: str, now: datetime
+    *,
+    order: Order,
+    payment_id,
+    amount: Decimal,
+    currency: str,
+    now: datetime,
+    reference: str = "",
 ) -> Order:
     """Confirm the sale: the hold's places become sold and the charge enters the ledger.
 
     Runs inside the caller's transaction (payments issues tickets in the same one).
-    Idempotent per payment. A payment after the hold's expiry still completes while every
-    place is still this hold's. Raises ``inventory.services.HoldLost`` otherwise,
-    ``PaymentMismatch`` for a wrong amount, ``OrderNotPayable`` for a cancelled order.
+    Idempotent per payment. ``payment_id`` None is a payment on account (a sales channel
+    settles later; ``reference`` names the account): idempotent per order. A payment after
+    the hold's expiry still completes while every place is still this hold's. Raises
+    ``inventory.services.HoldLost`` otherwise, ``PaymentMismatch`` for a wrong amount,
+    ``OrderNotPayable`` for a cancelled order.
     """
     with transaction.atomic():
         order = locks.lock_rows(Order.objects).get(pk=order.pk)
-        if LedgerEntry.objects.filter(
-            kind=LedgerKind.CHARGE, payment_id=payment_id, order=order
-        ).exists():
+        charges = LedgerEntry.objects.filter(kind=LedgerKind.CHARGE, order=order)
+        if payment_id is not None:
+            charges = charges.filter(payment_id=payment_id)
+        if charges.exists():
             return order
         if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
             raise OrderNotPayable
@@ -291,6 +300,7 @@ def mark_order_paid(
             amount=order.total,
             currency=order.currency,
             payment_id=payment_id,
+            reference=reference[:80],
             at=now,
         )
         order.status = OrderStatus.PAID
@@ -302,7 +312,11 @@ def mark_order_paid(
             obj=order,
             actor=None,
             now=now,
-            data={"payment": str(payment_id), "amount": str(order.total)},
+            data=(
+                {"payment": str(payment_id), "amount": str(order.total)}
+                if payment_id is not None
+                else {"account": reference, "amount": str(order.total)}
+            ),
         )
     return order
 

@@ -19,16 +19,17 @@ from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from ninja.security import django_auth
+from ninja.security import HttpBearer, django_auth
 
 from tessera.core.clock import now as clock_now
-from tessera.core.idempotency import run_idempotent
-from tessera.core.schemas import ErrorOut
+from tessera.core.idempotency import IdempotencyKeyInvalid, idempotency_key, run_idempotent
+from tessera.core.schemas import ErrorOut, InputSchema
 from tessera.inventory import admission
 from tessera.inventory.api import HoldOut, hold_answer
 from tessera.payments.providers import get_provider
-from tessera.sale import services, status
+from tessera.sale import channels, services, status
 from tessera.sale.choices import MAX_PLACES, PlaceChoice
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ _ERRORS = {
 }
 
 
-class PlacesIn(Schema):
+class PlacesIn(InputSchema):
     """Exactly one way of choosing places:
 
     * ``unit_ids``: these places; ``seat_ids``: the places of these seats;
@@ -74,7 +75,7 @@ class PlacesIn(Schema):
         )
 
 
-class AttendeeIn(Schema):
+class AttendeeIn(InputSchema):
     name: str = Field("", max_length=80)
 
 
@@ -84,7 +85,9 @@ class CheckoutIn(PlacesIn):
     )
     email: str = Field("", max_length=254, description="Where tickets go; default yours.")
     phone: str = Field("", max_length=32)
-    provider: str = Field(..., min_length=1, max_length=20, examples=["sandbox"])
+    provider: str = Field(
+        ..., min_length=1, max_length=20, pattern=r"^[a-z][a-z0-9_]*$", examples=["sandbox"]
+    )
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="Sandbox switches: fail, delay_seconds, duplicates, out_of_order.",
@@ -135,7 +138,7 @@ class CheckoutOut(Schema):
     status_url: str
 
 
-class StatusIn(Schema):
+class StatusIn(InputSchema):
     t: str = Field(..., max_length=200, description="The order token from the checkout.")
     wait: float = Field(0, ge=0, le=status.MAX_WAIT_SECONDS, description="Seconds to wait.")
 
@@ -147,7 +150,7 @@ class StatusOut(Schema):
     is_final: bool
 
 
-# -- answers ------------------------------------------------------------------------------------
+# -- answers --------------------------------------------------------------------------------------
 
 
 def checkout_answer(result: services.Checkout) -> dict:
@@ -164,22 +167,7 @@ def checkout_answer(result: services.Checkout) -> dict:
             "email": order.email,
             "created_at": order.created_at.isoformat(),
             "expires_at": order.expires_at.isoformat(),
-            "lines": [
-                {
-                    "id": line.pk,
-                    "unit_id": line.unit_id,
-                    "zone_id": line.zone_id,
-                    "zone_name": line.zone_name,
-                    "section_code": line.section_code,
-                    "section_name": line.section_name,
-                    "row_label": line.row_label,
-                    "seat_label": line.seat_label,
-                    "price": str(line.price),
-                    "currency": line.currency,
-                    "attendee_name": line.attendee_name,
-                }
-                for line in result.lines
-            ],
+            "lines": [line_answer(line) for line in result.lines],
         },
         "payment": {
             "id": str(payment.pk),
@@ -195,11 +183,27 @@ def checkout_answer(result: services.Checkout) -> dict:
     }
 
 
+def line_answer(line) -> dict:
+    return {
+        "id": line.pk,
+        "unit_id": line.unit_id,
+        "zone_id": line.zone_id,
+        "zone_name": line.zone_name,
+        "section_code": line.section_code,
+        "section_name": line.section_name,
+        "row_label": line.row_label,
+        "seat_label": line.seat_label,
+        "price": str(line.price),
+        "currency": line.currency,
+        "attendee_name": line.attendee_name,
+    }
+
+
 def status_url(token: str) -> str:
     return f"{reverse('api:sale_order_status')}?t={token}"
 
 
-# -- endpoints ----------------------------------------------------------------------------------
+# -- endpoints ------------------------------------------------------------------------------------
 
 
 @router.post(
@@ -315,3 +319,115 @@ def provider_callback(request: HttpRequest, provider: str):
         ok = False
     answer = adapter.callback_response(ok)
     return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+
+
+# -- sales channels ----------------------------------------------------------------------------
+
+
+class ChannelKeyAuth(HttpBearer):
+    """``Authorization: Bearer tsk_…``: a sales channel's API key."""
+
+    def authenticate(self, request, token):
+        return channels.authenticate(token, now=clock_now())
+
+
+class BuyerIn(InputSchema):
+    name: str = Field("", max_length=80, description="Ticket holder when no attendee is named.")
+    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=32)
+
+
+class ChannelOrderIn(PlacesIn):
+    session: int = Field(..., description="Session id.", strict=True)
+    attendees: list[AttendeeIn] | None = Field(
+        None, max_length=MAX_PLACES, description="One per place, in seating order; optional."
+    )
+    buyer: BuyerIn = Field(default_factory=BuyerIn)
+
+
+class ChannelOrderOrderOut(Schema):
+    number: str
+    status: str
+    session_id: int
+    total: str = Field(..., examples=["760.00"])
+    currency: str
+    email: str
+    created_at: datetime
+    paid_at: datetime
+    lines: list[LineOut]
+
+
+class TicketOut(Schema):
+    id: int
+    number: str
+    line_id: int
+    unit_id: int
+    holder_name: str
+    version: int
+    credential: str = Field(..., description="What the ticket's QR code carries.")
+
+
+class ChannelOrderOut(Schema):
+    order: ChannelOrderOrderOut
+    tickets: list[TicketOut]
+
+
+def channel_answer(sale: channels.ChannelSale) -> dict:
+    order = sale.order
+    return {
+        "order": {
+            "number": order.number,
+            "status": order.status,
+            "session_id": order.session_id,
+            "total": str(order.total),
+            "currency": order.currency,
+            "email": order.email,
+            "created_at": order.created_at.isoformat(),
+            "paid_at": order.paid_at.isoformat(),
+            "lines": [line_answer(line) for line in sale.lines],
+        },
+        "tickets": [
+            {
+                "id": t.id,
+                "number": t.number,
+                "line_id": t.line_id,
+                "unit_id": t.unit_id,
+                "holder_name": t.holder_name,
+                "version": t.version,
+                "credential": t.credential,
+            }
+            for t in sale.tickets
+        ],
+    }
+
+
+@router.post(
+    "/channel/orders",
+    auth=ChannelKeyAuth(),
+    response={201: ChannelOrderOut, **_ERRORS},
+    summary="A sales channel's paid order, with its tickets, in one call",
+)
+def channel_order(request, payload: ChannelOrderIn, response: HttpResponse):
+    """For distributors' systems: places of a session (any way of choosing), paid on the
+    channel's account, tickets issued — committed before the answer. ``Idempotency-Key`` is
+    required: the same key with the same request answers the same order again (with the
+    header ``Idempotent-Replayed: true``)."""
+    key = idempotency_key(request)
+    if key is None:
+        raise IdempotencyKeyInvalid(_("An Idempotency-Key header is required."))
+    body = payload.model_dump(mode="json")
+    sale = channels.channel_order(
+        principal=request.auth,
+        session_id=payload.session,
+        choice=payload.choice(),
+        idempotency_key=key,
+        digest=channels.request_digest(body),
+        attendees=[a.name for a in payload.attendees] if payload.attendees else None,
+        buyer_name=payload.buyer.name,
+        email=payload.buyer.email,
+        phone=payload.buyer.phone,
+        now=clock_now(),
+    )
+    if sale.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(201, channel_answer(sale))

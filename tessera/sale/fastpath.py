@@ -232,7 +232,7 @@ def take_places(
     return taken
 
 
-# -- statement 3: record the order and its payment ----------------------------------------------
+# -- statement 3: record the order and its payment ------------------------------------------------
 
 _RECORD = """
 WITH o AS (
@@ -501,3 +501,144 @@ def confirm_sale(
     if not (paid == 1 and order_id is not None and quantity == sold == lines == tickets):
         raise Declined
     return Confirmed(order_id=order_id, session_id=session_id, tickets=tickets)
+
+
+# -- T5: a sales channel's order, paid on account -------------------------------------------------
+
+_RECORD_SOLD = """
+WITH o AS (
+    INSERT INTO orders_order
+           (number, user_id, session_id, hold_id, channel_id, status, total, currency, email,
+            phone, created_at, expires_at, paid_at, fulfilled_at, close_reason)
+    VALUES (%(number)s, %(account)s, %(session)s, %(hold)s, %(channel)s, 'fulfilled',
+            %(total)s, %(currency)s, %(email)s, %(phone)s, %(now)s, %(expires)s, %(now)s,
+            %(now)s, '')
+    ON CONFLICT (number) DO NOTHING
+    RETURNING id
+), lines AS (
+    INSERT INTO orders_orderline
+           (order_id, unit_id, zone_id, status, section_code, section_name, row_label,
+            seat_label, zone_name, price, currency, attendee_name, attendee_id_type,
+            attendee_id_number)
+    SELECT o.id, v.unit_id, v.zone_id, 'active', v.section_code, v.section_name, v.row_label,
+           v.seat_label, v.zone_name, v.price, %(currency)s, v.attendee, '', ''
+      FROM o, unnest(%(unit_ids)s::bigint[], %(zone_ids)s::bigint[], %(section_codes)s::text[],
+                     %(section_names)s::text[], %(row_labels)s::text[], %(seat_labels)s::text[],
+                     %(zone_names)s::text[], %(prices)s::numeric[], %(attendees)s::text[])
+           WITH ORDINALITY AS v(unit_id, zone_id, section_code, section_name, row_label,
+                                seat_label, zone_name, price, attendee, n)
+     ORDER BY v.n
+    RETURNING id, unit_id, attendee_name
+), sold AS (
+    UPDATE inventory_inventoryunit t
+       SET status = 'sold', hold_expires_at = NULL, order_line_id = lines.id
+      FROM lines
+     WHERE t.id = lines.unit_id AND t.hold_id = %(hold)s AND t.status = 'held'
+    RETURNING t.id
+), hold AS (
+    UPDATE inventory_hold SET status = 'sold' WHERE id = %(hold)s AND EXISTS (SELECT 1 FROM o)
+), charge AS (
+    INSERT INTO orders_ledgerentry (order_id, kind, amount, currency, payment_id, reference,
+                                    at, memo)
+    SELECT o.id, 'charge', %(total)s, %(currency)s, NULL, %(reference)s, %(now)s, '' FROM o
+), tickets AS (
+    INSERT INTO tickets_ticket (public_id, order_line_id, session_id, unit_id, holder_name,
+                                status, version, issued_at)
+    SELECT gen_random_uuid(), lines.id, %(session)s, lines.unit_id,
+           left(coalesce(nullif(btrim(lines.attendee_name), ''), %(holder)s), 80), 'valid', 1,
+           %(now)s
+      FROM lines
+     ORDER BY lines.id
+    RETURNING id, order_line_id, unit_id, holder_name
+), audit AS (
+    INSERT INTO core_auditentry (at, actor_id, organization_id, action, object_type,
+                                 object_id, data)
+    SELECT %(now)s, %(account)s, %(organization)s, a.action, a.object_type, a.object_id, a.data
+      FROM o, LATERAL (VALUES
+        ('hold.created', 'inventory.hold', %(hold_text)s, %(hold_data)s::jsonb),
+        ('order.placed', 'orders.order', o.id::text,
+         jsonb_build_object('total', %(total_text)s, 'places', %(quantity)s)),
+        ('order.paid', 'orders.order', o.id::text,
+         jsonb_build_object('account', %(reference)s, 'amount', %(total_text)s)),
+        ('hold.sold', 'inventory.hold', %(hold_text)s,
+         jsonb_build_object('units', (SELECT jsonb_agg(unit_id ORDER BY unit_id) FROM lines))),
+        ('tickets.issued', 'orders.order', o.id::text,
+         jsonb_build_object('tickets', (SELECT jsonb_agg(id ORDER BY id) FROM tickets))),
+        ('order.fulfilled', 'orders.order', o.id::text, '{}'::jsonb)
+      ) AS a(action, object_type, object_id, data)
+)
+SELECT o.id, (SELECT count(*) FROM sold), t.id, t.order_line_id, t.unit_id, t.holder_name
+  FROM o JOIN tickets t ON true
+ ORDER BY t.order_line_id
+"""
+
+
+@dataclass(frozen=True)
+class Sold:
+    order_id: int
+    line_ids: dict[int, int]  # unit id → line id
+    tickets: list[tuple[int, int, int, str]]  # (ticket id, line id, unit id, holder)
+
+
+def record_sold_order(
+    *,
+    taken: Taken,
+    number: str,
+    session_id: int,
+    account_id: int,
+    channel_id: int,
+    email: str,
+    phone: str,
+    attendees: list[str],
+    holder_fallback: str,
+    reference: str,
+    now: datetime,
+    audit_hold: dict,
+) -> Sold:
+    """Insert the fulfilled order of ``taken`` for a channel's account, its lines, sell its
+    places to them, charge the ledger on account (``reference``), issue one ticket per line
+    (holder: the attendee, else ``holder_fallback``) and the audit rows — one statement in
+    the caller's transaction. Declines on a taken order number or a place that is not the
+    hold's any more."""
+    locks.require_transaction()
+    places = taken.places
+    total = taken.total()
+    params = {
+        "number": number,
+        "account": account_id,
+        "session": session_id,
+        "hold": taken.hold_id,
+        "hold_text": str(taken.hold_id),
+        "hold_data": json.dumps(audit_hold),
+        "channel": channel_id,
+        "total": total,
+        "total_text": str(total),
+        "quantity": len(places),
+        "currency": taken.currency,
+        "email": email,
+        "phone": phone,
+        "now": now,
+        "expires": taken.expires_at,
+        "unit_ids": [p.unit_id for p in places],
+        "zone_ids": [p.zone_id for p in places],
+        "section_codes": [p.section_code for p in places],
+        "section_names": [p.section_name for p in places],
+        "row_labels": [p.row_label for p in places],
+        "seat_labels": [p.seat_label for p in places],
+        "zone_names": [p.zone_name for p in places],
+        "prices": [round_money(p.price, taken.currency) for p in places],
+        "attendees": attendees,
+        "holder": holder_fallback,
+        "reference": reference[:80],
+        "organization": taken.organization_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SOLD, params)
+        rows = cursor.fetchall()
+    if len(rows) != len(places) or rows[0][1] != len(places):
+        raise Declined
+    return Sold(
+        order_id=rows[0][0],
+        line_ids={unit: line for _o, _s, _t, line, unit, _h in rows},
+        tickets=[(t, line, unit, holder) for _o, _s, t, line, unit, holder in rows],
+    )

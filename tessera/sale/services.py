@@ -407,7 +407,7 @@ def uses_fast_path() -> bool:
     return connection.vendor == "postgresql"
 
 
-# -- T2: a provider's callback ---------------------------------------------------------------------
+# -- T2: a provider's callback --------------------------------------------------------------------
 
 MAX_CALLBACK_BYTES = 64 * 1024
 _keyed_sessions: set[int] = set()

@@ -46,6 +46,7 @@ __all__ = [
     "revocation_list",
     "revoke_ticket",
     "rotate_signing_key",
+    "sign_credential",
     "ticket_rotation_key",
 ]
 
@@ -283,14 +284,39 @@ def credential_for(*, ticket: Ticket, now: datetime | None = None) -> str:
         raise TicketRevoked()
     session = ticket.session
     key = get_or_create_signing_key(session=session, now=now or clock_now())
-    payload = credentials.Payload(
+    return sign_credential(
         ticket_id=ticket.pk,
         session_id=session.pk,
         unit_id=ticket.unit_id,
-        not_before=ticket.issued_at,
-        not_after=credential_valid_until(session),
-        holder_digest=credentials.holder_digest(ticket.holder_name, ticket.pk),
+        issued_at=ticket.issued_at,
+        valid_until=credential_valid_until(session),
+        holder_name=ticket.holder_name,
         version=ticket.version,
+        key=key,
+    )
+
+
+def sign_credential(
+    *,
+    ticket_id: int,
+    session_id: int,
+    unit_id: int,
+    issued_at: datetime,
+    valid_until: datetime,
+    holder_name: str,
+    version: int,
+    key: SessionKey,
+) -> str:
+    """The credential text of one ticket version under ``key`` (the session's signing key),
+    from the ticket's values in hand (``credential_for`` reads them from a Ticket)."""
+    payload = credentials.Payload(
+        ticket_id=ticket_id,
+        session_id=session_id,
+        unit_id=unit_id,
+        not_before=issued_at,
+        not_after=valid_until,
+        holder_digest=credentials.holder_digest(holder_name, ticket_id),
+        version=version,
         key_id=key.kid,
     )
     return credentials.sign(payload, bytes(key.secret))
