@@ -103,6 +103,14 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("TESSERA_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+# PostgreSQL: a lock wait (row lock, advisory lock, DDL) gives up after this many milliseconds
+# with an error instead of holding a request or a task for ever. 5 s is far above any wait a
+# purchase sees (its transactions take milliseconds) and short enough that a stuck lock shows
+# up as errors rather than as a server whose threads all hang. 0 waits for ever. (SQLite's
+# counterpart is busy_timeout below.)
+DB_LOCK_TIMEOUT_MS = int(os.environ.get("TESSERA_DB_LOCK_TIMEOUT_MS", "5000"))
+if DB_LOCK_TIMEOUT_MS < 0:
+    raise ValueError("TESSERA_DB_LOCK_TIMEOUT_MS must be 0 (no limit) or more")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         # WAL lets readers run while one writer writes; IMMEDIATE takes the write
@@ -114,8 +122,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": os.environ.get("TESSERA_TEST_SQLITE_NAME") or None}
 elif _db["ENGINE"] in ("django.db.backends.postgresql",):
-    _db["CONN_HEALTH_CHECKS"] = True
     _db["CONN_MAX_AGE"] = int(os.environ.get("TESSERA_DB_CONN_MAX_AGE", "60"))
+    # No SELECT 1 before every request: tessera.core.db checks a persistent connection
+    # only after an error or more than a second of idleness.
+    _db["CONN_HEALTH_CHECKS"] = False
+    _options = _db.setdefault("OPTIONS", {})
+    _options["options"] = " ".join(
+        filter(None, [_options.get("options", ""), f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}"])
+    )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
