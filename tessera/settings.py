@@ -177,7 +177,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "/"
+# Signing out shows registration/logged_out.html: the person is told that every device of
+# theirs is signed out (accounts.receivers).
+LOGOUT_REDIRECT_URL = None
 
 # --- i18n and time ------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -204,6 +206,13 @@ WHITENOISE_USE_FINDERS = True
 # npm packages (package.json): the gate scanner's camera decoder is served from here.
 TESSERA_NODE_MODULES = Path(os.environ.get("TESSERA_NODE_MODULES", BASE_DIR / "node_modules"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+# --- sessions ---------------------------------------------------------------------------
+# The session lives in a signed cookie, so a request costs no session query. It holds only
+# the sign-in (user id, backend, auth hash) and overflowing messages; the checkout's drafts
+# live in storefront.CheckoutDraft. Signing out bumps User.session_epoch, which is part of
+# the auth hash, so every cookie of that account stops working, copies included.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
 # --- security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
