@@ -138,7 +138,7 @@ class CheckoutOut(Schema):
     status_url: str
 
 
-class StatusIn(InputSchema):
+class StatusIn(Schema):
     t: str = Field(..., max_length=200, description="The order token from the checkout.")
     wait: float = Field(0, ge=0, le=status.MAX_WAIT_SECONDS, description="Seconds to wait.")
 
@@ -251,8 +251,14 @@ def checkout(request, session_id: int, payload: CheckoutIn):
     choosing), an order of them awaiting payment and a payment at ``provider``. Answers the
     order with its lines, where to pay (``payment.cashier_url`` / ``qr_content``) and a
     ``status_token`` for ``GET /orders/-/status``."""
+    code, body = run_checkout(request, request.auth, session_id, payload)
+    return Status(code, body)
+
+
+def run_checkout(request, user, session_id: int, payload: CheckoutIn) -> tuple[int, dict]:
+    """The checkout endpoint's work, shared with its fast lane (``sale.fastlane``):
+    ``(status, JSON body)``."""
     now = clock_now()
-    user = request.auth
     choice = payload.choice()
     admission_pass = admission.pass_from_request(request, session_id)
 
@@ -271,7 +277,7 @@ def checkout(request, session_id: int, payload: CheckoutIn):
         )
         return 201, checkout_answer(result)
 
-    code, body = run_idempotent(
+    return run_idempotent(
         request,
         scope="sale.checkout",
         user_id=user.pk,
@@ -279,7 +285,6 @@ def checkout(request, session_id: int, payload: CheckoutIn):
         now=now,
         run=run,
     )
-    return Status(code, body)
 
 
 @router.get(
@@ -306,19 +311,22 @@ def provider_callback(request: HttpRequest, provider: str):
     """Where gateways post their signed notifications. Answers what each expects: Alipay
     the text ``success``, WeChat Pay and the sandbox ``{"code": "SUCCESS"}`` (a 4xx with
     ``FAIL`` makes them deliver again)."""
+    answer = callback_answer(provider, headers=dict(request.headers), body=request.body)
+    return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+
+
+def callback_answer(provider: str, *, headers: dict, body: bytes):
+    """Apply a provider's notification and the answer it expects (``CallbackResponse``);
+    shared with the fast lane. Raises UnknownProvider / ProviderUnavailable."""
     adapter = get_provider(provider[:20])
     try:
         ok = services.accept_callback(
-            provider=adapter.name,
-            headers=dict(request.headers),
-            body=request.body,
-            now=clock_now(),
+            provider=adapter.name, headers=headers, body=body, now=clock_now()
         )
     except Exception:  # the gateway will deliver again; never answer it with a 500
         logger.exception("payment callback from %s could not be applied", adapter.name)
         ok = False
-    answer = adapter.callback_response(ok)
-    return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+    return adapter.callback_response(ok)
 
 
 # -- sales channels ----------------------------------------------------------------------------
@@ -412,22 +420,25 @@ def channel_order(request, payload: ChannelOrderIn, response: HttpResponse):
     channel's account, tickets issued — committed before the answer. ``Idempotency-Key`` is
     required: the same key with the same request answers the same order again (with the
     header ``Idempotent-Replayed: true``)."""
-    key = idempotency_key(request)
+    sale = run_channel_order(request.auth, payload, idempotency_key(request))
+    if sale.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(201, channel_answer(sale))
+
+
+def run_channel_order(principal, payload: ChannelOrderIn, key: str | None):
+    """The channel order endpoint's work, shared with its fast lane."""
     if key is None:
         raise IdempotencyKeyInvalid(_("An Idempotency-Key header is required."))
-    body = payload.model_dump(mode="json")
-    sale = channels.channel_order(
-        principal=request.auth,
+    return channels.channel_order(
+        principal=principal,
         session_id=payload.session,
         choice=payload.choice(),
         idempotency_key=key,
-        digest=channels.request_digest(body),
+        digest=channels.request_digest(payload.model_dump(mode="json")),
         attendees=[a.name for a in payload.attendees] if payload.attendees else None,
         buyer_name=payload.buyer.name,
         email=payload.buyer.email,
         phone=payload.buyer.phone,
         now=clock_now(),
     )
-    if sale.replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(201, channel_answer(sale))
