@@ -5,6 +5,7 @@ import gzip
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -18,6 +19,9 @@ from tessera.inventory.seatmap import encode_states
 from tessera.inventory.tests.factories import make_buyer, make_sale
 
 pytestmark = pytest.mark.django_db
+
+# PostgreSQL takes a per-account advisory lock for each hold (one statement more)
+POSTGRES_LOCK = 1 if connection.vendor == "postgresql" else 0
 
 
 @pytest.fixture(autouse=True)
@@ -350,8 +354,9 @@ def test_propose_with_bad_parameters_is_invalid_input(client, sale, params, fiel
 def test_hold_answers_the_checkout_address(client, fan, sale, django_assert_max_num_queries):
     a1, a2 = sale.seat_units("S1", "A", [1, 2])
     # the fan's session and user (2), the session with its zones (2), the admission guard
-    # (1), then the hold: count, insert, update, audit with their savepoints (8)
-    with django_assert_max_num_queries(13):
+    # (1), then the hold: count, insert, update, audit with their savepoints (8), and on
+    # PostgreSQL the account's advisory lock (1)
+    with django_assert_max_num_queries(13 + POSTGRES_LOCK):
         response = post_json(client, url(sale, "hold"), {"unit_ids": [a1.pk, a2.pk]})
     hold = Hold.objects.get()
     assert (response.status_code, response.json()) == (
@@ -372,9 +377,10 @@ def test_hold_of_a_lost_seat_names_it_offers_alternatives_and_holds_nothing(
     other = inventory.hold_units(
         session=sale.session, user=make_buyer(), unit_ids=[a4.pk], now=timezone.now()
     )
-    # the hold that fails (16), then the lost seats described and their positions, the
-    # zone's free seats and geometry, and the alternatives' seats (5)
-    with django_assert_max_num_queries(21):
+    # the hold that fails (16, and the advisory lock on PostgreSQL), then the lost seats
+    # described and their positions, the zone's free seats and geometry, and the
+    # alternatives' seats (5)
+    with django_assert_max_num_queries(21 + POSTGRES_LOCK):
         response = post_json(client, url(sale, "hold"), {"unit_ids": [a3.pk, a4.pk]})
     body = response.json()
     assert response.status_code == 409
@@ -408,8 +414,9 @@ def test_hold_of_a_lost_seat_names_it_offers_alternatives_and_holds_nothing(
 
 def test_hold_of_standing_places(client, fan, sale, django_assert_max_num_queries):
     ga = sale.sections["GA"]
-    # as for seats (13), plus the section, its zone and the ids taken (3)
-    with django_assert_max_num_queries(16):
+    # as for seats (13, and the advisory lock on PostgreSQL), plus the section, its zone
+    # and the ids taken (3)
+    with django_assert_max_num_queries(16 + POSTGRES_LOCK):
         response = post_json(client, url(sale, "hold"), {"section": ga.pk, "quantity": 2})
     hold = Hold.objects.get()
     assert (response.status_code, response.json()) == (
