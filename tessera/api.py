@@ -64,6 +64,7 @@ def _mount_routers() -> None:
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
     from tessera.sale.api import router as sale_router
+    from tessera.storefront.api import router as storefront_router
     from tessera.tickets.api import router as tickets_router
     from tessera.venues.api import router as venues_router
     from tessera.waitingroom.api import router as waitingroom_router
@@ -77,6 +78,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", tickets_router)
     api.add_router("/v1/", waitingroom_router)
     api.add_router("/v1/", checkin_router)
+    api.add_router("/v1/", storefront_router)
 
 
 _mount_routers()
