@@ -35,19 +35,19 @@ from pydantic import StrictInt, model_validator
 from tessera.catalog.models import EventStatus, PriceZone, Session, SessionStatus
 from tessera.catalog.selectors import get_public_session
 from tessera.core import clock
-from tessera.core.errors import InvalidInput
 from tessera.core.i18n import localized
 from tessera.core.money import format_money
 from tessera.core.schemas import ErrorOut
 from tessera.inventory import admission, demand
 from tessera.inventory import seatmap as encoding
 from tessera.inventory import selectors as inventory_selectors
-from tessera.inventory import services as inventory
 from tessera.inventory.best_available import find_alternatives, find_blocks
 from tessera.inventory.errors import LimitExceeded, PlacesUnavailable, ScopeInvalid
 from tessera.inventory.models import InventoryUnit
+from tessera.sale import services as sale
+from tessera.sale.choices import PlaceChoice
 from tessera.storefront.errors import SectionNotFound, SessionNotFound
-from tessera.venues.models import Section, SectionKind
+from tessera.venues.models import Section
 
 router = Router(tags=["seatmap"])
 
@@ -512,51 +512,29 @@ def hold(request, session_id: SessionId, payload: SeatmapHoldIn):
     user = request.auth
     admission_pass = admission.pass_from_request(request, session.pk)
     if payload.unit_ids is not None:
-        try:
-            held = inventory.hold_units(
-                session=session,
-                user=user,
-                unit_ids=payload.unit_ids,
-                now=now,
-                admission_pass=admission_pass,
-            )
-        except PlacesUnavailable as exc:
-            lost = sorted(exc.details.get("unit_ids", []))
-            if not lost:
-                raise
-            described = _describe_units(lost)
-            labels = ", ".join(u["label"] for u in described)
-            raise PlacesUnavailable(
-                _("Another buyer took %(seats)s before you. Choose again or take a suggestion.")
-                % {"seats": labels},
-                details={
-                    "lost": described,
-                    "alternatives": _alternatives(
-                        session, lost=lost, quantity=len(set(payload.unit_ids)), now=now
-                    ),
-                },
-            ) from exc
+        choice = PlaceChoice(unit_ids=tuple(dict.fromkeys(payload.unit_ids)))
     else:
-        section = _section(session, payload.section)
-        if section is None:
-            raise ScopeInvalid(details={"section": payload.section})
-        if section.kind != SectionKind.STANDING:
-            raise InvalidInput(_("Choose seats on the map for a seated section."))
-        zone_id = (
-            session.zone_assignments.filter(section=section).values_list("zone_id", flat=True)
-        ).first()
-        zone = _zone(session, zone_id)
-        if zone is None:
-            raise InvalidInput(_("This area is not on sale."))
-        held = inventory.hold_quantity(
-            session=session,
-            user=user,
-            zone=zone,
-            section=section,
-            quantity=payload.quantity,
-            now=now,
-            admission_pass=admission_pass,
+        choice = PlaceChoice(section_id=payload.section, quantity=payload.quantity)
+    try:
+        held = sale.hold_places(
+            session=session, user=user, choice=choice, now=now, admission_pass=admission_pass
         )
+    except PlacesUnavailable as exc:
+        lost = sorted(exc.details.get("unit_ids", []))
+        if not lost or payload.unit_ids is None:
+            raise
+        described = _describe_units(lost)
+        labels = ", ".join(u["label"] for u in described)
+        raise PlacesUnavailable(
+            _("Another buyer took %(seats)s before you. Choose again or take a suggestion.")
+            % {"seats": labels},
+            details={
+                "lost": described,
+                "alternatives": _alternatives(
+                    session, lost=lost, quantity=len(choice.unit_ids), now=now
+                ),
+            },
+        ) from exc
     return Status(
         201,
         {
