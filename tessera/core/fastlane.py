@@ -122,11 +122,13 @@ class BodyTooLarge(DomainError):
 
 
 class InvalidBody(DomainError):
-    code = "invalid_input"
-    status = 422
+    code = "invalid_json"
+    status = 400
 
     def __init__(self):
-        super().__init__(_("The request body could not be read as JSON."))
+        from tessera.api import INVALID_JSON
+
+        super().__init__(INVALID_JSON)
 
 
 Handler = Callable[[FastRequest], Answer]

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -165,8 +166,8 @@ def checkout_answer(result: services.Checkout) -> dict:
             "total": str(order.total),
             "currency": order.currency,
             "email": order.email,
-            "created_at": order.created_at.isoformat(),
-            "expires_at": order.expires_at.isoformat(),
+            "created_at": as_json_time(order.created_at),
+            "expires_at": as_json_time(order.expires_at),
             "lines": [line_answer(line) for line in result.lines],
         },
         "payment": {
@@ -181,6 +182,15 @@ def checkout_answer(result: services.Checkout) -> dict:
         "status_token": result.status_token,
         "status_url": status_url(result.status_token),
     }
+
+
+_encoder = DjangoJSONEncoder()
+
+
+def as_json_time(moment: datetime) -> str:
+    """A datetime as the API writes it everywhere (Django's JSON encoder: ISO 8601,
+    milliseconds, ``Z`` for UTC), so answers built here match the Ninja-rendered ones."""
+    return _encoder.default(moment)
 
 
 def line_answer(line) -> dict:
@@ -390,8 +400,8 @@ def channel_answer(sale: channels.ChannelSale) -> dict:
             "total": str(order.total),
             "currency": order.currency,
             "email": order.email,
-            "created_at": order.created_at.isoformat(),
-            "paid_at": order.paid_at.isoformat(),
+            "created_at": as_json_time(order.created_at),
+            "paid_at": as_json_time(order.paid_at),
             "lines": [line_answer(line) for line in sale.lines],
         },
         "tickets": [

@@ -30,11 +30,13 @@ class NotAuthenticated(DomainError):
 
 
 class CsrfFailed(DomainError):
-    code = "http_error"
+    code = "csrf_failed"
     status = 403
 
     def __init__(self):
-        super().__init__("CSRF check Failed")
+        from tessera.api import CSRF_FAILED
+
+        super().__init__(CSRF_FAILED)
 
 
 class WaitInvalid(DomainError):

@@ -451,7 +451,7 @@ def test_hold_by_cookie_needs_the_csrf_token(sale):
 
     # when the hold comes without the token (as a forged cross-site post would), it is refused
     forged = post_json(browser, url(sale, "hold"), {"unit_ids": [a1.pk]})
-    assert (forged.status_code, forged.json()["error"]["code"]) == (403, "http_error")
+    assert (forged.status_code, forged.json()["error"]["code"]) == (403, "csrf_failed")
     assert_nothing_held(sale, audit_before=audit_before)
 
     # with the token in the header, as the page sends it, the seat is held
@@ -469,7 +469,7 @@ def test_hold_by_cookie_needs_the_csrf_token(sale):
 
 BAD_HOLD_BODIES = [
     # (body as sent, status, error code, error field or None)
-    ("{", 400, "http_error", None),
+    ("{", 400, "invalid_json", None),
     ("[1, 2]", 422, "invalid_input", "body.payload"),
     ("null", 422, "invalid_input", "body.payload"),
     ('"\\u0000"', 422, "invalid_input", "body.payload"),
