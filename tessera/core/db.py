@@ -100,3 +100,13 @@ def install() -> None:
     signals.request_started.disconnect(close_old_connections)
     signals.request_started.connect(_on_request_started, dispatch_uid="tessera.core.db.started")
     signals.request_finished.connect(_on_request_finished, dispatch_uid="tessera.core.db.finished")
+
+
+def finish_connections() -> None:
+    """What Django does with connections when a request finishes (close one past its age or
+    left broken), for layers that answer ahead of Django's signals. Connections inside an
+    atomic block (the test suite's transactions) are left alone, as the other helpers do."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
+    release_connections()

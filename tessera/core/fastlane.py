@@ -29,13 +29,12 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
-from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 from django.utils import translation
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
-from tessera.core.db import prepare_connections, release_connections
+from tessera.core.db import finish_connections, prepare_connections
 from tessera.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -258,6 +257,5 @@ def _serve(candidate: Route, match: re.Match, environ, start_response):
                 },
             )
         finally:
-            close_old_connections()  # as Django does when a request finishes
-            release_connections()
+            finish_connections()
         return _send(start_response, answer, language, candidate.method)

@@ -22,12 +22,14 @@ Statements of the checkout (T1 in ``tessera.sale``):
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper
 
 from tessera.core import locks
 from tessera.core.i18n import is_english
@@ -68,6 +70,36 @@ class Taken:
         return round_money(sum((p.price for p in self.places), Decimal(0)), self.currency)
 
 
+# -- how the statements run ------------------------------------------------------------------------
+
+
+def _cursor_for_prepared():
+    """A cursor whose statements are sent with server-side parameters and prepared once per
+    connection, so PostgreSQL plans each of the sale's statements once instead of on every
+    purchase (planning one of them costs about half a millisecond; Django's own cursors
+    send parameters inside the text, which cannot be prepared). It is still Django's
+    wrapper: the statements are logged, counted and their errors translated as any
+    other's."""
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold != 0:
+        raw.prepare_threshold = 0  # Django's own (client-side) cursors never prepare
+    cursor = psycopg.Cursor(raw)
+    if connection.queries_logged:
+        return _PreparedDebugCursor(cursor, connection)
+    return connection.make_cursor(cursor)
+
+
+class _PreparedDebugCursor(CursorDebugWrapper):
+    """Django's debug cursor, logging each statement as written (its parameters travel
+    apart, so there is no "last executed query" text to read back)."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
+
+
 # -- statement 1: the account lock ----------------------------------------------------------------
 
 
@@ -77,32 +109,35 @@ def lock_account(*, session_id: int, user_id: int) -> None:
 
 # -- statement 2: take the places -----------------------------------------------------------------
 
-_FREE = "(u.status = 'available' OR (u.status = 'held' AND u.hold_expires_at < %(now)s))"
+_FREE = (
+    "(u.status = 'available' OR (u.status = 'held' AND u.hold_expires_at < %(now)s::timestamptz))"
+)
 _OPEN_POOL = "u.channel_id IS NULL"
-_OF_CHANNEL = "(u.channel_id = %(channel)s OR u.channel_id IS NULL)"
+_OF_CHANNEL = "(u.channel_id = %(channel)s::bigint OR u.channel_id IS NULL)"
 
 _TAKE = """
 WITH sess AS (
     SELECT s.hold_minutes, s.max_tickets_per_account AS max_account, e.organization_id
       FROM catalog_session s JOIN catalog_event e ON e.id = s.event_id
-     WHERE s.id = %(session)s AND s.status = 'scheduled' AND e.status = 'published'
-       AND (s.on_sale_from IS NULL OR s.on_sale_from <= %(now)s)
-       AND (s.on_sale_until IS NULL OR %(now)s < s.on_sale_until)
-       AND %(quantity)s <= s.max_tickets_per_order
+     WHERE s.id = %(session)s::bigint AND s.status = 'scheduled' AND e.status = 'published'
+       AND (s.on_sale_from IS NULL OR s.on_sale_from <= %(now)s::timestamptz)
+       AND (s.on_sale_until IS NULL OR %(now)s::timestamptz < s.on_sale_until)
+       AND %(quantity)s::int <= s.max_tickets_per_order
 ), owned AS (
     {owned}
 ), picked AS (
     {pick}
 ), allowed AS (
     SELECT sess.* FROM sess, owned
-     WHERE owned.n + %(quantity)s <= sess.max_account
-       AND (SELECT count(*) FROM picked) = %(quantity)s
+     WHERE owned.n + %(quantity)s::int <= sess.max_account
+       AND (SELECT count(*) FROM picked) = %(quantity)s::int
 ), hold AS (
     INSERT INTO inventory_hold
            (id, session_id, user_id, channel_id, status, quantity, created_at, expires_at,
             extensions)
-    SELECT %(hold)s, %(session)s, %(user)s, %(channel)s, %(hold_status)s, %(quantity)s,
-           %(now)s, %(now)s + make_interval(mins => allowed.hold_minutes), 0
+    SELECT %(hold)s::uuid, %(session)s::bigint, %(user)s::bigint, %(channel)s::bigint,
+           %(hold_status)s::text, %(quantity)s::int, %(now)s::timestamptz,
+           %(now)s::timestamptz + make_interval(mins => allowed.hold_minutes), 0
       FROM allowed
     RETURNING id, expires_at
 ), taken AS (
@@ -113,9 +148,9 @@ WITH sess AS (
     RETURNING t.id, t.zone_id, t.section_id, t.seat_id, hold.expires_at
 )
 SELECT taken.id, taken.zone_id, z.price, z.currency,
-       CASE WHEN %(english)s AND z.name_en <> '' THEN z.name_en ELSE z.name END,
+       CASE WHEN %(english)s::boolean AND z.name_en <> '' THEN z.name_en ELSE z.name END,
        sec.code,
-       CASE WHEN %(english)s AND sec.name_en <> '' THEN sec.name_en ELSE sec.name END,
+       CASE WHEN %(english)s::boolean AND sec.name_en <> '' THEN sec.name_en ELSE sec.name END,
        coalesce(r.label, ''), coalesce(st.label, ''),
        taken.expires_at, (SELECT organization_id FROM allowed)
   FROM taken
@@ -129,28 +164,52 @@ SELECT taken.id, taken.zone_id, z.price, z.currency,
 _OWNED = """
     SELECT count(*) AS n
       FROM inventory_inventoryunit u JOIN inventory_hold h ON h.id = u.hold_id
-     WHERE h.session_id = %(session)s AND h.user_id = %(user)s AND u.session_id = %(session)s
-       AND (u.status = 'sold' OR (u.status = 'held' AND u.hold_expires_at >= %(now)s))
+     WHERE h.session_id = %(session)s::bigint AND h.user_id = %(user)s::bigint
+       AND u.session_id = %(session)s::bigint
+       AND (u.status = 'sold' OR (u.status = 'held' AND u.hold_expires_at >= %(now)s::timestamptz))
 """
 _NOBODY_OWNS = "SELECT 0 AS n"
 
 _PICK_CHOSEN = """
     SELECT u.id FROM inventory_inventoryunit u
-     WHERE u.session_id = %(session)s AND u.id = ANY(%(unit_ids)s::bigint[])
+     WHERE u.session_id = %(session)s::bigint AND u.id = ANY(%(unit_ids)s::bigint[])
        AND {channel} AND {free}
      ORDER BY u.id FOR UPDATE
 """
 
-# Any N of a zone (and section): the free places with the lowest ids that nobody else is
-# locking right now. The partial index on available places keeps this flat however sold
-# the zone is; places of expired holds are looked at only when too few are available.
+# Any N of a zone (and section): free places nobody else is locking right now, in id order
+# from where this process last took places of the zone. The partial index on available
+# places (session, zone, id) makes this a seek: the row comparison on its columns is an
+# index condition the primary key cannot serve, so the planner walks the partial index
+# (ordering by the ids alone, it may walk the primary key and filter, which grows with every
+# place sold). Starting after the last place taken skips the index entries sold places
+# leave behind until vacuum clears them, so the cost stays flat as the session fills. When
+# nothing is left after that point the pick starts from the zone's first place, and only
+# when too few are available does it look at places of expired holds too.
 _PICK_ANY = """
     SELECT u.id FROM inventory_inventoryunit u
-     WHERE u.session_id = %(session)s AND u.zone_id = %(zone)s {section}
+     WHERE u.session_id = %(session)s::bigint AND u.zone_id = %(zone)s::bigint {section}
+       AND (u.session_id, u.zone_id, u.id)
+           > (%(session)s::bigint, %(zone)s::bigint, %(after)s::bigint)
        AND {channel} AND {status}
-     ORDER BY u.id LIMIT %(quantity)s FOR UPDATE SKIP LOCKED
+     ORDER BY u.session_id, u.zone_id, u.id LIMIT %(quantity)s::int FOR UPDATE SKIP LOCKED
 """
 _AVAILABLE = "u.status = 'available'"
+_CURSOR_LIMIT = 100_000
+_cursors: dict[tuple, int] = {}
+_cursors_lock = threading.Lock()
+
+
+def _cursor(key: tuple) -> int:
+    with _cursors_lock:
+        return _cursors.get(key, 0)
+
+
+def _advance(key: tuple, unit_id: int) -> None:
+    with _cursors_lock:
+        if len(_cursors) > _CURSOR_LIMIT:
+            _cursors.clear()
+        _cursors[key] = unit_id
 
 
 def _channel_sql(channel_id: int | None) -> str:
@@ -192,21 +251,25 @@ def take_places(
         "english": is_english(),
     }
     channel = _channel_sql(channel_id)
+    cursor_key = (session_id, zone_id, section_id, channel_id)
     if unit_ids is not None:
         if len(unit_ids) != quantity:
             raise Declined
-        picks = [_PICK_CHOSEN.format(channel=channel, free=_FREE)]
+        picks = [(_PICK_CHOSEN.format(channel=channel, free=_FREE), 0)]
     else:
-        section = "AND u.section_id = %(section)s" if section_id is not None else ""
+        section = "AND u.section_id = %(section)s::bigint" if section_id is not None else ""
+        after = _cursor(cursor_key)
+        tries = [(_AVAILABLE, after)] if after else []
+        tries += [(_AVAILABLE, 0), (_FREE, 0)]
         picks = [
-            _PICK_ANY.format(section=section, channel=channel, status=status)
-            for status in (_AVAILABLE, _FREE)
+            (_PICK_ANY.format(section=section, channel=channel, status=status), start)
+            for status, start in tries
         ]
     owned = _OWNED if check_account_limit else _NOBODY_OWNS
-    for pick in picks:
-        sql = _TAKE.format(pick=pick, owned=owned)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    for pick, start in picks:
+        params["after"] = start
+        with _cursor_for_prepared() as cursor:
+            cursor.execute(_TAKE.format(pick=pick, owned=owned), params)
             rows = cursor.fetchall()
         if len(rows) == quantity:
             break
@@ -214,6 +277,8 @@ def take_places(
             raise RuntimeError("a partial hold was taken")
     else:
         raise Declined
+    if unit_ids is None:
+        _advance(cursor_key, max(row[0] for row in rows))
     taken = Taken(hold_id=params["hold"], expires_at=rows[0][9], organization_id=rows[0][10])
     taken.places = [
         Place(
@@ -239,8 +304,9 @@ WITH o AS (
     INSERT INTO orders_order
            (number, user_id, session_id, hold_id, channel_id, status, total, currency, email,
             phone, created_at, expires_at, close_reason)
-    VALUES (%(number)s, %(user)s, %(session)s, %(hold)s, %(channel)s, %(order_status)s,
-            %(total)s, %(currency)s, %(email)s, %(phone)s, %(now)s, %(expires)s, '')
+    VALUES (%(number)s::text, %(user)s::bigint, %(session)s::bigint, %(hold)s::uuid,
+            %(channel)s::bigint, %(order_status)s::text, %(total)s::numeric, %(currency)s::text,
+            %(email)s::text, %(phone)s::text, %(now)s::timestamptz, %(expires)s::timestamptz, '')
     ON CONFLICT (number) DO NOTHING
     RETURNING id
 ), lines AS (
@@ -249,7 +315,7 @@ WITH o AS (
             seat_label, zone_name, price, currency, attendee_name, attendee_id_type,
             attendee_id_number)
     SELECT o.id, v.unit_id, v.zone_id, 'active', v.section_code, v.section_name, v.row_label,
-           v.seat_label, v.zone_name, v.price, %(currency)s, v.attendee, '', ''
+           v.seat_label, v.zone_name, v.price, %(currency)s::text, v.attendee, '', ''
       FROM o, unnest(%(unit_ids)s::bigint[], %(zone_ids)s::bigint[], %(section_codes)s::text[],
                      %(section_names)s::text[], %(row_labels)s::text[], %(seat_labels)s::text[],
                      %(zone_names)s::text[], %(prices)s::numeric[], %(attendees)s::text[])
@@ -261,15 +327,16 @@ WITH o AS (
     INSERT INTO payments_payment
            (id, order_id, provider, status, amount, currency, provider_reference, created_at,
             failure_reason, options, cashier_url, qr_content, callback_sequence)
-    SELECT %(payment)s, o.id, %(provider)s, 'created', %(total)s, %(currency)s,
-           %(provider_reference)s, %(now)s, '', %(options)s::jsonb, %(cashier_url)s,
-           %(qr_content)s, 0
+    SELECT %(payment)s::uuid, o.id, %(provider)s::text, 'created', %(total)s::numeric,
+           %(currency)s::text, %(provider_reference)s::text, %(now)s::timestamptz, '',
+           %(options)s::jsonb, %(cashier_url)s::text, %(qr_content)s::text, 0
       FROM o
-     WHERE %(payment)s IS NOT NULL
+     WHERE %(payment)s::uuid IS NOT NULL
 ), audit AS (
     INSERT INTO core_auditentry
            (at, actor_id, organization_id, action, object_type, object_id, data)
-    SELECT %(now)s, %(actor)s, %(organization)s, a.action, a.object_type,
+    SELECT %(now)s::timestamptz, %(actor)s::bigint, %(organization)s::bigint, a.action,
+           a.object_type,
            CASE WHEN a.object_type = 'orders.order' THEN o.id::text ELSE a.object_id END,
            a.data::jsonb
       FROM o, unnest(%(audit_actions)s::text[], %(audit_types)s::text[],
@@ -357,7 +424,7 @@ def record_order(
         "audit_ids": [a[2] for a in audit],
         "audit_data": [json.dumps(a[3], default=str) for a in audit],
     }
-    with connection.cursor() as cursor:
+    with _cursor_for_prepared() as cursor:
         cursor.execute(_RECORD, params)
         rows = cursor.fetchall()
     if not rows:
@@ -372,18 +439,19 @@ def record_order(
 _CONFIRM = """
 WITH p AS (
     UPDATE payments_payment
-       SET status = 'succeeded', completed_at = %(now)s, failure_reason = '',
-           provider_reference = CASE WHEN %(reference)s <> '' THEN %(reference)s
+       SET status = 'succeeded', completed_at = %(now)s::timestamptz, failure_reason = '',
+           provider_reference = CASE WHEN %(reference)s::text <> '' THEN %(reference)s::text
                                      ELSE provider_reference END,
-           callback_sequence = GREATEST(callback_sequence, %(sequence)s)
-     WHERE id = %(payment)s AND provider = %(provider)s AND status = 'created'
-       AND upper(currency) = %(currency)s AND amount = %(amount)s
+           callback_sequence = GREATEST(callback_sequence, %(sequence)s::bigint)
+     WHERE id = %(payment)s::uuid AND provider = %(provider)s::text AND status = 'created'
+       AND upper(currency) = %(currency)s::text AND amount = %(amount)s::numeric
     RETURNING id, order_id, amount, currency
 ), o AS (
     UPDATE orders_order t
-       SET status = 'fulfilled', paid_at = %(now)s, fulfilled_at = %(now)s
+       SET status = 'fulfilled', paid_at = %(now)s::timestamptz, fulfilled_at = %(now)s::timestamptz
       FROM p
-     WHERE t.id = p.order_id AND t.status = 'pending_payment' AND t.expires_at > %(now)s
+     WHERE t.id = p.order_id AND t.status = 'pending_payment'
+       AND t.expires_at > %(now)s::timestamptz
        AND t.total = p.amount AND t.currency = p.currency AND t.hold_id IS NOT NULL
     RETURNING t.id, t.number, t.hold_id, t.session_id, t.user_id, t.total, t.currency
 ), h AS (
@@ -413,35 +481,36 @@ WITH p AS (
 ), charge AS (
     INSERT INTO orders_ledgerentry (order_id, kind, amount, currency, payment_id, reference, at,
                                     memo)
-    SELECT o.id, 'charge', o.total, o.currency, %(payment)s, '', %(now)s, '' FROM o
+    SELECT o.id, 'charge', o.total, o.currency, %(payment)s::uuid, '', %(now)s::timestamptz, ''
+      FROM o
 ), tickets AS (
     INSERT INTO tickets_ticket (public_id, order_line_id, session_id, unit_id, holder_name,
                                 status, version, issued_at)
     SELECT gen_random_uuid(), ln.id, o.session_id, ln.unit_id,
            left(coalesce(nullif(btrim(ln.attendee_name), ''), buyer.name), 80), 'valid', 1,
-           %(now)s
+           %(now)s::timestamptz
       FROM ln, o, buyer
      ORDER BY ln.id
     RETURNING id
 ), log AS (
     INSERT INTO payments_callbacklog (provider, payment_id, received_at, headers, body,
                                       signature_valid, outcome, detail)
-    SELECT %(provider)s, p.id, %(now)s, %(headers)s::jsonb, %(body)s, true, 'applied',
-           'succeeded'
+    SELECT %(provider)s::text, p.id, %(now)s::timestamptz, %(headers)s::jsonb, %(body)s::text,
+           true, 'applied', 'succeeded'
       FROM p
 ), audit AS (
     INSERT INTO core_auditentry (at, actor_id, organization_id, action, object_type,
                                  object_id, data)
-    SELECT %(now)s, NULL, org.id, a.action, a.object_type, a.object_id, a.data
+    SELECT %(now)s::timestamptz, NULL, org.id, a.action, a.object_type, a.object_id, a.data
       FROM o, org, LATERAL (VALUES
         ('order.paid', 'orders.order', o.id::text,
-         jsonb_build_object('payment', %(payment_text)s, 'amount', o.total::text)),
+         jsonb_build_object('payment', %(payment_text)s::text, 'amount', o.total::text)),
         ('hold.sold', 'inventory.hold', o.hold_id::text,
          jsonb_build_object('units', (SELECT jsonb_agg(ln.unit_id ORDER BY ln.unit_id) FROM ln))),
         ('tickets.issued', 'orders.order', o.id::text,
          jsonb_build_object('tickets', (SELECT jsonb_agg(id ORDER BY id) FROM tickets))),
         ('order.fulfilled', 'orders.order', o.id::text, '{}'::jsonb),
-        ('payment.succeeded', 'payments.payment', %(payment_text)s,
+        ('payment.succeeded', 'payments.payment', %(payment_text)s::text,
          jsonb_build_object('order', o.number, 'amount', o.total::text))
       ) AS a(action, object_type, object_id, data)
 ), note AS (
@@ -495,7 +564,7 @@ def confirm_sale(
         "body": body,
         "now": now,
     }
-    with connection.cursor() as cursor:
+    with _cursor_for_prepared() as cursor:
         cursor.execute(_CONFIRM, params)
         paid, order_id, session_id, quantity, sold, lines, tickets, _noted = cursor.fetchone()
     if not (paid == 1 and order_id is not None and quantity == sold == lines == tickets):
@@ -510,9 +579,10 @@ WITH o AS (
     INSERT INTO orders_order
            (number, user_id, session_id, hold_id, channel_id, status, total, currency, email,
             phone, created_at, expires_at, paid_at, fulfilled_at, close_reason)
-    VALUES (%(number)s, %(account)s, %(session)s, %(hold)s, %(channel)s, 'fulfilled',
-            %(total)s, %(currency)s, %(email)s, %(phone)s, %(now)s, %(expires)s, %(now)s,
-            %(now)s, '')
+    VALUES (%(number)s::text, %(account)s::bigint, %(session)s::bigint, %(hold)s::uuid,
+            %(channel)s::bigint, 'fulfilled', %(total)s::numeric, %(currency)s::text,
+            %(email)s::text, %(phone)s::text, %(now)s::timestamptz, %(expires)s::timestamptz,
+            %(now)s::timestamptz, %(now)s::timestamptz, '')
     ON CONFLICT (number) DO NOTHING
     RETURNING id
 ), lines AS (
@@ -521,7 +591,7 @@ WITH o AS (
             seat_label, zone_name, price, currency, attendee_name, attendee_id_type,
             attendee_id_number)
     SELECT o.id, v.unit_id, v.zone_id, 'active', v.section_code, v.section_name, v.row_label,
-           v.seat_label, v.zone_name, v.price, %(currency)s, v.attendee, '', ''
+           v.seat_label, v.zone_name, v.price, %(currency)s::text, v.attendee, '', ''
       FROM o, unnest(%(unit_ids)s::bigint[], %(zone_ids)s::bigint[], %(section_codes)s::text[],
                      %(section_names)s::text[], %(row_labels)s::text[], %(seat_labels)s::text[],
                      %(zone_names)s::text[], %(prices)s::numeric[], %(attendees)s::text[])
@@ -533,34 +603,37 @@ WITH o AS (
     UPDATE inventory_inventoryunit t
        SET status = 'sold', hold_expires_at = NULL, order_line_id = lines.id
       FROM lines
-     WHERE t.id = lines.unit_id AND t.hold_id = %(hold)s AND t.status = 'held'
+     WHERE t.id = lines.unit_id AND t.hold_id = %(hold)s::uuid AND t.status = 'held'
     RETURNING t.id
 ), hold AS (
-    UPDATE inventory_hold SET status = 'sold' WHERE id = %(hold)s AND EXISTS (SELECT 1 FROM o)
+    UPDATE inventory_hold SET status = 'sold' WHERE id = %(hold)s::uuid AND EXISTS (SELECT 1 FROM o)
 ), charge AS (
     INSERT INTO orders_ledgerentry (order_id, kind, amount, currency, payment_id, reference,
                                     at, memo)
-    SELECT o.id, 'charge', %(total)s, %(currency)s, NULL, %(reference)s, %(now)s, '' FROM o
+    SELECT o.id, 'charge', %(total)s::numeric, %(currency)s::text, NULL, %(reference)s::text,
+           %(now)s::timestamptz, ''
+      FROM o
 ), tickets AS (
     INSERT INTO tickets_ticket (public_id, order_line_id, session_id, unit_id, holder_name,
                                 status, version, issued_at)
-    SELECT gen_random_uuid(), lines.id, %(session)s, lines.unit_id,
-           left(coalesce(nullif(btrim(lines.attendee_name), ''), %(holder)s), 80), 'valid', 1,
-           %(now)s
+    SELECT gen_random_uuid(), lines.id, %(session)s::bigint, lines.unit_id,
+           left(coalesce(nullif(btrim(lines.attendee_name), ''), %(holder)s::text), 80), 'valid', 1,
+           %(now)s::timestamptz
       FROM lines
      ORDER BY lines.id
     RETURNING id, order_line_id, unit_id, holder_name
 ), audit AS (
     INSERT INTO core_auditentry (at, actor_id, organization_id, action, object_type,
                                  object_id, data)
-    SELECT %(now)s, %(account)s, %(organization)s, a.action, a.object_type, a.object_id, a.data
+    SELECT %(now)s::timestamptz, %(account)s::bigint, %(organization)s::bigint, a.action,
+           a.object_type, a.object_id, a.data
       FROM o, LATERAL (VALUES
-        ('hold.created', 'inventory.hold', %(hold_text)s, %(hold_data)s::jsonb),
+        ('hold.created', 'inventory.hold', %(hold_text)s::text, %(hold_data)s::jsonb),
         ('order.placed', 'orders.order', o.id::text,
-         jsonb_build_object('total', %(total_text)s, 'places', %(quantity)s)),
+         jsonb_build_object('total', %(total_text)s::text, 'places', %(quantity)s::int)),
         ('order.paid', 'orders.order', o.id::text,
-         jsonb_build_object('account', %(reference)s, 'amount', %(total_text)s)),
-        ('hold.sold', 'inventory.hold', %(hold_text)s,
+         jsonb_build_object('account', %(reference)s::text, 'amount', %(total_text)s::text)),
+        ('hold.sold', 'inventory.hold', %(hold_text)s::text,
          jsonb_build_object('units', (SELECT jsonb_agg(unit_id ORDER BY unit_id) FROM lines))),
         ('tickets.issued', 'orders.order', o.id::text,
          jsonb_build_object('tickets', (SELECT jsonb_agg(id ORDER BY id) FROM tickets))),
@@ -632,7 +705,7 @@ def record_sold_order(
         "reference": reference[:80],
         "organization": taken.organization_id,
     }
-    with connection.cursor() as cursor:
+    with _cursor_for_prepared() as cursor:
         cursor.execute(_RECORD_SOLD, params)
         rows = cursor.fetchall()
     if len(rows) != len(places) or rows[0][1] != len(places):

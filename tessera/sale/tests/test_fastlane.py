@@ -10,6 +10,8 @@ import io
 import json
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
 
 from tessera.core.models import IdempotencyRecord
@@ -50,10 +52,18 @@ def call(app, method, path, *, body=b"", query="", headers=None, cookies=None):
         answer["status"] = int(status.split()[0])
         answer["headers"] = dict(response_headers)
 
-    chunks = app(environ, start_response)
-    data = b"".join(chunks)
-    if hasattr(chunks, "close"):
-        chunks.close()
+    # As Django's test client does: the test's transaction must outlive the request, so
+    # Django's connection handlers may not close the connection (the test client connects
+    # close_old_connections again after each of its requests).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        chunks = app(environ, start_response)
+        data = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+    finally:
+        signals.request_finished.connect(close_old_connections)
     content_type = answer["headers"].get("Content-Type", "")
     return answer["status"], json.loads(data) if "json" in content_type and data else data
 
