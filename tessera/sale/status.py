@@ -13,6 +13,7 @@ as soon as the provider's callback has been applied.
 from __future__ import annotations
 
 import base64
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -41,9 +42,10 @@ FINAL = frozenset(
 # A failed payment attempt ends a wait too: the buyer may pay again.
 PAYMENT_FAILED = "payment_failed"
 STOP = FINAL | {PAYMENT_FAILED}
-# Waiting readers per process; beyond this a reader is answered at once (threads must stay
-# free for the callbacks the readers wait for).
-MAX_WAITERS = 64
+# Waiting readers per process: at most half its server threads (``TESSERA_WEB_THREADS``, set
+# by ``manage.py serve``), so threads stay free for the callbacks the readers wait for;
+# beyond that a reader is answered at once.
+MAX_WAITERS = max(1, int(os.environ.get("TESSERA_WEB_THREADS") or 8) // 2)
 _waiters = threading.BoundedSemaphore(MAX_WAITERS)
 
 STATUS_LABELS = {

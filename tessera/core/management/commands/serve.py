@@ -42,7 +42,7 @@ from tessera.core.db import prepare_connections, release_connections
 
 # How often the periodic tidy-up tasks are handed to the workers. Correctness never depends
 # on them (expired holds are free to others at once); they keep rows and statuses tidy.
-HOUSEKEEPING_SECONDS = 60
+HOUSEKEEPING_SECONDS = float(os.environ.get("TESSERA_HOUSEKEEPING_SECONDS", "60"))
 DEFAULT_THREADS = 4
 DEFAULT_TASK_WORKERS = 2
 # A child that dies is started again after FIRST_BACKOFF_SECONDS; each further death within
@@ -195,6 +195,8 @@ class Command(BaseCommand):
         }
         # Payment gateways call back (and send buyers back) to this address unless told.
         self.env.setdefault("TESSERA_PUBLIC_URL", f"http://{host}:{port}")
+        # The web processes size what may hold a thread (waiting status reads) by this.
+        self.env["TESSERA_WEB_THREADS"] = str(layout.threads)
         children = [
             Child(
                 "web server (granian)",
