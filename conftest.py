@@ -104,3 +104,18 @@ def _english_outside_requests():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_memory():
+    """What a process remembers between requests (orders heard of, rooms, channel keys)
+    starts empty for each test: SQLite reuses the ids of rolled-back rows, so a memory of
+    an earlier test's order 1 would otherwise meet this test's order 1."""
+    from tessera.orders import changes
+    from tessera.sale import channels
+    from tessera.waitingroom.selectors import forget_rooms
+
+    changes.board.clear()
+    forget_rooms()
+    channels.forget()
+    yield

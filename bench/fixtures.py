@@ -1,7 +1,8 @@
 """Benchmark data: a stadium of any size with a session on sale, and many buyers.
 
 Written through the apps' own services (``venues.generator``, ``inventory.services``) where
-they exist, and with bulk inserts for plain rows (users, sign-in sessions).
+they exist, and with bulk inserts for plain rows (users); sign-ins are session cookies made
+by the session engine itself.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import math
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from importlib import import_module
 
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session as SignInSession
 from django.db import transaction
 from django.db.models import Count
 
@@ -177,22 +178,25 @@ def sign_in_sessions(*, users: list[User], now: datetime) -> dict[int, str]:
     """A signed-in Django session for each user, as ``auth.login`` leaves it; returns
     user id → session cookie value. (Checking an Argon2 password costs ~0.5 s of CPU, so
     thousands of fans cannot sign in over HTTP on two cores in any useful time; they sign
-    in before the on-sale, which is what this stands for.)"""
-    store = SessionStore()
+    in before the on-sale, which is what this stands for.)
+
+    The value comes from ``settings.SESSION_ENGINE``'s own store: with the signed-cookie
+    engine it is the signed session itself and nothing is written to the database. Such a
+    cookie carries the real time it was signed at (it lasts ``SESSION_COOKIE_AGE`` from
+    then), not ``now``.
+    """
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
     backend = "django.contrib.auth.backends.ModelBackend"
     keys: dict[int, str] = {}
-    rows = []
-    expires = now + timedelta(days=1)
     for user in users:
-        key = secrets.token_hex(16)
-        data = {
-            SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: backend,
-            HASH_SESSION_KEY: user.get_session_auth_hash(),
-        }
-        rows.append(
-            SignInSession(session_key=key, session_data=store.encode(data), expire_date=expires)
+        store = store_class()
+        store.update(
+            {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: backend,
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
+            }
         )
-        keys[user.pk] = key
-    SignInSession.objects.bulk_create(rows, batch_size=2_000)
+        store.save()
+        keys[user.pk] = store.session_key
     return keys

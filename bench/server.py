@@ -1,5 +1,5 @@
-"""The production server as a subprocess: ``manage.py serve`` (granian WSGI + the task worker)
-against the bench database, optionally with extra task workers."""
+"""The production server as a subprocess: ``manage.py serve`` (granian WSGI + the task workers,
+under its supervisor) against the bench database."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ def free_port() -> int:
 class Server:
     """``with Server(...) as server:`` serves at ``server.base_url`` until the block ends.
 
-    ``manage.py serve`` starts granian with ``--workers``/``--blocking-threads`` and one
-    ``db_worker``, exactly as ``make run`` does; ``task_workers`` > 1 adds more
-    ``db_worker`` processes. Everything runs in its own process group, stopped with SIGTERM
-    (then SIGKILL) at the end. Output goes to ``log_path``.
+    ``manage.py serve`` starts granian with ``--workers``/``--threads`` and
+    ``--task-workers`` ``db_worker`` processes, as ``make run`` does but with the numbers
+    given here. ``serve`` runs in a session of its own (its children each in their own process
+    group within it), stopped with SIGTERM, which it passes on to its children; whatever of
+    the session is left after the grace period gets SIGKILL. Output goes to ``log_path``.
     """
 
     def __init__(
@@ -73,7 +74,6 @@ class Server:
     def start(self, *, timeout: float = 60.0) -> Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        manage = [sys.executable, "manage.py"]
         # ``python -m django serve`` is ``manage.py serve``; its command line just does not match
         # a ``pkill -f "manage.py serve"`` someone runs for their own server on a shared machine.
         django_admin = [sys.executable, "-m", "django"]
@@ -89,10 +89,10 @@ class Server:
                 str(self.web_workers),
                 "--threads",
                 str(self.web_threads),
+                "--task-workers",
+                str(self.task_workers),
             ]
         )
-        for _ in range(self.task_workers - 1):
-            self._spawn([*manage, "db_worker", "--no-reload", "--interval", "0.5"])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(p.poll() is not None for p in self.processes):
@@ -108,15 +108,15 @@ class Server:
         raise RuntimeError(f"the server did not answer within {timeout:.0f} s; see {self.log_path}")
 
     def _members(self) -> dict[int, str]:
-        """pid → command line of every process in the server's process groups (children
-        left behind by a parent that died keep the group)."""
-        groups = {p.pid for p in self.processes}
+        """pid → command line of every process in the server's sessions (children left
+        behind by a parent that died keep the session)."""
+        sessions = {p.pid for p in self.processes}
         found: dict[int, str] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                if os.getpgid(int(entry.name)) in groups:
+                if os.getsid(int(entry.name)) in sessions:
                     cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
                     found[int(entry.name)] = cmdline
             except (OSError, UnicodeDecodeError):
@@ -128,7 +128,8 @@ class Server:
         return sorted(self._members())
 
     def problem(self) -> str | None:
-        """Why the server is no longer whole (serve or a task worker gone), else None."""
+        """Why the server is no longer whole (serve or a task worker gone, even if serve is
+        about to start it again), else None."""
         if any(p.poll() is not None for p in self.processes):
             return f"a server process exited; see {self.log_path}"
         workers = sum("db_worker" in c for c in self._members().values())
@@ -148,10 +149,9 @@ class Server:
         # Whatever is left (a granian worker whose parent died ignores SIGTERM) is killed.
         while self._members() and time.monotonic() < deadline:
             time.sleep(0.2)
-        if self._members():
-            for process in self.processes:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+        for pid in self._members():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         for process in self.processes:
             process.wait()
         if self._log is not None:

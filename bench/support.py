@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432"
@@ -98,3 +99,54 @@ def table(results: dict[str, dict]) -> str:
         width = max((len(key) for key, _ in rows), default=0)
         lines.extend(f"  {key:<{width}}  {format_value(value)}" for key, value in rows)
     return "\n".join(lines)
+
+
+class CountedStatements:
+    """What ``statement_counter`` saw: each statement's verb and whether a transaction was
+    open, and the commits."""
+
+    _WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, bool, str]] = []
+        self.commits = 0
+
+    def figures(self) -> dict:
+        writes = [
+            sql
+            for verb, _inside, sql in self.statements
+            if verb in ("INSERT", "UPDATE", "DELETE")
+            or (verb == "WITH" and any(w in sql for w in ("INSERT", "UPDATE", "DELETE")))
+        ]
+        autocommitted = sum(
+            1 for verb, inside, sql in self.statements if not inside and sql in writes
+        )
+        return {
+            "queries": len(self.statements),
+            "writes": len(writes),
+            "transactions": self.commits + autocommitted,
+        }
+
+
+@contextmanager
+def statement_counter(connection):
+    """Count the statements run on ``connection`` (savepoint bookkeeping included, as it is
+    a round trip too) and its commits, while the block runs."""
+    counted = CountedStatements()
+
+    def wrapper(execute, sql, params, many, context):
+        counted.statements.append((sql.split(None, 1)[0].upper(), connection.in_atomic_block, sql))
+        return execute(sql, params, many, context)
+
+    original = connection._commit
+
+    def commit():
+        counted.commits += 1
+        return original()
+
+    connection._commit = commit
+    try:
+        with connection.execute_wrapper(wrapper):
+            yield counted
+    finally:
+        del connection._commit

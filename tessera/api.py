@@ -5,6 +5,7 @@ Every error, whatever raised it, answers ``{"error": {"code", "message", "detail
 
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -54,7 +55,20 @@ def on_auth_error(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return _error(request, exc.status_code, "http_error", str(exc))
+    text = str(exc)
+    if exc.status_code == 400 and text.startswith("Cannot parse request body"):
+        return _error(request, 400, "invalid_json", str(INVALID_JSON))
+    if exc.status_code == 403 and "CSRF" in text:
+        return _error(request, 403, "csrf_failed", str(CSRF_FAILED))
+    return _error(request, exc.status_code, "http_error", text)
+
+
+# Ninja's own refusals, worded for people and translated.
+INVALID_JSON = gettext_lazy("The request body could not be read as JSON.")
+CSRF_FAILED = gettext_lazy(
+    "The security check of this request failed (the CSRF token is missing or wrong). Reload "
+    "the page and try again."
+)
 
 
 def _mount_routers() -> None:
@@ -63,6 +77,8 @@ def _mount_routers() -> None:
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
+    from tessera.sale.api import router as sale_router
+    from tessera.storefront.api import router as storefront_router
     from tessera.tickets.api import router as tickets_router
     from tessera.venues.api import router as venues_router
     from tessera.waitingroom.api import router as waitingroom_router
@@ -72,9 +88,11 @@ def _mount_routers() -> None:
     api.add_router("/v1/", inventory_router)
     api.add_router("/v1/", orders_router)
     api.add_router("/v1/", payments_router)
+    api.add_router("/v1/", sale_router)
     api.add_router("/v1/", tickets_router)
     api.add_router("/v1/", waitingroom_router)
     api.add_router("/v1/", checkin_router)
+    api.add_router("/v1/", storefront_router)
 
 
 _mount_routers()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tessera.tickets",
     "tessera.payments",
     "tessera.sandbox",
+    "tessera.sale",
     "tessera.waitingroom",
     "tessera.checkin",
     "tessera.storefront",
@@ -104,6 +105,14 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("TESSERA_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}")
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+# PostgreSQL: a lock wait (row lock, advisory lock, DDL) gives up after this many milliseconds
+# with an error instead of holding a request or a task for ever. 5 s is far above any wait a
+# purchase sees (its transactions take milliseconds) and short enough that a stuck lock shows
+# up as errors rather than as a server whose threads all hang. 0 waits for ever. (SQLite's
+# counterpart is busy_timeout below.)
+DB_LOCK_TIMEOUT_MS = int(os.environ.get("TESSERA_DB_LOCK_TIMEOUT_MS", "5000"))
+if DB_LOCK_TIMEOUT_MS < 0:
+    raise ValueError("TESSERA_DB_LOCK_TIMEOUT_MS must be 0 (no limit) or more")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         # WAL lets readers run while one writer writes; IMMEDIATE takes the write
@@ -115,8 +124,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["TEST"] = {"NAME": os.environ.get("TESSERA_TEST_SQLITE_NAME") or None}
 elif _db["ENGINE"] in ("django.db.backends.postgresql",):
-    _db["CONN_HEALTH_CHECKS"] = True
     _db["CONN_MAX_AGE"] = int(os.environ.get("TESSERA_DB_CONN_MAX_AGE", "60"))
+    # No SELECT 1 before every request: tessera.core.db checks a persistent connection
+    # only after an error or more than a second of idleness.
+    _db["CONN_HEALTH_CHECKS"] = False
+    _options = _db.setdefault("OPTIONS", {})
+    _options["options"] = " ".join(
+        filter(None, [_options.get("options", ""), f"-c lock_timeout={DB_LOCK_TIMEOUT_MS}"])
+    )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -167,7 +182,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "/"
+# Signing out shows registration/logged_out.html: the person is told that every device of
+# theirs is signed out (accounts.receivers).
+LOGOUT_REDIRECT_URL = None
 
 # --- i18n and time ------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -194,6 +211,13 @@ WHITENOISE_USE_FINDERS = True
 # npm packages (package.json): the gate scanner's camera decoder is served from here.
 TESSERA_NODE_MODULES = Path(os.environ.get("TESSERA_NODE_MODULES", BASE_DIR / "node_modules"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+# --- sessions ---------------------------------------------------------------------------
+# The session lives in a signed cookie, so a request costs no session query. It holds only
+# the sign-in (user id, backend, auth hash) and overflowing messages; the checkout's drafts
+# live in storefront.CheckoutDraft. Signing out bumps User.session_epoch, which is part of
+# the auth hash, so every cookie of that account stops working, copies included.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
 # --- security -----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

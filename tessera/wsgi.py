@@ -5,7 +5,10 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tessera.settings")
 django_application = get_wsgi_application()
 
-from tessera.waitingroom.wsgi import with_queue_status  # noqa: E402 - needs Django set up
+from tessera.core import fastlane  # noqa: E402 - needs Django set up
+from tessera.sale.fastlane import ROUTES as SALE_ROUTES  # noqa: E402
+from tessera.waitingroom.wsgi import with_queue_status  # noqa: E402
 
-# The queue's status check, the bulk of an on-sale's requests, skips the middleware.
-application = with_queue_status(django_application)
+# The hottest requests of an on-sale skip Django's middleware: the queue's status check, the
+# buyer's checkout and status read, the providers' callbacks, the channels' orders.
+application = fastlane.wrap(with_queue_status(django_application), SALE_ROUTES)

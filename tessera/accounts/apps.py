@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "tessera.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from tessera.accounts import receivers  # noqa: F401 - connects the sign-out receiver

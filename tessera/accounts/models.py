@@ -1,9 +1,14 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from tessera.core.i18n import BilingualMixin
 from tessera.core.models import TimeStampedModel
+
+# Signing out bumps User.session_epoch; it wraps to 0 past this (a signed session cookie
+# expires after SESSION_COOKIE_AGE, two weeks, long before 32 767 more sign-outs come round).
+MAX_SESSION_EPOCH = 32_767
 
 
 class User(AbstractUser):
@@ -17,6 +22,12 @@ class User(AbstractUser):
         blank=True,
         choices=[("zh-hans", "简体中文"), ("en", "English")],
     )
+    session_epoch = models.PositiveSmallIntegerField(
+        _("session epoch"),
+        default=0,
+        editable=False,
+        help_text=_("Raised on every sign-out; sessions signed in before it no longer work."),
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
@@ -24,6 +35,23 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        """Django's session hash (an HMAC of the password hash) bound to ``session_epoch``.
+
+        A session stores this hash at sign-in and Django compares it on every request, so a
+        new password (Django's own rule) or a sign-out (``accounts.services.end_sessions``
+        bumps the epoch) ends every session signed in before it, including copies of a
+        signed session cookie. ``get_session_auth_hash`` and the ``SECRET_KEY_FALLBACKS``
+        check both come through here.
+        """
+        password_hash = super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "tessera.accounts.User.session_epoch",
+            f"{password_hash}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class OrganizationKind(models.TextChoices):

@@ -1,7 +1,8 @@
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils.text import slugify
 
-from tessera.accounts.models import Membership, Organization, Role, User
+from tessera.accounts.models import MAX_SESSION_EPOCH, Membership, Organization, Role, User
 from tessera.core import audit
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import InvalidInput
@@ -61,3 +62,19 @@ def add_member(
             data={"role": role},
         )
     return membership
+
+
+def end_sessions(*, user: User) -> int:
+    """End every session of ``user`` on every device: bump ``session_epoch``, which is part
+    of the session auth hash, so a session (or a copy of its signed cookie) signed in before
+    now no longer authenticates. The instance is updated too. Returns the new epoch."""
+    User.objects.filter(pk=user.pk).update(
+        session_epoch=Case(
+            When(session_epoch__gte=MAX_SESSION_EPOCH, then=Value(0)),
+            default=F("session_epoch") + 1,
+        )
+    )
+    epoch = User.objects.filter(pk=user.pk).values_list("session_epoch", flat=True).first()
+    if epoch is not None:
+        user.session_epoch = epoch
+    return user.session_epoch

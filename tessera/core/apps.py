@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "tessera.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from tessera.core import db
+
+        db.install()  # connections are checked after an error or idle time, not every request

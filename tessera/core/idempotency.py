@@ -17,9 +17,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core import locks
 from tessera.core.errors import DomainError, InvalidInput
 from tessera.core.models import IdempotencyRecord
 
@@ -88,7 +89,7 @@ def run_idempotent(
     lookup = {"user_id": user_id, "scope": scope, "key": key}
     try:
         with transaction.atomic():
-            _lock_key(f"{user_id}:{scope}:{key}")
+            locks.lock_name(f"{user_id}:{scope}:{key}")
             record = IdempotencyRecord.objects.filter(**lookup).first()
             if record is not None:
                 return _replay(record, digest)
@@ -107,10 +108,3 @@ def run_idempotent(
             raise
         return _replay(record, digest)
     return status, body
-
-
-def _lock_key(name: str) -> None:
-    """Serialise requests with one key until the transaction ends (PostgreSQL)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])

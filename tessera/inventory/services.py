@@ -31,7 +31,7 @@ from django.utils.translation import ngettext
 
 from tessera.catalog.models import EventStatus, PriceZone, Session, ZoneAssignment
 from tessera.catalog.selectors import zone_of_seats
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.errors import InvalidInput
 from tessera.inventory import seatmap, selectors
 from tessera.inventory.admission import check_admission
@@ -295,12 +295,14 @@ def _check_request(
     user=None,
     admission_pass: str | None = None,
 ) -> None:
-    """The rules that need no lock: on sale, admitted (``admission.check_admission``),
-    channel active, quantity per order."""
+    """The rules that need no lock: on sale, admitted (``admission.check_admission``; a
+    sales channel sells its own allocations and the open pool without queueing), channel
+    active, quantity per order."""
     if session.event.status != EventStatus.PUBLISHED or not session.is_on_sale(now):
         raise NotOnSale()
-    check_admission(session=session, user=user, admission_pass=admission_pass, now=now)
-    if channel is not None and not channel.is_active:
+    if channel is None:
+        check_admission(session=session, user=user, admission_pass=admission_pass, now=now)
+    elif not channel.is_active:
         raise ChannelNotActive()
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidInput(details={"quantity": "a positive whole number required"})
@@ -311,23 +313,10 @@ def _check_request(
         )
 
 
-def _int4(value: int) -> int:
-    """Fold an id into PostgreSQL's signed 32-bit range (a collision only serialises)."""
-    return (value + 2**31) % 2**32 - 2**31
-
-
 def _lock_account(session: Session, user) -> None:
-    """Serialise holds of one account in one session until the transaction ends.
-
-    PostgreSQL: a transaction-level advisory lock on (session, user). SQLite takes the
-    database write lock at BEGIN (IMMEDIATE), which serialises every writer already.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)",
-                [_int4(session.pk), _int4(user.pk)],
-            )
+    """Serialise holds of one account in one session until the transaction ends
+    (``core.locks.lock_account``)."""
+    locks.lock_account(session_id=session.pk, user_id=user.pk)
 
 
 def _open_hold(
@@ -336,8 +325,23 @@ def _open_hold(
     """Check the per-account limit under the account lock and create the hold row.
 
     Call inside the entry point's transaction; the lock lasts until it ends, so a parallel
-    hold of the same account counts this one's places.
+    hold of the same account counts this one's places. A sales channel's holds are bounded
+    by the places the channel may sell, not by the per-account limit (its account sells to
+    many buyers).
     """
+    if channel is None:
+        _check_account_limit(session=session, user=user, quantity=quantity, now=now)
+    return Hold.objects.create(
+        session=session,
+        user=user,
+        channel=channel,
+        quantity=quantity,
+        created_at=now,
+        expires_at=now + timedelta(minutes=session.hold_minutes),
+    )
+
+
+def _check_account_limit(*, session: Session, user, quantity: int, now: datetime) -> None:
     _lock_account(session, user)
     already = selectors.count_account_units(session=session, user=user, now=now)
     if already + quantity > session.max_tickets_per_account:
@@ -353,14 +357,6 @@ def _open_hold(
                 "requested": quantity,
             },
         )
-    return Hold.objects.create(
-        session=session,
-        user=user,
-        channel=channel,
-        quantity=quantity,
-        created_at=now,
-        expires_at=now + timedelta(minutes=session.hold_minutes),
-    )
 
 
 class _Shortfall(Exception):
@@ -654,11 +650,7 @@ def hold_best_available(
 
 def _locked_hold(hold: Hold) -> Hold:
     try:
-        return (
-            Hold.objects.select_for_update(of=("self",))
-            .select_related("session__event")
-            .get(pk=hold.pk)
-        )
+        return locks.lock_rows(Hold.objects.select_related("session__event")).get(pk=hold.pk)
     except Hold.DoesNotExist as exc:
         raise HoldNotFound() from exc
 
@@ -736,27 +728,29 @@ def release_hold(*, hold: Hold, user, now: datetime) -> None:
     hold.status, hold.released_at = locked.status, locked.released_at
 
 
-def mark_hold_ordered(*, hold: Hold, now: datetime) -> Hold:
+def mark_hold_ordered(*, hold: Hold, now: datetime, is_locked: bool = False) -> Hold:
     """Record that an order was placed from the live hold (repeats change nothing).
 
-    Raises HoldExpired when the hold has expired or was released.
+    ``is_locked``: the caller (``orders.place_order``) already holds the hold's row lock in
+    its transaction, so it is not read again. The hold's audit trail is the order's
+    ``order.placed`` entry. Raises HoldExpired when the hold has expired or was released.
     """
+    if is_locked:
+        locks.require_transaction()
+        return _order_hold(hold, now)
     with transaction.atomic():
-        locked = _locked_hold(hold)
-        if locked.status == HoldStatus.ORDERED:
-            return locked
-        if locked.status != HoldStatus.ACTIVE or not locked.is_live(now):
-            raise HoldExpired()
-        locked.status = HoldStatus.ORDERED
-        locked.save(update_fields=["status"])
-        audit.record(
-            action="hold.ordered",
-            obj=locked,
-            actor=None,
-            organization_id=locked.session.event.organization_id,
-            now=now,
-        )
+        locked = _order_hold(_locked_hold(hold), now)
     hold.status = locked.status
+    return locked
+
+
+def _order_hold(locked: Hold, now: datetime) -> Hold:
+    if locked.status == HoldStatus.ORDERED:
+        return locked
+    if locked.status != HoldStatus.ACTIVE or not locked.is_live(now):
+        raise HoldExpired()
+    Hold.objects.filter(pk=locked.pk).update(status=HoldStatus.ORDERED)
+    locked.status = HoldStatus.ORDERED
     return locked
 
 

@@ -12,15 +12,18 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.errors import DomainError, InvalidInput, NotFound
 from tessera.core.money import round_money
 from tessera.inventory import services as inventory
 from tessera.inventory.models import Hold, HoldStatus, UnitStatus
+from tessera.orders import changes
 from tessera.orders.models import (
     LedgerEntry,
     LedgerKind,
@@ -74,7 +77,17 @@ def new_order_number(now: datetime) -> str:
     return f"T{now:%y%m%d}-{random_part}"
 
 
-def _clean_attendees(attendees: list | None, count: int) -> list[str]:
+class ContactInvalid(InvalidInput):
+    code = "contact_invalid"
+    default_message = _("Please give a valid email address and phone number.")
+
+
+_PHONE_CHARACTERS = frozenset("0123456789+-() ")
+
+
+def clean_attendees(attendees: list | None, count: int) -> list[str]:
+    """One name per place (at most 80 characters, no control characters), or all empty when
+    no names were given. Raises AttendeesInvalid."""
     if not attendees:
         return [""] * count
     if len(attendees) != count:
@@ -82,10 +95,27 @@ def _clean_attendees(attendees: list | None, count: int) -> list[str]:
     names = []
     for index, item in enumerate(attendees):
         name = item.get("name", "") if isinstance(item, dict) else item
-        if not isinstance(name, str) or len(name.strip()) > 80:
+        if not isinstance(name, str) or len(name.strip()) > 80 or not name.isprintable():
             raise AttendeesInvalid(details={"index": index})
         names.append(name.strip())
     return names
+
+
+def clean_contact(*, email: str, phone: str) -> tuple[str, str]:
+    """The order's email (empty: the buyer's own) and phone, checked. Raises
+    ContactInvalid naming the field."""
+    email = email.strip() if isinstance(email, str) else None
+    phone = phone.strip() if isinstance(phone, str) else None
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            email = None
+    if email is None or len(email) > 254:
+        raise ContactInvalid(_("Please give a valid email address."), details={"email": "invalid"})
+    if phone is None or len(phone) > 32 or not set(phone) <= _PHONE_CHARACTERS:
+        raise ContactInvalid(_("Please give a valid phone number."), details={"phone": "invalid"})
+    return email, phone
 
 
 def place_order(
@@ -100,12 +130,13 @@ def place_order(
     """Turn a live hold into an order awaiting payment, copying today's prices.
 
     Idempotent: ordering the same hold again returns the same order.
-    Raises HoldNotUsable when the hold is not the user's, expired or released.
+    Raises HoldNotUsable when the hold is not the user's, expired or released,
+    ContactInvalid for an email or phone that is not one, AttendeesInvalid.
     """
+    email, phone = clean_contact(email=email, phone=phone)
     with transaction.atomic():
         locked = (
-            Hold.objects.select_for_update(of=("self",))
-            .select_related("session__event")
+            locks.lock_rows(Hold.objects.select_related("session__event"))
             .filter(pk=hold.pk, user=user)
             .first()
         )
@@ -124,7 +155,7 @@ def place_order(
         )
         if len(units) != locked.quantity:
             raise HoldNotUsable
-        names = _clean_attendees(attendees, len(units))
+        names = clean_attendees(attendees, len(units))
         currencies = {u.zone.currency for u in units}
         if len(currencies) != 1:
             raise InvalidInput(_("All places of one order must be priced in one currency."))
@@ -169,8 +200,7 @@ def place_order(
                 for u, name in zip(units, names, strict=True)
             ]
         )
-        locked.status = HoldStatus.ORDERED
-        locked.save(update_fields=["status"])
+        inventory.mark_hold_ordered(hold=locked, now=now, is_locked=True)
         audit.record(
             action="order.placed",
             obj=order,
@@ -185,13 +215,13 @@ def place_order(
 def update_attendees(*, order: Order, user, attendees: list, now: datetime) -> Order:
     """Change attendee names while the order awaits payment."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.user_id != user.pk:
             raise OrderNotFound
         if order.status != OrderStatus.PENDING_PAYMENT:
             raise OrderNotPayable
         lines = list(order.lines.order_by("id"))
-        names = _clean_attendees(attendees, len(lines))
+        names = clean_attendees(attendees, len(lines))
         for line, name in zip(lines, names, strict=True):
             line.attendee_name = name
         OrderLine.objects.bulk_update(lines, ["attendee_name"])
@@ -202,7 +232,7 @@ def update_attendees(*, order: Order, user, attendees: list, now: datetime) -> O
 def extend_order(*, order: Order, user, now: datetime) -> Order:
     """Give an unpaid order its hold's one extension; the pay-before time moves with it."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.user_id != user.pk:
             raise OrderNotFound
         if order.status != OrderStatus.PENDING_PAYMENT or order.hold_id is None:
@@ -226,20 +256,29 @@ def charged_amount(order: Order) -> Decimal:
 
 
 def mark_order_paid(
-    *, order: Order, payment_id, amount: Decimal, currency: str, now: datetime
+    *,
+    order: Order,
+    payment_id,
+    amount: Decimal,
+    currency: str,
+    now: datetime,
+    reference: str = "",
 ) -> Order:
     """Confirm the sale: the hold's places become sold and the charge enters the ledger.
 
     Runs inside the caller's transaction (payments issues tickets in the same one).
-    Idempotent per payment. A payment after the hold's expiry still completes while every
-    place is still this hold's. Raises ``inventory.services.HoldLost`` otherwise,
-    ``PaymentMismatch`` for a wrong amount, ``OrderNotPayable`` for a cancelled order.
+    Idempotent per payment. ``payment_id`` None is a payment on account (a sales channel
+    settles later; ``reference`` names the account): idempotent per order. A payment after
+    the hold's expiry still completes while every place is still this hold's. Raises
+    ``inventory.services.HoldLost`` otherwise, ``PaymentMismatch`` for a wrong amount,
+    ``OrderNotPayable`` for a cancelled order.
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
-        if LedgerEntry.objects.filter(
-            kind=LedgerKind.CHARGE, payment_id=payment_id, order=order
-        ).exists():
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
+        charges = LedgerEntry.objects.filter(kind=LedgerKind.CHARGE, order=order)
+        if payment_id is not None:
+            charges = charges.filter(payment_id=payment_id)
+        if charges.exists():
             return order
         if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
             raise OrderNotPayable
@@ -261,17 +300,23 @@ def mark_order_paid(
             amount=order.total,
             currency=order.currency,
             payment_id=payment_id,
+            reference=reference[:80],
             at=now,
         )
         order.status = OrderStatus.PAID
         order.paid_at = now
         order.save(update_fields=["status", "paid_at"])
+        changes.announce(order.pk, order.status)
         audit.record(
             action="order.paid",
             obj=order,
             actor=None,
             now=now,
-            data={"payment": str(payment_id), "amount": str(order.total)},
+            data=(
+                {"payment": str(payment_id), "amount": str(order.total)}
+                if payment_id is not None
+                else {"account": reference, "amount": str(order.total)}
+            ),
         )
     return order
 
@@ -279,7 +324,7 @@ def mark_order_paid(
 def fulfil_order(*, order: Order, now: datetime) -> Order:
     """Paid and tickets issued. Idempotent."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.status == OrderStatus.FULFILLED:
             return order
         if order.status != OrderStatus.PAID:
@@ -287,6 +332,7 @@ def fulfil_order(*, order: Order, now: datetime) -> Order:
         order.status = OrderStatus.FULFILLED
         order.fulfilled_at = now
         order.save(update_fields=["status", "fulfilled_at"])
+        changes.announce(order.pk, order.status)
         audit.record(action="order.fulfilled", obj=order, now=now)
     return order
 
@@ -297,7 +343,7 @@ def cancel_order(*, order: Order, actor, reason: str, now: datetime) -> Order:
     Raises OrderNotCancellable once the order is paid.
     """
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.status == OrderStatus.CANCELLED:
             return order
         if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
@@ -308,6 +354,7 @@ def cancel_order(*, order: Order, actor, reason: str, now: datetime) -> Order:
         order.closed_at = now
         order.close_reason = reason[:200]
         order.save(update_fields=["status", "closed_at", "close_reason"])
+        changes.announce(order.pk, order.status)
         audit.record(
             action="order.cancelled", obj=order, actor=actor, now=now, data={"reason": reason[:200]}
         )
@@ -318,12 +365,13 @@ def expire_order(*, order: Order, now: datetime) -> Order:
     """Mark an unpaid order whose hold ran out as expired. Its places are already free to
     others (lazy expiry); a late payment still completes while no one has taken them."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > now:
             return order
         order.status = OrderStatus.EXPIRED
         order.closed_at = now
         order.save(update_fields=["status", "closed_at"])
+        changes.announce(order.pk, order.status)
         audit.record(action="order.expired", obj=order, now=now)
     return order
 
@@ -345,7 +393,7 @@ def record_lost_sale(
     """A payment arrived but the places are gone: book the charge, close the order with the
     reason shown to the buyer. The refund follows through ``record_refund``. Idempotent."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if not LedgerEntry.objects.filter(kind=LedgerKind.CHARGE, payment_id=payment_id).exists():
             LedgerEntry.objects.create(
                 order=order,
@@ -365,6 +413,7 @@ def record_lost_sale(
             order.closed_at = order.closed_at or now
             order.close_reason = reason[:200]
             order.save(update_fields=["status", "closed_at", "close_reason"])
+        changes.announce(order.pk, order.status)
         OrderLine.objects.filter(order=order, status=LineStatus.ACTIVE).update(
             status=LineStatus.VOID
         )
@@ -390,7 +439,7 @@ def record_refund(
     """Book money returned to the buyer. Refunds never exceed what was charged.
     Idempotent per provider refund reference."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         amount = round_money(amount, currency)
         if reference:
             existing = order.ledger.filter(kind=LedgerKind.REFUND, reference=reference).first()
@@ -419,6 +468,7 @@ def record_refund(
                 else OrderStatus.PARTIALLY_REFUNDED
             )
             order.save(update_fields=["status"])
+            changes.announce(order.pk, order.status)
         audit.record(
             action="order.refund",
             obj=order,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.security import django_auth
 
@@ -21,7 +21,6 @@ from tessera.core.money import round_money
 from tessera.orders.services import get_order_for_user
 from tessera.payments import services
 from tessera.payments.models import Payment
-from tessera.payments.providers import get_provider
 from tessera.payments.selectors import get_payment_for_user
 
 logger = logging.getLogger(__name__)
@@ -117,28 +116,3 @@ def create_payment(request: HttpRequest, number: str, payload: PaymentIn):
 def get_payment(request: HttpRequest, payment_id: UUID):
     """One of the user's payments, with its status."""
     return get_payment_for_user(payment_id=payment_id, user=request.auth)
-
-
-@router.post(
-    "/payments/callbacks/{provider}",
-    auth=None,
-    response={404: PaymentErrorOut},
-    summary="Notify endpoint of a payment provider",
-)
-def provider_callback(request: HttpRequest, provider: str):
-    """Where gateways post their signed notifications. Answers what each expects: Alipay
-    the text ``success``, WeChat Pay and the sandbox ``{"code": "SUCCESS"}`` (a 4xx with
-    ``FAIL`` makes them deliver again)."""
-    adapter = get_provider(provider[:20])
-    body = request.body
-    ok = False
-    if len(body) <= MAX_CALLBACK_BYTES:
-        try:
-            log = services.handle_callback(
-                provider=adapter.name, headers=dict(request.headers), body=body, now=clock_now()
-            )
-            ok = log.signature_valid
-        except Exception:  # the gateway will deliver again; never answer it with a 500
-            logger.exception("payment callback from %s could not be applied", provider)
-    answer = adapter.callback_response(ok)
-    return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)

@@ -267,7 +267,8 @@ def cashier_url(payment: Payment) -> str:
 # -- callbacks -----------------------------------------------------------------------------------
 
 
-def _loggable(headers: dict, body: bytes) -> tuple[dict, str]:
+def loggable(headers: dict, body: bytes) -> tuple[dict, str]:
+    """The headers (no secrets, bounded) and body (bounded, as text) kept in the callback log."""
     kept = {
         str(k)[:100]: str(v)[:1000]
         for k, v in list(headers.items())[:_LOGGED_HEADERS_MAX]
@@ -290,7 +291,14 @@ def _reason_for(order: Order, cause: str) -> str:
         return str(_REASONS[cause])
 
 
-def handle_callback(*, provider: str, headers: dict, body: bytes, now: datetime) -> CallbackLog:
+def handle_callback(
+    *,
+    provider: str,
+    headers: dict,
+    body: bytes,
+    now: datetime,
+    verified: CallbackData | None = None,
+) -> CallbackLog:
     """Verify, log and apply one provider callback; returns its CallbackLog.
 
     - signature (or key, timestamp, encryption) wrong → ``rejected``, nothing else changes;
@@ -302,10 +310,12 @@ def handle_callback(*, provider: str, headers: dict, body: bytes, now: datetime)
       that is rolled back, the charge is booked on the cancelled order and refunded after
       commit → ``refunded``.
 
-    Raises UnknownProvider / ProviderUnavailable for a provider that is not set up here.
+    ``verified``: the callback as the caller already verified it (verification may be
+    once-only, e.g. WeChat Pay's nonces). Raises UnknownProvider / ProviderUnavailable for a
+    provider that is not set up here.
     """
     adapter = get_provider(provider)
-    logged_headers, logged_body = _loggable(headers, body)
+    logged_headers, logged_body = loggable(headers, body)
 
     def log(outcome: str, *, payment=None, valid: bool = True, detail: str = "") -> CallbackLog:
         return CallbackLog.objects.create(
@@ -320,7 +330,7 @@ def handle_callback(*, provider: str, headers: dict, body: bytes, now: datetime)
         )
 
     try:
-        data = adapter.verify_callback(headers, body, now=now)
+        data = verified or adapter.verify_callback(headers, body, now=now)
     except CallbackForged as exc:
         logger.warning("forged %s callback: %s", provider, exc.reason)
         with transaction.atomic():

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,7 +22,8 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
-from tessera.inventory import services as inventory
+from tessera.sale import services as sale
+from tessera.sale.choices import PlaceChoice
 from tessera.venues.models import SectionKind
 from tessera.waitingroom.guards import waitingroom_redirect
 
@@ -92,36 +92,23 @@ class BuyForm(forms.Form):
     )
 
 
-def _parse_seat_labels(session: Session, text: str) -> list[int]:
-    """Unit ids for labels ``section-row-seat`` (one query); raises DomainError naming the
-    first bad label."""
-    from tessera.inventory.models import InventoryUnit
-
-    labels = [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
-    if not labels:
-        raise DomainError(_("Please enter at least one seat."))
-    wanted: list[tuple[str, tuple[str, ...]]] = []
-    for label in labels[:100]:
-        parts = tuple(label.split("-"))
-        if len(parts) != 3 or not all(parts):
-            raise DomainError(
-                _("“%(label)s” is not a seat: use section-row-seat, e.g. 101-5-12.")
-                % {"label": label}
-            )
-        wanted.append((label, parts))
-    match = Q()
-    for _label, (section, row, seat) in wanted:
-        match |= Q(section__code=section, seat__row__label=row, seat__label=seat)
-    found = {
-        (section, row, seat): unit_id
-        for unit_id, section, row, seat in InventoryUnit.objects.filter(
-            match, session=session
-        ).values_list("id", "section__code", "seat__row__label", "seat__label")
-    }
-    for label, parts in wanted:
-        if parts not in found:
-            raise DomainError(_("There is no seat %(label)s in this session.") % {"label": label})
-    return [found[parts] for _label, parts in wanted]
+def _choice(data: dict, session: Session) -> PlaceChoice:
+    """The buy form's choice as the sale understands it; raises DomainError with the
+    message the form shows."""
+    if data["mode"] == MODE_SEATS:
+        return PlaceChoice.parse({"seat_labels": data["seats"] or ""})
+    if data["zone"] is None:
+        raise DomainError(_("Please choose a price zone."))
+    if not session.price_zones.filter(pk=data["zone"]).exists():
+        raise DomainError(_("Please choose a price zone of this session."))
+    return PlaceChoice.parse(
+        {
+            "zone": data["zone"],
+            "quantity": data["quantity"],
+            "best_available": data["mode"] == MODE_BEST,
+            "accept_split": data["mode"] == MODE_BEST and data["accept_split"],
+        }
+    )
 
 
 @login_required
@@ -139,40 +126,13 @@ def buy(request, session_id: int):
         data = form.cleaned_data
         admission_pass = admission.pass_from_request(request, session.pk)
         try:
-            zone = None
-            if data["zone"] is not None:
-                zone = session.price_zones.filter(pk=data["zone"]).first()
-                if zone is None:
-                    raise DomainError(_("Please choose a price zone of this session."))
-            if data["mode"] == MODE_SEATS:
-                hold = inventory.hold_units(
-                    session=session,
-                    user=request.user,
-                    unit_ids=_parse_seat_labels(session, data["seats"]),
-                    now=now,
-                    admission_pass=admission_pass,
-                )
-            elif zone is None:
-                raise DomainError(_("Please choose a price zone."))
-            elif data["mode"] == MODE_ANY:
-                hold = inventory.hold_quantity(
-                    session=session,
-                    user=request.user,
-                    zone=zone,
-                    quantity=data["quantity"],
-                    now=now,
-                    admission_pass=admission_pass,
-                )
-            else:
-                hold = inventory.hold_best_available(
-                    session=session,
-                    user=request.user,
-                    zone=zone,
-                    quantity=data["quantity"],
-                    accept_split=data["accept_split"],
-                    now=now,
-                    admission_pass=admission_pass,
-                )
+            hold = sale.hold_places(
+                session=session,
+                user=request.user,
+                choice=_choice(data, session),
+                now=now,
+                admission_pass=admission_pass,
+            )
         except DomainError as exc:
             form.add_error(None, str(exc.message))
         else:

@@ -7,8 +7,9 @@ cashier; step 4 is the order page with the tickets. Every step shows the hold's 
 and, once the hold has run out, says so and offers the same places again or the nearest
 alternative (``recovery.recover_places``).
 
-What the fan typed is also kept in the Django session per hold (names, email, the places),
-so a recovered hold starts with the same names and a tidied hold still knows its places.
+What the fan typed is also kept per hold in a ``CheckoutDraft`` row (names, email, the
+places), so a recovered hold starts with the same names and a tidied hold still knows its
+places. (The session is a signed cookie and holds only the sign-in.)
 """
 
 from datetime import UTC
@@ -16,6 +17,7 @@ from datetime import UTC
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Subquery
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,9 +40,9 @@ from tessera.payments.models import Provider
 from tessera.payments.providers import get_provider, provider_names
 from tessera.payments.providers.base import ProviderUnavailable
 from tessera.storefront import recovery
+from tessera.storefront.models import CheckoutDraft
 
-DRAFTS_KEY = "tessera.checkout"
-MAX_DRAFTS = 5  # holds remembered per browser session
+MAX_DRAFTS = 5  # holds remembered per fan; older drafts go when a new one is saved
 # The countdown turns into a warning this many seconds before the hold runs out.
 WARN_SECONDS = 150
 STEP_ATTENDEES = "attendees"
@@ -50,18 +52,37 @@ STEP_PAYMENT = "payment"
 # -- what the fan typed, per hold -------------------------------------------------------------
 
 
-def get_draft(request, hold_id) -> dict:
-    return dict(request.session.get(DRAFTS_KEY, {}).get(str(hold_id), {}))
+def get_draft(request, hold_id) -> CheckoutDraft:
+    """The signed-in fan's draft for the hold, or a new, unsaved one. Another account's
+    draft is never read."""
+    draft = CheckoutDraft.objects.filter(hold_id=hold_id, user=request.user).first()
+    return draft if draft is not None else CheckoutDraft(hold_id=hold_id, user=request.user)
 
 
-def save_draft(request, hold_id, **values) -> None:
-    drafts = dict(request.session.get(DRAFTS_KEY, {}))
-    draft = dict(drafts.pop(str(hold_id), {}))
-    draft.update(values)
-    drafts[str(hold_id)] = draft
-    while len(drafts) > MAX_DRAFTS:
-        drafts.pop(next(iter(drafts)))
-    request.session[DRAFTS_KEY] = drafts
+def save_draft(draft: CheckoutDraft, *, now, **values) -> None:
+    """Store ``values`` (``names``, ``email``, ``unit_ids``, ``recovered_from``) in the draft.
+
+    A stored draft is written only when something changed. A new one is written in one
+    statement that also covers a draft stored meanwhile by a parallel request for the same
+    hold; the fan's drafts beyond the newest ``MAX_DRAFTS`` are then deleted.
+    """
+    changed = [name for name, value in values.items() if getattr(draft, name) != value]
+    if not values or (draft.pk is not None and not changed):
+        return
+    for name in changed:
+        setattr(draft, name, values[name])
+    draft.updated_at = now
+    if draft.pk is not None:
+        draft.save(update_fields=[*changed, "updated_at"])
+        return
+    fields = ["user", "names", "email", "unit_ids", "recovered_from", "updated_at"]
+    CheckoutDraft.objects.bulk_create(
+        [draft], update_conflicts=True, unique_fields=["hold"], update_fields=fields
+    )
+    newest = CheckoutDraft.objects.filter(user_id=draft.user_id).order_by("-updated_at", "-id")
+    CheckoutDraft.objects.filter(user_id=draft.user_id).exclude(
+        pk__in=Subquery(newest.values("pk")[:MAX_DRAFTS])
+    ).delete()
 
 
 # -- shared by the steps -----------------------------------------------------------------------
@@ -112,6 +133,7 @@ def _step_context(request, *, hold: Hold, order: Order | None, now) -> dict:
     session = _session_of(hold)
     draft = get_draft(request, hold.pk)
     is_live = hold.is_live(now)
+    unit_ids = None
     if order is not None:
         lines = list(order.lines.select_related("zone").order_by("id"))
         rows = [
@@ -130,10 +152,10 @@ def _step_context(request, *, hold: Hold, order: Order | None, now) -> dict:
         ]
         total, currency = order.total, order.currency
     else:
-        names = list(draft.get("names", []))
+        names = list(draft.names)
         units = list(inventory_selectors.list_hold_units(hold)) if is_live else []
         if is_live:
-            save_draft(request, hold.pk, units=[unit.pk for unit in units])
+            unit_ids = [unit.pk for unit in units]
         rows = [
             {
                 "index": index,
@@ -162,8 +184,10 @@ def _step_context(request, *, hold: Hold, order: Order | None, now) -> dict:
         "warn_seconds": WARN_SECONDS,
         "can_extend": is_live and hold.extensions == 0,
         "countdown_strings": countdown_strings(),
-        "email": (order.email if order else draft.get("email")) or request.user.email,
+        "email": (order.email if order else draft.email) or request.user.email,
         "now": now,
+        "draft": draft,
+        "unit_ids": unit_ids,  # the live hold's places, for the draft
     }
 
 
@@ -212,12 +236,16 @@ def checkout(request, hold_id):
         return redirect("storefront:order", number=order.number)
     context = _step_context(request, hold=hold, order=order, now=now)
     context["error"] = None
-    if request.method == "POST":
+    remembered = {} if context["unit_ids"] is None else {"unit_ids": context["unit_ids"]}
+    if request.method != "POST":
+        save_draft(context["draft"], now=now, **remembered)
+    else:
         action = request.POST.get("action", "next")
         names = _names_from(request, len(context["rows"]))
         email = request.POST.get("email", "").strip()[:254]
         if context["rows"]:
-            save_draft(request, hold.pk, names=names, email=email)
+            remembered.update(names=names, email=email)
+        save_draft(context["draft"], now=now, **remembered)
         if not context["is_live"]:
             context["error"] = _("Your hold has expired: nothing was saved to an order.")
             return _render_step(request, "storefront/checkout.html", context, status=409)
@@ -308,11 +336,12 @@ def checkout_recover(request, hold_id):
     now = clock.now()
     hold = _own_hold(request, hold_id)
     draft = get_draft(request, hold.pk)
-    unit_ids = recovery.places_of_hold(hold, remembered=draft.get("units"))
+    unit_ids = recovery.places_of_hold(hold, remembered=draft.unit_ids)
+    names, email = list(draft.names), draft.email
     order = Order.objects.filter(hold=hold).first()
-    if order is not None and not draft.get("names"):
-        draft["names"] = [line.attendee_name for line in order.lines.order_by("id")]
-        draft["email"] = order.email
+    if order is not None and not names:
+        names = [line.attendee_name for line in order.lines.order_by("id")]
+        email = order.email
     try:
         result = recovery.recover_places(
             hold=hold,
@@ -327,11 +356,11 @@ def checkout_recover(request, hold_id):
             return redirect("storefront:order", number=order.number)
         return redirect("storefront:checkout", hold_id=hold.pk)
     save_draft(
-        request,
-        result.hold.pk,
-        names=draft.get("names", []),
-        email=draft.get("email", ""),
-        recovered_from=str(hold.pk),
+        CheckoutDraft(hold=result.hold, user=request.user),
+        now=now,
+        names=names,
+        email=email,
+        recovered_from=hold.pk,
     )
     if result.same_places:
         messages.success(request, _("You have the same places again."))

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import Session
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import DomainError, InvalidInput
 from tessera.inventory.models import UnitStatus
@@ -46,6 +46,7 @@ __all__ = [
     "revocation_list",
     "revoke_ticket",
     "rotate_signing_key",
+    "sign_credential",
     "ticket_rotation_key",
 ]
 
@@ -227,7 +228,7 @@ def issue_tickets(*, order: Order, now: datetime) -> list[Ticket]:
     """
     with transaction.atomic():
         # Lock the order row only: joined rows (the session!) stay unlocked.
-        order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.status not in _ISSUABLE:
             raise OrderNotPaid()
         lines = list(
@@ -283,14 +284,39 @@ def credential_for(*, ticket: Ticket, now: datetime | None = None) -> str:
         raise TicketRevoked()
     session = ticket.session
     key = get_or_create_signing_key(session=session, now=now or clock_now())
-    payload = credentials.Payload(
+    return sign_credential(
         ticket_id=ticket.pk,
         session_id=session.pk,
         unit_id=ticket.unit_id,
-        not_before=ticket.issued_at,
-        not_after=credential_valid_until(session),
-        holder_digest=credentials.holder_digest(ticket.holder_name, ticket.pk),
+        issued_at=ticket.issued_at,
+        valid_until=credential_valid_until(session),
+        holder_name=ticket.holder_name,
         version=ticket.version,
+        key=key,
+    )
+
+
+def sign_credential(
+    *,
+    ticket_id: int,
+    session_id: int,
+    unit_id: int,
+    issued_at: datetime,
+    valid_until: datetime,
+    holder_name: str,
+    version: int,
+    key: SessionKey,
+) -> str:
+    """The credential text of one ticket version under ``key`` (the session's signing key),
+    from the ticket's values in hand (``credential_for`` reads them from a Ticket)."""
+    payload = credentials.Payload(
+        ticket_id=ticket_id,
+        session_id=session_id,
+        unit_id=unit_id,
+        not_before=issued_at,
+        not_after=valid_until,
+        holder_digest=credentials.holder_digest(holder_name, ticket_id),
+        version=version,
         key_id=key.kid,
     )
     return credentials.sign(payload, bytes(key.secret))
@@ -323,7 +349,7 @@ def revoke_ticket(*, ticket: Ticket, reason: str, now: datetime, actor=None) -> 
         message=_("Give a reason of at most 40 characters."),
     )
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        locked = locks.lock_rows(Ticket.objects).get(pk=ticket.pk)
         if locked.status == TicketStatus.REVOKED:
             _refresh(ticket, locked)
             return locked
@@ -364,7 +390,7 @@ def reissue_ticket(*, ticket: Ticket, holder_name: str, now: datetime, actor=Non
         message=_("Enter the new holder's name (at most 80 characters)."),
     )
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+        locked = locks.lock_rows(Ticket.objects).get(pk=ticket.pk)
         if locked.status != TicketStatus.VALID:
             raise TicketRevoked()
         if locked.version >= credentials.MAX_VERSION:

@@ -19,7 +19,7 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.waitingroom import services
 from tessera.waitingroom.models import RateMode, WaitingRoom
-from tessera.waitingroom.selectors import get_live_figures
+from tessera.waitingroom.selectors import forget_rooms, get_live_figures
 
 
 class WaitingRoomForm(forms.ModelForm):
@@ -95,6 +95,14 @@ class WaitingRoomAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
     search_fields = ["name"]
     filter_horizontal = ["sessions"]
     actions = [pause_rooms, resume_rooms, close_rooms]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        forget_rooms()  # its sessions may have changed
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        forget_rooms()
 
     @admin.display(description=_("live view"))
     def live_link(self, obj):

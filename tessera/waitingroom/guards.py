@@ -16,7 +16,7 @@ from tessera.waitingroom.errors import (
     AdmissionInvalid,
     AdmissionRequired,
 )
-from tessera.waitingroom.selectors import get_room_for_session
+from tessera.waitingroom.selectors import get_room_for_session, room_governing
 from tessera.waitingroom.signing import AdmissionPass
 
 
@@ -37,7 +37,7 @@ def check_pass(*, room, user, admission_pass: str | None, now: datetime) -> Admi
 
 def require_admission(*, session, user, admission_pass: str | None, now: datetime) -> None:
     """Hold guard: a session governed by a waiting room needs the buyer's valid pass."""
-    room = get_room_for_session(session.pk)
+    room = room_governing(session.pk)
     if room is None:
         return
     check_pass(room=room, user=user, admission_pass=admission_pass, now=now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
@@ -20,6 +22,36 @@ def get_room_for_session(session_id: int) -> WaitingRoom | None:
         .order_by("-opens_at")
         .first()
     )
+
+
+# Which room governs a session, remembered per process this long: the hold guard runs on
+# every hold, and rooms change rarely (services forget a session's answer at once in the
+# process that changes it; other processes see the change within this time).
+ROOM_CACHE_SECONDS = 1.0
+_rooms: dict[int, tuple[float, object]] = {}
+_rooms_lock = threading.Lock()
+
+
+def room_governing(session_id: int):
+    """The waiting room that governs the session (``get_room_for_session``), remembered for
+    ROOM_CACHE_SECONDS."""
+    tick = time.monotonic()
+    with _rooms_lock:
+        hit = _rooms.get(session_id)
+    if hit is not None and hit[0] > tick:
+        return hit[1]
+    room = get_room_for_session(session_id)
+    with _rooms_lock:
+        if len(_rooms) > 10_000:
+            _rooms.clear()
+        _rooms[session_id] = (tick + ROOM_CACHE_SECONDS, room)
+    return room
+
+
+def forget_rooms() -> None:
+    """Forget every remembered answer (a room was created, closed or changed its sessions)."""
+    with _rooms_lock:
+        _rooms.clear()
 
 
 def count_places(*, session_ids: list[int], now: datetime) -> tuple[int, int]:

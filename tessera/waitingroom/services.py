@@ -15,7 +15,7 @@ from tessera.waitingroom import rate as rates
 from tessera.waitingroom.backends import Entry, get_backend
 from tessera.waitingroom.errors import RoomInvalid, RoomNotJoinable
 from tessera.waitingroom.models import ENDED_STATUSES, RateMode, RoomStatus, WaitingRoom
-from tessera.waitingroom.selectors import count_places
+from tessera.waitingroom.selectors import count_places, forget_rooms
 from tessera.waitingroom.signing import QueueToken
 
 # An advance never banks more than this much time (a worker that was down for an hour does
@@ -71,6 +71,8 @@ def create_room(
     with transaction.atomic():
         room.save()
         room.sessions.set(sessions)
+        forget_rooms()
+        transaction.on_commit(forget_rooms)
         audit.record(
             action="waitingroom.created",
             obj=room,
@@ -86,6 +88,8 @@ def _set_status(room: WaitingRoom, status: str, *, actor, now: datetime, action:
     with transaction.atomic():
         WaitingRoom.objects.filter(pk=room.pk).update(status=status, updated_at=now)
         room.status = status
+        forget_rooms()
+        transaction.on_commit(forget_rooms)
         audit.record(
             action=action, obj=room, actor=actor, organization_id=room.organization_id, now=now
         )

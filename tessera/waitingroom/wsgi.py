@@ -8,25 +8,24 @@ by ``views.status_response`` (the same function as the Django view at the same U
 say the same), in the language of the request's language cookie or ``Accept-Language``;
 every other request goes to Django unchanged.
 
-Django closes stale database connections when a request starts and ends; requests answered
-here skip those signals, so each server thread does the same check at most once a second.
+Requests answered here skip Django's ``request_started``/``request_finished`` signals, so the
+layer does what their handlers do with the same helpers (``tessera.core.db``): at the start,
+a connection that had an error or was idle for more than a second is checked (and one past
+its age closed); at the end, the connection is noted as handed back.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from http.cookies import CookieError, SimpleCookie
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import translation
 from django.utils.translation import trans_real
 
+from tessera.core.db import prepare_connections, release_connections
+
 STATUS_PATH = "/queue/-/status"
-_CONNECTION_CHECK_SECONDS = 1.0
-_local = threading.local()
 logger = logging.getLogger(__name__)
 
 
@@ -55,18 +54,10 @@ def _language(environ) -> str:
     return settings.LANGUAGE_CODE
 
 
-def _check_connections() -> None:
-    due = getattr(_local, "next_check", 0.0)
-    tick = time.monotonic()
-    if tick >= due:
-        close_old_connections()
-        _local.next_check = tick + _CONNECTION_CHECK_SECONDS
-
-
 def _answer_status(environ, start_response):
     from tessera.waitingroom.views import status_response
 
-    _check_connections()
+    prepare_connections()
     language = _language(environ)
     try:
         with translation.override(language):
@@ -79,6 +70,8 @@ def _answer_status(environ, start_response):
             [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
         )
         return [body]
+    finally:
+        release_connections()
     headers = [(name, value) for name, value in response.items()]
     headers.extend(("Set-Cookie", c.output(header="")) for c in response.cookies.values())
     headers.append(("Content-Length", str(len(response.content))))

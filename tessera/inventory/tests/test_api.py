@@ -135,17 +135,10 @@ def test_post_hold_errors_use_the_error_shape(client, sale):
     assert two_ways.status_code == 422
     assert two_ways.json() == {
         "error": {
-            "code": "invalid_input",
-            "message": "The input is not valid.",
-            "details": {
-                "errors": [
-                    {
-                        "field": "body.payload",
-                        "message": "Value error, Choose places one way: unit_ids, seat_ids, "
-                        "a zone and a quantity, or best_available.",
-                    }
-                ]
-            },
+            "code": "choice_invalid",
+            "message": "Choose places one way: unit_ids, seat_ids, seat labels, a zone and a "
+            "quantity, or best_available.",
+            "details": {},
         }
     }
     foreign_zone = post(client, url, {"zone": make_sale().zones["A"].pk, "quantity": 1})

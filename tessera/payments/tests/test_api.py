@@ -26,6 +26,7 @@ LATER = NOW + timedelta(minutes=2)
 def frozen_now(monkeypatch):
     """The endpoints read the clock once per request; here it reads ``LATER``."""
     monkeypatch.setattr("tessera.payments.api.clock_now", lambda: LATER)
+    monkeypatch.setattr("tessera.sale.api.clock_now", lambda: LATER)  # the notify endpoint
     return LATER
 
 

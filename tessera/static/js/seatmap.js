@@ -2,7 +2,9 @@
 // module adds live availability (polled with ETag), the seat view of a section, selection
 // with a running total, best-available proposals, standing quantities, the heat map and
 // the explanation when another buyer took a seat first. Texts come translated in the
-// config blob rendered by the template.
+// config blob rendered by the template, and so do the addresses of the endpoints it calls
+// (the storefront's API router, /api/v1/sessions/<id>/seatmap/...); errors answer
+// {"error": {"code", "message", "details"}} with the message in the fan's language.
 import { PanZoom } from "./seatmap-view.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -64,7 +66,14 @@ async function post(url, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
   });
-  const data = response.status === 204 ? null : await response.json();
+  let data = null;
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch (error) {
+      // not JSON (a proxy's error page): the caller shows the generic message
+    }
+  }
   return { status: response.status, data };
 }
 

@@ -58,6 +58,24 @@ def _strings() -> dict:
     }
 
 
+def _urls(session_id: int) -> dict:
+    """The seat map's endpoints (``storefront.api``); ``{id}`` stands for a section id."""
+
+    def url(name: str, **kwargs) -> str:
+        return reverse(f"api:seatmap_{name}", kwargs={"session_id": session_id, **kwargs})
+
+    # a section id the URL can carry, replaced by the placeholder the script fills in
+    section = {"section_id": 1}
+    return {
+        "availability": url("availability"),
+        "seats": url("seats", **section).replace("/sections/1/", "/sections/{id}/"),
+        "view": url("view", **section).replace("/sections/1/", "/sections/{id}/"),
+        "heat": url("heat"),
+        "propose": url("propose"),
+        "hold": url("hold"),
+    }
+
+
 def seatmap_config(request, session, data) -> dict:
     zones = list(session.price_zones.all())
     currency = zones[0].currency if zones else "CNY"
@@ -72,19 +90,11 @@ def seatmap_config(request, session, data) -> dict:
             "kind": row["kind"],
             "zone": primary.primary.pk if primary and primary.primary else None,
         }
-    base = f"/sessions/{session.pk}/seatmap/"
     return {
         "sessionId": session.pk,
         "maxSeats": session.max_tickets_per_order,
         "csrf": get_token(request),
-        "urls": {
-            "availability": reverse("storefront:seatmap_availability", args=[session.pk]),
-            "seats": base + "sections/{id}/seats/",
-            "view": base + "sections/{id}/view/",
-            "heat": reverse("storefront:seatmap_heat", args=[session.pk]),
-            "propose": reverse("storefront:seatmap_propose", args=[session.pk]),
-            "hold": reverse("storefront:seatmap_hold", args=[session.pk]),
-        },
+        "urls": _urls(session.pk),
         "currency": {"symbol": symbol, "code": currency, "exponent": exponent},
         "zones": {
             str(z.pk): {

@@ -3,6 +3,7 @@ available shown before it is taken, a standing quantity, a seat lost to another 
 heat map and the phone layout."""
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone, translation
@@ -53,8 +54,19 @@ def held_unit_ids(hold_id) -> list[int]:
     return sorted(InventoryUnit.objects.filter(hold_id=hold_id).values_list("id", flat=True))
 
 
+def api_calls(page) -> list[tuple[str, str, int]]:
+    """(method, path, status) of every answer the page gets from now on."""
+    calls: list[tuple[str, str, int]] = []
+    page.on(
+        "response",
+        lambda r: calls.append((r.request.method, urlsplit(r.url).path, r.status)),
+    )
+    return calls
+
+
 def test_two_adjacent_seats_clicked_on_the_map_are_held(live_server, page, sale, artifacts_dir):
     # given a fan on the buy page
+    calls = api_calls(page)
     sign_in_and_open_map(page, live_server, sale)
     assert page.locator(".sm-section[data-section='S1']").get_attribute("data-level") == "many"
     page.screenshot(path=artifacts_dir / "seatmap-overview.png", full_page=True)
@@ -79,6 +91,20 @@ def test_two_adjacent_seats_clicked_on_the_map_are_held(live_server, page, sale,
     hold_id = CHECKOUT.search(page.url).group(1)
     assert held_unit_ids(hold_id) == sorted([b4.pk, b5.pk])
     assert Hold.objects.get(pk=hold_id).user.username == "fan"
+
+    # and the map spoke only to the API's seat map endpoints
+    api = f"/api/v1/sessions/{sale.session.pk}/seatmap/"
+    s1 = sale.sections["S1"].pk
+    seatmap_calls = [c for c in calls if "/seatmap/" in c[1]]
+    assert {c[1] for c in seatmap_calls} == {
+        api + "availability",
+        api + f"sections/{s1}/seats",
+        api + f"sections/{s1}/view",
+        api + "hold",
+    }
+    assert ("GET", api + "availability", 200) in seatmap_calls
+    assert ("POST", api + f"sections/{s1}/view", 204) in seatmap_calls
+    assert ("POST", api + "hold", 201) in seatmap_calls
 
 
 def test_best_available_is_shown_on_the_map_then_held(live_server, page, sale):
@@ -203,3 +229,52 @@ def test_phone_layout_fits_and_seats_can_be_tapped(live_server, phone_page, sale
     seat(page, a1).tap()
     assert page.locator("#sm-total").inner_text() == "¥380.00"
     page.screenshot(path=artifacts_dir / "seatmap-phone.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "width", "height"),
+    [
+        ("zh-CN", "zh-hans", 1366, 900),
+        ("en-US", "en", 1366, 900),
+        ("zh-CN", "zh-hans", 390, 844),
+        ("en-US", "en", 390, 844),
+    ],
+)
+def test_buy_page_with_the_map_in_both_languages_at_desktop_and_phone_width(
+    live_server, browser, sale, artifacts_dir, locale, language, width, height
+):
+    # given a fan whose browser speaks ``language``, on a screen ``width`` pixels wide
+    context = browser.new_context(
+        locale=locale,
+        viewport={"width": width, "height": height},
+        is_mobile=width < 500,
+        has_touch=width < 500,
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        sign_in_and_open_map(page, live_server, sale)
+
+        # when they open section S1 and choose seat A-2
+        page.click(".sm-section[data-section='S1'] polygon")
+        a2 = sale.seat_unit("S1", "A", 2)
+        seat(page, a2).click()
+
+        # then the map speaks their language, fits the screen and counts the price
+        with translation.override(language):
+            hold_text = _("Hold these seats")
+            one_seat = _("1 seat selected")
+            seat_label = _("%(section)s · row %(row)s · seat %(seat)s") % {
+                "section": "S1",
+                "row": "A",
+                "seat": 2,
+            }
+        assert page.locator("#sm-hold").inner_text() == hold_text
+        assert page.locator("#sm-count").inner_text() == one_seat
+        assert page.locator(".sm-selected-seat span").inner_text() == f"{seat_label} · ¥380.00"
+        assert page.locator("#sm-total").inner_text() == "¥380.00"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.locator("#sm-svg").bounding_box()["width"] <= width
+        page.screenshot(path=artifacts_dir / f"seatmap-buy-{language}-{width}.png", full_page=True)
+    finally:
+        context.close()

@@ -1,0 +1,42 @@
+"""API keys of sales channels (distributors, box offices) for the channel order API."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ChannelKey(models.Model):
+    """One API key of a sales channel. The key itself is shown once, when it is issued;
+    only its SHA-256 digest is stored. ``prefix`` (public, unique) finds the row."""
+
+    channel = models.ForeignKey(
+        "inventory.SalesChannel",
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=_("sales channel"),
+    )
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
+    digest = models.CharField(_("digest"), max_length=64)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("channel API key")
+        verbose_name_plural = _("channel API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,0 +1,480 @@
+"""The sale's services: the buyer's one-call checkout, holding places, the confirmation of a
+payment. Transactions, locks and invariants: see the package docstring (``tessera.sale``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from tessera.catalog.models import PriceZone, Session
+from tessera.catalog.selectors import get_public_session
+from tessera.core.errors import NotFound
+from tessera.core.i18n import localized
+from tessera.core.money import round_money, to_minor_units
+from tessera.inventory import seatmap
+from tessera.inventory import selectors as inventory_selectors
+from tessera.inventory import services as inventory
+from tessera.inventory.admission import check_admission
+from tessera.inventory.best_available import find_blocks
+from tessera.orders import changes
+from tessera.orders import services as orders
+from tessera.orders.models import Order, OrderLine, OrderStatus
+from tessera.payments import services as payments
+from tessera.payments.conf import public_url
+from tessera.payments.models import Payment, PaymentStatus
+from tessera.payments.providers import get_provider
+from tessera.payments.providers.base import (
+    SUCCEEDED,
+    CallbackForged,
+    minor_to_decimal,
+    parse_payment_id,
+)
+from tessera.sale import fastpath, status
+from tessera.sale.choices import PlaceChoice, hold_places, unit_ids_of
+from tessera.tickets.services import get_or_create_signing_key
+from tessera.venues.models import Section
+
+__all__ = ["Checkout", "SessionNotFound", "checkout", "hold_places"]
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    default_message = _("No such session.")
+
+
+def public_session(session_id: int) -> Session:
+    """The published, not cancelled session; raises SessionNotFound."""
+    try:
+        return get_public_session(session_id)
+    except Session.DoesNotExist as exc:
+        raise SessionNotFound() from exc
+
+
+@dataclass
+class Checkout:
+    """What the checkout produced: the order awaiting payment with its lines (in seating
+    order), its payment with where to pay, and the token for reading the order's status."""
+
+    order: Order
+    lines: list[OrderLine]
+    payment: Payment
+    status_token: str
+
+
+def checkout(
+    *,
+    session_id: int,
+    user,
+    choice: PlaceChoice,
+    provider: str,
+    now: datetime,
+    attendees: list | None = None,
+    email: str = "",
+    phone: str = "",
+    options: dict | None = None,
+    admission_pass: str | None = None,
+) -> Checkout:
+    """Hold the places, place the order and start its payment, in one transaction (T1).
+
+    The places of ``choice``, an order with one line per place (attendee names optional, as
+    many as places), and a payment at ``provider`` of the order's total. A provider that
+    prepares its cashier locally is prepared inside the transaction; one that must be asked
+    over the network is asked after the commit (no transaction open).
+
+    Raises whatever holding raises (NotOnSale, LimitExceeded, PlacesUnavailable, …),
+    AttendeesInvalid, ContactInvalid, UnknownProvider / ProviderUnavailable (before
+    anything is written), InvalidPaymentOptions, ProviderError (after commit: the order
+    stands and can be paid again).
+    """
+    adapter = get_provider(provider)  # an unknown or unconfigured provider writes nothing
+    options = payments.clean_options(provider=provider, options=options)
+    email, phone = orders.clean_contact(email=email, phone=phone)
+    request = _Request(
+        session_id=session_id,
+        user=user,
+        choice=choice,
+        adapter=adapter,
+        options=options,
+        attendees=attendees,
+        email=email or user.email,
+        phone=phone,
+        now=now,
+        admission_pass=admission_pass,
+    )
+    result = None
+    if uses_fast_path():
+        try:
+            result = _checkout_fast(request)
+        except fastpath.Declined:
+            result = None
+    if result is None:
+        result = _checkout_with_services(request)
+    payment = result.payment
+    if not payment.cashier_url and not payment.qr_content:
+        payment = payments.connect_payment(payment=payment, now=now)
+    return Checkout(
+        order=result.order,
+        lines=result.lines,
+        payment=payment,
+        status_token=status.make_token(
+            order_id=result.order.pk,
+            number=result.order.number,
+            user_id=user.pk,
+            issued_at=time.time(),
+        ),
+    )
+
+
+@dataclass
+class _Request:
+    session_id: int
+    user: object
+    choice: PlaceChoice
+    adapter: object
+    options: dict
+    attendees: list | None
+    email: str
+    phone: str
+    now: datetime
+    admission_pass: str | None
+
+
+@dataclass
+class _Result:
+    order: Order
+    lines: list[OrderLine]
+    payment: Payment
+
+
+def _checkout_with_services(request: _Request) -> _Result:
+    """T1 through the apps' services (every database; the precise errors)."""
+    session = public_session(request.session_id)
+    user, now = request.user, request.now
+    with transaction.atomic():
+        hold = hold_places(
+            session=session,
+            user=user,
+            choice=request.choice,
+            now=now,
+            admission_pass=request.admission_pass,
+        )
+        order = orders.place_order(
+            hold=hold,
+            user=user,
+            attendees=request.attendees,
+            email=request.email,
+            phone=request.phone,
+            now=now,
+        )
+        payment = payments.open_payment(
+            order=order,
+            provider=request.adapter.name,
+            user=user,
+            now=now,
+            options=request.options,
+        )
+    return _Result(order=order, lines=list(order.lines.order_by("id")), payment=payment)
+
+
+def _checkout_fast(request: _Request) -> _Result | None:
+    """T1 as three statements (``fastpath``); declines to the services' path for what it
+    does not cover or when a rule refuses."""
+    choice, user, now = request.choice, request.user, request.now
+    check_admission(
+        session=Session(pk=request.session_id),
+        user=user,
+        admission_pass=request.admission_pass,
+        now=now,
+    )
+    stub = Session(pk=request.session_id)
+    unit_ids = unit_ids_of(stub, choice)
+    candidates: list[list[int]]
+    if unit_ids is not None:
+        candidates = [unit_ids]
+    elif choice.best_available:
+        candidates = _best_candidates(request.session_id, choice, now)
+    elif choice.zone_id is not None:
+        candidates = []
+    else:
+        raise fastpath.Declined  # a standing section by itself: the services resolve its zone
+    quantity = len(candidates[0]) if candidates else choice.quantity
+    names = orders.clean_attendees(request.attendees, quantity)
+    with transaction.atomic():
+        fastpath.lock_account(session_id=request.session_id, user_id=user.pk)
+        taken = None
+        for ids in candidates or [None]:
+            try:
+                taken = fastpath.take_places(
+                    session_id=request.session_id,
+                    user_id=user.pk,
+                    now=now,
+                    quantity=quantity,
+                    unit_ids=ids,
+                    zone_id=choice.zone_id,
+                    section_id=choice.section_id,
+                )
+                break
+            except fastpath.Declined:
+                continue
+        if taken is None:
+            raise fastpath.Declined
+        number = orders.new_order_number(now)
+        total = taken.total()
+        payment_id = uuid.uuid4()
+        prepared = _prepare(request, payment_id=payment_id, number=number, total=total, taken=taken)
+        how = "units" if unit_ids is not None else ("best_available" if candidates else "quantity")
+        recorded = fastpath.record_order(
+            taken=taken,
+            number=number,
+            session_id=request.session_id,
+            user_id=user.pk,
+            channel_id=None,
+            email=request.email,
+            phone=request.phone,
+            attendees=names,
+            now=now,
+            payment=prepared,
+            audit=[
+                (
+                    "hold.created",
+                    "inventory.hold",
+                    str(taken.hold_id),
+                    {
+                        "how": how,
+                        "units": sorted(p.unit_id for p in taken.places),
+                        "channel": None,
+                    },
+                ),
+                ("order.placed", "orders.order", "", {"total": str(total), "places": quantity}),
+                (
+                    "payment.started",
+                    "payments.payment",
+                    str(payment_id),
+                    {
+                        "order": number,
+                        "provider": prepared.provider,
+                        "amount": str(total),
+                        "currency": taken.currency,
+                    },
+                ),
+            ],
+        )
+        session_id = request.session_id
+        transaction.on_commit(lambda: seatmap.bump_version(session_id))
+    return _in_memory(request, taken, recorded, number, prepared, names)
+
+
+def _best_candidates(session_id: int, choice: PlaceChoice, now: datetime) -> list[list[int]]:
+    """Up to HOLD_ATTEMPTS best blocks of adjacent seats, best first (``find_blocks`` over a
+    snapshot read outside the transaction); declines when there is none (the services then
+    decide about split seats and standing areas)."""
+    session = (
+        Session.objects.select_related("layout")
+        .only("id", "created_at", "layout__focal_x", "layout__focal_y")
+        .get(pk=session_id)
+    )
+    zone = PriceZone(pk=choice.zone_id) if choice.zone_id else None
+    section = Section(pk=choice.section_id) if choice.section_id else None
+    snapshot = inventory_selectors.seat_snapshot(
+        session=session, now=now, zone=zone, section=section
+    )
+    focal = (session.layout.focal_x, session.layout.focal_y)
+    blocks = find_blocks(
+        snapshot, quantity=choice.quantity, focal=focal, limit=inventory.HOLD_ATTEMPTS
+    )
+    if not blocks:
+        raise fastpath.Declined
+    return [sorted(block.unit_ids) for block in blocks]
+
+
+def _prepare(request: _Request, *, payment_id, number: str, total, taken) -> fastpath.Prepared:
+    """The payment row's provider fields; where the buyer pays, when the provider computes
+    that locally (no network, no database), so it goes into the same INSERT."""
+    adapter = request.adapter
+    prepared = fastpath.Prepared(
+        payment_id=payment_id, provider=adapter.name, options=request.options
+    )
+    if not getattr(adapter, "prepares_locally", False):
+        return prepared
+    from tessera.payments.providers.base import TradeRequest
+
+    subject, merchant = _trade_names(request.session_id)
+    result = adapter.prepare(
+        TradeRequest(
+            payment_id=payment_id,
+            amount_minor=to_minor_units(total, taken.currency),
+            currency=taken.currency,
+            order_number=number,
+            subject=subject,
+            merchant_name=merchant,
+            return_url=_return_url(number),
+            notify_url=payments.notify_url(adapter.name),
+            options=request.options,
+        )
+    )
+    return fastpath.Prepared(
+        payment_id=payment_id,
+        provider=adapter.name,
+        options=request.options,
+        cashier_url=result.redirect_url,
+        qr_content=result.qr_content,
+        provider_reference=result.provider_reference,
+    )
+
+
+_TRADE_NAMES_SECONDS = 60.0
+_trade_names_cache: dict[int, tuple[float, str, str]] = {}
+
+
+def _trade_names(session_id: int) -> tuple[str, str]:
+    """(what the buyer pays for, who is paid) as the cashier shows them: the event's and
+    the organizer's names, cached a minute per process."""
+    hit = _trade_names_cache.get(session_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1], hit[2]
+    session = Session.objects.select_related("event__organization").get(pk=session_id)
+    event = session.event
+    names = (event.display_name, localized(event.organization, "name"))
+    if len(_trade_names_cache) > 1000:
+        _trade_names_cache.clear()
+    _trade_names_cache[session_id] = (time.monotonic() + _TRADE_NAMES_SECONDS, *names)
+    return names
+
+
+def _return_url(number: str) -> str:
+    """Where the cashier sends the buyer back: the order's page."""
+    return public_url() + reverse("storefront:order", kwargs={"number": number})
+
+
+def _in_memory(request, taken, recorded, number, prepared, names) -> _Result:
+    """The order, lines and payment as just written, built from what is in hand."""
+    order = Order(
+        pk=recorded.order_id,
+        number=number,
+        user_id=request.user.pk,
+        session_id=request.session_id,
+        hold_id=taken.hold_id,
+        status=OrderStatus.PENDING_PAYMENT,
+        total=taken.total(),
+        currency=taken.currency,
+        email=request.email,
+        phone=request.phone,
+        created_at=request.now,
+        expires_at=taken.expires_at,
+    )
+    lines = [
+        OrderLine(
+            pk=recorded.line_ids[place.unit_id],
+            order_id=order.pk,
+            unit_id=place.unit_id,
+            zone_id=place.zone_id,
+            section_code=place.section_code,
+            section_name=place.section_name,
+            row_label=place.row_label,
+            seat_label=place.seat_label,
+            zone_name=place.zone_name,
+            price=round_money(place.price, taken.currency),
+            currency=taken.currency,
+            attendee_name=name,
+        )
+        for place, name in zip(taken.places, names, strict=True)
+    ]
+    payment = Payment(
+        pk=prepared.payment_id,
+        order_id=order.pk,
+        provider=prepared.provider,
+        status=PaymentStatus.CREATED,
+        amount=order.total,
+        currency=order.currency,
+        created_at=request.now,
+        options=prepared.options,
+        cashier_url=prepared.cashier_url,
+        qr_content=prepared.qr_content,
+        provider_reference=prepared.provider_reference,
+    )
+    return _Result(order=order, lines=lines, payment=payment)
+
+
+def uses_fast_path() -> bool:
+    """Whether the sale's statements run merged (PostgreSQL) — see ``fastpath``."""
+    return connection.vendor == "postgresql"
+
+
+# -- T2: a provider's callback --------------------------------------------------------------------
+
+MAX_CALLBACK_BYTES = 64 * 1024
+_keyed_sessions: set[int] = set()
+
+
+def accept_callback(*, provider: str, headers: dict, body: bytes, now: datetime) -> bool:
+    """Apply one notification of ``provider``; True when it was authentic (whatever it
+    changed), False when it was forged, malformed or too big — the gateway then delivers it
+    again or gives up.
+
+    A timely success is confirmed in one statement (``fastpath.confirm_sale``); everything
+    else — failures, duplicates, late or lost sales, forgeries — goes through
+    ``payments.services.handle_callback``, which logs it and applies its rules.
+    Raises UnknownProvider / ProviderUnavailable for a provider not set up here.
+    """
+    adapter = get_provider(provider)
+    if len(body) > MAX_CALLBACK_BYTES:
+        return False
+    data = None
+    if uses_fast_path():
+        try:
+            data = adapter.verify_callback(headers, body, now=now)
+        except CallbackForged:
+            data = None  # the services' path logs the forgery
+        else:
+            if _confirm_fast(adapter, data, headers=headers, body=body, now=now) is not None:
+                return True
+    log = payments.handle_callback(
+        provider=adapter.name, headers=headers, body=body, now=now, verified=data
+    )
+    return log.signature_valid
+
+
+def _confirm_fast(adapter, data, *, headers: dict, body: bytes, now: datetime):
+    payment_id = parse_payment_id(data.payment_id)
+    if data.status != SUCCEEDED or payment_id is None:
+        return None
+    logged_headers, logged_body = payments.loggable(headers, body)
+    try:
+        with transaction.atomic():
+            confirmed = fastpath.confirm_sale(
+                payment_id=payment_id,
+                provider=adapter.name,
+                amount=minor_to_decimal(data.amount_minor, data.currency),
+                currency=data.currency,
+                provider_reference=data.provider_reference,
+                sequence=data.sequence,
+                headers=logged_headers,
+                body=logged_body,
+                now=now,
+            )
+    except fastpath.Declined:
+        return None
+
+    def after_commit() -> None:
+        changes.board.record(confirmed.order_id, OrderStatus.FULFILLED)
+        seatmap.bump_version(confirmed.session_id)
+        _ensure_signing_key(confirmed.session_id, now)
+
+    transaction.on_commit(after_commit)
+    return confirmed
+
+
+def _ensure_signing_key(session_id: int, now: datetime) -> None:
+    """The session's credential key exists once its first tickets are issued (the services'
+    path creates it while issuing; here once per session and process, after commit)."""
+    if session_id in _keyed_sessions:
+        return
+    get_or_create_signing_key(session=Session.objects.get(pk=session_id), now=now)
+    _keyed_sessions.add(session_id)
