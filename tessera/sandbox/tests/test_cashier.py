@@ -52,9 +52,12 @@ def test_the_cashier_shows_the_trade_from_the_link_and_writes_nothing(
 
 
 def test_pressing_pay_decides_the_trade_and_sends_the_buyer_back_to_the_shop(
-    client, link, django_capture_on_commit_callbacks
+    client, link, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
-    with django_capture_on_commit_callbacks(execute=False) as deliveries:
+    with (
+        django_capture_on_commit_callbacks(execute=False) as deliveries,
+        django_assert_num_queries(1),  # the INSERT … ON CONFLICT, nothing else
+    ):
         response = client.post(link, {"choice": "pay"})
 
     trade = SandboxTrade.objects.get()
