@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -314,6 +315,8 @@ def _process_cpu() -> dict[int, tuple[str, float]]:
             kind = "task_worker"
         elif "granian" in cmdline or "tessera.wsgi" in cmdline:
             kind = "web"
+        elif comm == "wrk":
+            kind = "load_generator"
         else:
             continue
         found[int(entry.name)] = (kind, seconds)
@@ -343,7 +346,7 @@ class CpuMeter:
         for pid, (kind, seconds) in _process_cpu().items():
             if kind == "postgres":
                 kind = "postgres_all_databases"
-            elif pid not in self.server_pids:
+            elif kind != "load_generator" and pid not in self.server_pids:
                 continue  # someone else's Python
             totals[kind] = totals.get(kind, 0.0) + seconds
         return totals
@@ -640,6 +643,25 @@ def measure_queries(*, sale: Sale, session_keys: list[str]) -> dict:
         "gateway_sql": figures["cashier"],
         "step_sql": figures,
     }
+
+
+@contextmanager
+def _callbacks_captured():
+    """The sandbox gateway's callbacks of the block, caught instead of sent (this process has
+    no server to send them to): the list fills when the cashier's decision commits."""
+    from tessera.sandbox import delivery
+
+    captured: list = []
+    original = delivery.deliver
+
+    def catch(job, *, delay_seconds: float = 0.0) -> None:
+        captured.extend(job.callbacks)
+
+    delivery.deliver = catch
+    try:
+        yield captured
+    finally:
+        delivery.deliver = original
 
 
 def _one_purchase_in_process(*, sale: Sale, session_key: str) -> dict[str, dict]:

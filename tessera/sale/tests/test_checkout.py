@@ -7,7 +7,6 @@ and whenever those decline, through the apps' services. The results must be the 
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from tessera.core.errors import DomainError
 from tessera.core.models import AuditEntry
@@ -193,19 +192,3 @@ def test_a_zone_of_another_session_is_out_of_scope(sale, buyer, now):
     with pytest.raises(DomainError) as refused:
         buy(sale, buyer, now, choice=choose(zone=other.zones["A"].pk, quantity=1))
     assert refused.value.code == "scope_invalid"
-
-
-def test_on_postgresql_the_checkout_is_three_statements(
-    sale, buyer, now, django_assert_num_queries
-):
-    # Given a warm process (the first checkout caches the gateway's names)
-    buy(sale, make_buyer(), now, choice=choose(zone=sale.zones["A"].pk, quantity=1))
-    choice = choose(zone=sale.zones["A"].pk, quantity=2)
-    if connection.vendor != "postgresql":
-        # SQLite runs the services' path: each step its own statements, still one
-        # transaction (a failure leaves nothing, tested above)
-        assert not services.uses_fast_path()
-        return
-    # Then a checkout is the account lock, the take and the record
-    with django_assert_num_queries(3):
-        buy(sale, buyer, now, choice=choice)
