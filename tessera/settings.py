@@ -163,6 +163,7 @@ PERIODIC_TASKS = [
     "tessera.inventory.tasks.tidy_expired_holds",
     "tessera.orders.tasks.expire_overdue_orders",
     "tessera.waitingroom.tasks.advance_waiting_rooms",
+    "tessera.sale.tasks.reconcile_payments",
 ]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).

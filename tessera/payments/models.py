@@ -41,11 +41,21 @@ class Payment(models.Model):
     qr_content = models.CharField(_("QR content"), max_length=500, blank=True)
     # The provider's ordering of the last event applied; older events are stale.
     callback_sequence = models.BigIntegerField(_("last callback sequence"), default=0)
+    # When reconciliation last asked the provider about this payment (still open).
+    reconciled_at = models.DateTimeField(_("last asked the provider"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-created_at"]
+        indexes = [
+            # reconciliation's look-up of payments still open
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="created"),
+                name="payment_open_by_age",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} {self.amount} {self.currency}"

@@ -22,7 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.errors import DomainError, InvalidInput, NotFound
 from tessera.core.money import to_minor_units
 from tessera.inventory.services import HoldLost
@@ -339,6 +339,8 @@ def handle_callback(
     payment_id = parse_payment_id(data.payment_id)
     try:
         with transaction.atomic():
+            if payment_id and data.status == SUCCEEDED:
+                _lock_account_if_late(payment_id, now)
             payment = (
                 Payment.objects.select_for_update().filter(pk=payment_id, provider=provider).first()
                 if payment_id
@@ -376,6 +378,19 @@ def handle_callback(
             )
     # The sale rolled back whole; book the money and refund it in a transaction of its own.
     return _settle_unsellable(payment_id=payment_id, data=data, cause=cause, now=now, log=log)
+
+
+def _lock_account_if_late(payment_id: UUID, now: datetime) -> None:
+    """A payment arriving after its order's pay-before time may sell only within the
+    account's limit (``inventory.sell_hold`` counts under the account lock). The lock order
+    of the sale (``tessera.sale``) puts the account first: take it before the payment's."""
+    row = (
+        Order.objects.filter(payments__id=payment_id)
+        .values("session_id", "user_id", "expires_at")
+        .first()
+    )
+    if row is not None and row["expires_at"] <= now:
+        locks.lock_account(session_id=row["session_id"], user_id=row["user_id"])
 
 
 def _apply_unpaid_event(payment: Payment, data: CallbackData, *, now: datetime, log) -> CallbackLog:

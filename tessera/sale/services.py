@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -31,8 +32,13 @@ from tessera.payments.conf import public_url
 from tessera.payments.models import Payment, PaymentStatus
 from tessera.payments.providers import get_provider
 from tessera.payments.providers.base import (
+    FAILED,
     SUCCEEDED,
+    CallbackData,
     CallbackForged,
+    ProviderError,
+    ProviderUnavailable,
+    UnknownProvider,
     minor_to_decimal,
     parse_payment_id,
 )
@@ -478,3 +484,65 @@ def _ensure_signing_key(session_id: int, now: datetime) -> None:
         return
     get_or_create_signing_key(session=Session.objects.get(pk=session_id), now=now)
     _keyed_sessions.add(session_id)
+
+
+# -- reconciliation ------------------------------------------------------------------------------
+
+RECONCILE_AFTER = timedelta(seconds=30)
+RECONCILE_EVERY = timedelta(minutes=2)
+RECONCILE_FOR = timedelta(hours=2)
+RECONCILE_BATCH = 200
+
+
+def reconcile_payments(*, now: datetime, limit: int = RECONCILE_BATCH) -> dict[str, int]:
+    """Ask the providers about payments still open: a payment whose callback was lost (the
+    gateway gave up, the process that would have applied it died) is completed from the
+    provider's own answer (``query``), as its callback would have been; a failed one is
+    marked failed. Payments are asked about once they are ``RECONCILE_AFTER`` old, then at
+    most every ``RECONCILE_EVERY``, for ``RECONCILE_FOR``. No provider is asked inside a
+    transaction. Returns counts by outcome.
+    """
+    counts = {"asked": 0, "succeeded": 0, "failed": 0, "pending": 0, "unreachable": 0}
+    candidates = list(
+        Payment.objects.filter(
+            status=PaymentStatus.CREATED,
+            created_at__lte=now - RECONCILE_AFTER,
+            created_at__gte=now - RECONCILE_FOR,
+        )
+        .filter(Q(reconciled_at__isnull=True) | Q(reconciled_at__lte=now - RECONCILE_EVERY))
+        .order_by("created_at")[:limit]
+    )
+    for payment in candidates:
+        counts["asked"] += 1
+        Payment.objects.filter(pk=payment.pk).update(reconciled_at=now)
+        try:
+            adapter = get_provider(payment.provider)
+            state = adapter.query(payment)
+        except (ProviderError, ProviderUnavailable, UnknownProvider):
+            counts["unreachable"] += 1
+            continue
+        if state not in (SUCCEEDED, FAILED):
+            counts["pending"] += 1
+            continue
+        counts[state] += 1
+        data = CallbackData(
+            payment_id=str(payment.pk),
+            provider_reference=payment.provider_reference,
+            status=state,
+            amount_minor=to_minor_units(payment.amount, payment.currency),
+            currency=payment.currency,
+            sequence=payment.callback_sequence + 1,
+            event_at=now,
+        )
+        headers = {"X-Tessera-Source": "reconciliation"}
+        confirmed = (
+            uses_fast_path()
+            and state == SUCCEEDED
+            and _confirm_fast(adapter, data, headers=headers, body=b"", now=now) is not None
+        )
+        if confirmed:
+            continue
+        payments.handle_callback(
+            provider=adapter.name, headers=headers, body=b"", now=now, verified=data
+        )
+    return counts
