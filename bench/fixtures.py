@@ -96,7 +96,7 @@ def make_stadium(*, places: int, label: str) -> tuple[Venue, Layout, LayoutSpec]
     return venue, generate_layout(venue=venue, spec=spec), spec
 
 
-def open_sale(*, layout: Layout, label: str, now: datetime) -> Sale:
+def open_sale(*, layout: Layout, label: str, now: datetime, hold_minutes: int = 15) -> Sale:
     """A published session of ``layout``, on sale from an hour ago, with four price zones
     (blocks nearest the pitch are A, then B, C; the terrace is T), limits raised so any
     buyer may buy, and its inventory units."""
@@ -123,7 +123,7 @@ def open_sale(*, layout: Layout, label: str, now: datetime) -> Sale:
         on_sale_from=now - timedelta(hours=1),
         max_tickets_per_order=100,
         max_tickets_per_account=MAX_RULE,
-        hold_minutes=15,
+        hold_minutes=hold_minutes,
     )
     zones = {
         code: PriceZone.objects.create(

@@ -79,7 +79,7 @@ def add_arguments(parser) -> None:
         "--task-workers",
         type=int,
         default=1,
-        help="db_worker processes (serve starts one; more are started beside it) (default 1)",
+        help="db_worker processes serve starts (default 1)",
     )
     parser.add_argument(
         "--cap", type=float, default=None, help="sell-out time cap in seconds (300, quick 20)"
@@ -100,6 +100,21 @@ def add_arguments(parser) -> None:
         "--direct-threads", type=int, default=8, help="threads of the ceiling and holds runs (8)"
     )
     parser.add_argument("--skip-direct", action="store_true", help="only the sell-out over HTTP")
+    parser.add_argument(
+        "--web-nodes",
+        type=int,
+        default=1,
+        help="web servers (each serve with its own port, processes and task workers) against "
+        "the same database, buyers spread over them, as behind a load balancer (default 1)",
+    )
+    parser.add_argument(
+        "--chaos",
+        action="store_true",
+        help="kill web and task-worker processes with SIGKILL at random moments during the "
+        "sell-out (serve restarts them); holds last 1 minute so abandoned places come back; "
+        "afterwards the database is checked (nothing sold twice, every paid order has its "
+        "tickets and one charge, every payment paid at the gateway applied)",
+    )
     parser.add_argument(
         "--py-spy",
         action="store_true",
@@ -351,7 +366,12 @@ class CpuMeter:
             totals[kind] = totals.get(kind, 0.0) + seconds
         return totals
 
-    def read(self) -> dict:
+    def read(self, server_pids: list[int] | None = None) -> dict:
+        """The CPU used since the meter started; ``server_pids``: the servers' processes now
+        (processes started meanwhile, e.g. restarted after a crash, count from zero; the
+        CPU of processes that died meanwhile is lost to ``other``)."""
+        if server_pids is not None:
+            self.server_pids = set(server_pids)
         end = self._by_kind()
         busy0, total0 = self.start_machine
         busy1, total1 = _machine_cpu()
@@ -393,14 +413,14 @@ class Sellout:
     def __init__(
         self,
         *,
-        base_url: str,
+        base_urls: list[str],
         sale: Sale,
         fans: list[tuple[int, str]],
         buyers: int,
         hold_mode: str,
         stats: Stats,
     ):
-        self.base_url = base_url
+        self.base_urls = base_urls
         self.sale = sale
         self.session_id = sale.session.pk
         self.buyers = buyers
@@ -524,7 +544,8 @@ class Sellout:
 
     def buyer(self, index: int) -> None:
         rng = random.Random(1000 + index)
-        client = Client(self.base_url, self.stats)
+        # buyers are spread over the web nodes, as behind a load balancer
+        client = Client(self.base_urls[index % len(self.base_urls)], self.stats)
         try:
             while not self.stop.is_set():
                 fan = self.next_fan()
@@ -577,9 +598,13 @@ def free_zone_ids(session_id: int) -> set[int]:
 
 
 def verify(sale: Sale) -> dict:
-    """Sold units, tickets and oversold, from the database."""
+    """What the database says after the run: sold places, tickets, orders, money and what
+    was left behind. ``oversold`` and ``money_errors`` must be 0."""
+    from django.db.models import F, Q, Sum
+
     from tessera.inventory.models import InventoryUnit
-    from tessera.orders.models import Order
+    from tessera.orders.models import LedgerEntry, Order
+    from tessera.payments.models import CallbackLog, Payment
     from tessera.tickets.models import Ticket
 
     units = InventoryUnit.objects.filter(session=sale.session)
@@ -588,30 +613,62 @@ def verify(sale: Sale) -> dict:
     tickets = Ticket.objects.filter(session=sale.session, status="valid")
     ticket_count = tickets.count()
     duplicates = tickets.values("unit_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    session_orders = Order.objects.filter(session=sale.session)
     orders = dict(
-        Order.objects.filter(session=sale.session)
-        .values_list("status")
+        session_orders.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    fulfilled = session_orders.filter(status="fulfilled")
+    # every fulfilled order: one charge of its total, one ticket per line
+    charged = fulfilled.annotate(
+        charges=Count("ledger", filter=Q(ledger__kind="charge")),
+        charged=Sum("ledger__amount", filter=Q(ledger__kind="charge")),
+    )
+    wrong_charge = charged.exclude(charges=1).count() + charged.exclude(charged=F("total")).count()
+    without_tickets = (
+        fulfilled.annotate(n_tickets=Count("lines__ticket"), n_lines=Count("lines"))
+        .exclude(n_tickets=F("n_lines"))
+        .count()
+    )
+    payments = Payment.objects.filter(order__session=sale.session)
+    charged_twice = (
+        LedgerEntry.objects.filter(order__session=sale.session, kind="charge")
+        .values("payment_id")
         .annotate(n=Count("id"))
-        .values_list("status", "n")
+        .filter(n__gt=1, payment_id__isnull=False)
+        .count()
+    )
+    callbacks = CallbackLog.objects.filter(payment__order__session=sale.session).exclude(
+        headers__has_key="X-Tessera-Source"
     )
     # hold → tickets issued, by the server's clock: the hold's created_at and the order's
-    # fulfilled_at (both the ``now`` of their requests), free of the buyers' polling interval
+    # fulfilled_at (both the ``now`` of their requests), free of the buyers' waiting
     latencies = [
-        (fulfilled - held).total_seconds() * 1000
-        for held, fulfilled in Order.objects.filter(
-            session=sale.session, fulfilled_at__isnull=False
-        ).values_list("hold__created_at", "fulfilled_at")
+        (done - held).total_seconds() * 1000
+        for held, done in fulfilled.values_list("hold__created_at", "fulfilled_at")
     ]
     return {
         "latencies_ms": latencies,
         "capacity": sale.capacity,
         "sold": sold,
         "tickets": ticket_count,
-        "oversold": max(0, sold - sale.capacity) + max(0, ticket_count - sold),
-        "units_with_two_tickets": duplicates,
+        "oversold": max(0, sold - sale.capacity) + max(0, ticket_count - sold) + duplicates,
+        "money_errors": wrong_charge + without_tickets + charged_twice,
         "unticketed": max(0, sold - ticket_count),
         "units_by_status": by_status,
         "orders_by_status": orders,
+        "payments_by_status": dict(
+            payments.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+        ),
+        "callbacks_received": callbacks.count(),
+        "callbacks_by_outcome": dict(
+            callbacks.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")
+        ),
+        "reconciled": CallbackLog.objects.filter(
+            payment__order__session=sale.session, headers__has_key="X-Tessera-Source"
+        ).count(),
+        # places still held when the run ended: by a live hold (a purchase in flight or a
+        # checkout whose answer was lost) they come back when it expires
+        "held_at_end": by_status.get("held", 0),
     }
 
 
@@ -855,6 +912,49 @@ def _start_py_spy(server: Server, out_dir: Path, seconds: float) -> list[subproc
     return spies
 
 
+class Chaos:
+    """Kills processes of the servers with SIGKILL at random moments (every 3 to 8 s) while
+    the sell-out runs: a web worker, granian itself or a task worker, never ``serve`` (the
+    supervisor that starts them again, as systemd would start it)."""
+
+    def __init__(self, servers: list[Server], *, seed: int = 5):
+        self.servers = servers
+        self.rng = random.Random(seed)
+        self.kills: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _victims(self) -> list[tuple[int, str]]:
+        found = []
+        for server in self.servers:
+            for pid, cmdline in server.members().items():
+                if "db_worker" in cmdline:
+                    found.append((pid, "task_worker"))
+                elif "granian" in cmdline:
+                    found.append((pid, "web"))
+        return found
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.rng.uniform(3, 8)):
+            victims = self._victims()
+            if not victims:
+                continue
+            pid, kind = self.rng.choice(victims)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            self.kills.append(kind)
+
+    def __enter__(self) -> Chaos:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 def sell_out(
     *,
     ctx: Context,
@@ -864,73 +964,94 @@ def sell_out(
     run_dir: Path,
     signin_users: list | None,
 ) -> dict:
+    from contextlib import ExitStack
+
     args = ctx.args
     buyers = args.buyers or (16 if ctx.quick else 32)
     cap = args.cap or (20.0 if ctx.quick else 300.0)
+    nodes = max(1, args.web_nodes)
     stats = Stats()
     result: dict = {
+        "web_nodes": nodes,
         "web_workers": web_workers,
         "web_threads": args.web_threads,
         "task_workers": args.task_workers,
         "buyers": buyers,
+        "chaos": bool(args.chaos),
         # other work on the machine skews everything: see also cpu/cpu_s/other
         "load_1m_at_start": round(os.getloadavg()[0], 2),
     }
-    server = Server(
-        database_url=ctx.database_url,
-        log_path=run_dir / f"server-w{web_workers}.log",
-        web_workers=web_workers,
-        web_threads=args.web_threads,
-        task_workers=args.task_workers,
-    )
-    with server:
-        ctx.log(
-            f"server on {server.base_url} ({web_workers}×{args.web_threads} threads, "
-            f"{args.task_workers} task worker(s)); log {server.log_path}"
+    servers = [
+        Server(
+            database_url=ctx.database_url,
+            log_path=run_dir / f"server-w{web_workers}-n{node}.log",
+            web_workers=web_workers,
+            web_threads=args.web_threads,
+            task_workers=args.task_workers,
+            extra_env={
+                # reconciliation completes payments whose callback a killed process lost
+                "TESSERA_HOUSEKEEPING_SECONDS": "5" if args.chaos else "60",
+            },
         )
-        warm = Client(server.base_url, Stats())
-        for _ in range(4 * web_workers):
-            warm.request("warm", "GET", f"/api/v1/sessions/{sale.session.pk}/availability")
-        warm.close()
+        for node in range(nodes)
+    ]
+    with ExitStack() as stack:
+        for server in servers:
+            stack.enter_context(server)
+            ctx.log(
+                f"server on {server.base_url} ({web_workers}×{args.web_threads} threads, "
+                f"{args.task_workers} task worker(s)); log {server.log_path}"
+            )
+        for server in servers:
+            warm = Client(server.base_url, Stats())
+            for _ in range(4 * web_workers):
+                warm.request("warm", "GET", f"/api/v1/sessions/{sale.session.pk}/availability")
+            warm.close()
+        result["bare_django_rps"] = bare_rps(servers[0].base_url, seconds=3 if ctx.quick else 5)
+        ctx.log(f"bare Django endpoint: {result['bare_django_rps']:,} req/s")
         if signin_users:
-            result |= measure_signin(base_url=server.base_url, users=signin_users, stats=Stats())
+            result |= measure_signin(
+                base_url=servers[0].base_url, users=signin_users, stats=Stats()
+            )
             ctx.log(
                 f"real sign-ins over HTTP: p50 {result['signin_ms_p50']} ms, "
                 f"{result['signins_s']}/s"
             )
         sellout = Sellout(
-            base_url=server.base_url,
+            base_urls=[server.base_url for server in servers],
             sale=sale,
             fans=fans,
             buyers=buyers,
             hold_mode=args.hold_mode,
             stats=stats,
         )
-        spies = _start_py_spy(server, run_dir, cap) if args.py_spy else []
-        meter = CpuMeter(set(server.pids()))
+        spies = []
+        if args.py_spy:
+            for server in servers:
+                spies += _start_py_spy(server, run_dir, cap)
+        meter = CpuMeter(set().union(*(server.pids() for server in servers)))
+        chaos = stack.enter_context(Chaos(servers)) if args.chaos else None
         started = time.perf_counter()
         sellout.run_round()
-        backlog_peak = 0
         last_report = started
         rounds = 1
         failure = None
         while True:
             time.sleep(0.5)
             now = time.perf_counter()
-            failure = server.problem()
-            if failure:
+            failure = next((f for f in (s.problem() for s in servers) if f), None)
+            if failure and not args.chaos:
                 sellout.stop.set()
                 sellout.abandon.set()
                 break
             if now - last_report >= 5:
                 last_report = now
-                backlog = task_backlog()
-                backlog_peak = max(backlog_peak, backlog)
                 done = len(sellout.purchases)
                 places = sum(p.places for p in sellout.purchases)
                 ctx.log(
                     f"{now - started:6.1f} s: {done:,} purchases, {places:,} tickets, "
-                    f"{stats.requests / (now - started):,.0f} req/s, task backlog {backlog}"
+                    f"{stats.requests / (now - started):,.0f} req/s"
+                    + (f", {len(chaos.kills)} processes killed" if chaos else "")
                 )
                 close_old_connections()
             if now - started > cap:
@@ -941,6 +1062,7 @@ def sell_out(
                 continue
             if sellout.alive():
                 continue
+            close_old_connections()
             free = free_zone_ids(sale.session.pk)
             if not free:
                 break
@@ -951,7 +1073,13 @@ def sell_out(
         for t in sellout.threads:
             t.join(timeout=PURCHASE_TIMEOUT_S)
         ended = time.perf_counter()
-        cpu = meter.read()
+        if chaos is not None:
+            chaos.stop.set()
+            result["chaos_kills"] = {
+                kind: chaos.kills.count(kind) for kind in sorted(set(chaos.kills))
+            }
+            result["reconciliation_wait_s"] = wait_for_reconciliation(sale, ctx)
+        cpu = meter.read([pid for server in servers for pid in server.pids()])
         for spy in spies:
             if spy.poll() is None:
                 spy.send_signal(signal.SIGINT)
@@ -962,7 +1090,7 @@ def sell_out(
                 spy.kill()
         close_old_connections()
         figures = verify(sale)
-    if failure:
+    if failure and not args.chaos:
         raise RuntimeError(f"the sell-out stopped: {failure}")
     profiles = {}
     for spy in spies:
@@ -977,6 +1105,9 @@ def sell_out(
     client_ms = [(p.finished - p.started) * 1000 for p in purchases]
     server_ms = figures.pop("latencies_ms")
     steps = sorted({k for p in purchases for k in p.steps_ms})
+    merchant_requests = stats.requests - len(stats.step_ms.get("cashier", []))
+    callbacks = figures["callbacks_received"]
+    tickets = max(1, figures["tickets"])
     result |= {
         "sellout_s": round(elapsed, 1) if sold_out else None,
         "elapsed_s": round(elapsed, 1),
@@ -984,6 +1115,9 @@ def sell_out(
         "http_tickets_s": round(figures["tickets"] / elapsed, 1),
         "purchases": len(purchases),
         "purchases_s": round(len(purchases) / elapsed, 1),
+        # the buyer's checkout and status reads plus the provider's callbacks, per purchase
+        # (the provider's own cashier page is not ours and not counted)
+        "requests_per_purchase": round((merchant_requests + callbacks) / max(1, len(purchases)), 2),
         "p50_ms": _round(percentile(server_ms, 0.5), 1),
         "p99_ms": _round(percentile(server_ms, 0.99), 1),
         "client_p50_ms": _round(percentile(client_ms, 0.5), 1),
@@ -991,7 +1125,6 @@ def sell_out(
         "requests": stats.requests,
         "requests_s": round(stats.requests / (ended - started), 1),
         "rounds": rounds,
-        "task_backlog_peak": backlog_peak,
         "step_p50_ms": {
             k: _round(percentile([p.steps_ms[k] for p in purchases], 0.5), 1) for k in steps
         },
@@ -1001,15 +1134,70 @@ def sell_out(
         },
         "errors": dict(sorted(stats.errors.items())),
         "cpu": cpu,
-        # web CPU per request served, the gateway's callbacks included (one per purchase)
-        "web_cpu_ms_per_request": round(
-            1000 * cpu["cpu_s"].get("web", 0) / max(1, stats.requests + len(purchases)), 1
-        ),
+        "cpu_ms_per_ticket": {
+            kind: round(1000 * seconds / tickets, 2) for kind, seconds in cpu["cpu_s"].items()
+        },
         **figures,
     }
     if profiles:
         result["profile"] = profiles
     return result
+
+
+def bare_rps(base_url: str, *, seconds: float, clients: int = 32) -> float:
+    """A bare Django view through the whole middleware stack (``/queue/-/ping``), requests
+    per second from ``wrk`` when it is installed, else from this process's clients."""
+    wrk = shutil.which("wrk")
+    if wrk:
+        finished = subprocess.run(  # noqa: S603 - wrk on our own server
+            [wrk, "-t2", f"-c{clients}", f"-d{max(1, int(seconds))}s", f"{base_url}/queue/-/ping"],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=False,
+        )
+        for line in finished.stdout.splitlines():
+            if line.strip().startswith("Requests/sec:"):
+                return round(float(line.split()[-1]), 1)
+    stats = Stats()
+    deadline = time.perf_counter() + seconds
+
+    def work() -> None:
+        client = Client(base_url, stats)
+        while time.perf_counter() < deadline:
+            client.request("ping", "GET", "/queue/-/ping")
+        client.close()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return round(stats.requests / seconds, 1)
+
+
+def wait_for_reconciliation(sale: Sale, ctx: Context, *, limit_s: float = 180.0) -> float:
+    """After chaos: seconds until every trade paid at the gateway has its payment applied
+    (reconciliation runs every few seconds in the servers)."""
+    from tessera.payments.models import Payment
+    from tessera.sandbox.models import SandboxTrade, SandboxTradeStatus
+
+    started = time.perf_counter()
+    while True:
+        close_old_connections()
+        paid = set(
+            SandboxTrade.objects.filter(status=SandboxTradeStatus.PAID).values_list(
+                "payment_id", flat=True
+            )
+        )
+        open_ = Payment.objects.filter(
+            pk__in=paid, status="created", order__session=sale.session
+        ).count()
+        waited = time.perf_counter() - started
+        if open_ == 0 or waited > limit_s:
+            ctx.log(f"reconciliation: {open_} paid trade(s) still open after {waited:.0f} s")
+            return round(waited, 1)
+        time.sleep(2)
 
 
 # -- the group --------------------------------------------------------------------------------
@@ -1055,7 +1243,14 @@ def run(ctx: Context) -> dict:
     runs = []
     for index, workers in enumerate(worker_counts):
         t0 = time.perf_counter()
-        sale = open_sale(layout=layout, label=f"http-w{workers}-{index}", now=clock_now())
+        sale = open_sale(
+            layout=layout,
+            label=f"http-w{workers}-{index}",
+            now=clock_now(),
+            # under chaos a checkout whose answer is lost leaves its places held: a short
+            # hold brings them back within the run
+            hold_minutes=1 if args.chaos else 15,
+        )
         ctx.log(
             f"sale session {sale.session.pk}: {sale.capacity:,} units "
             f"({sale.seated:,} seats, {sale.standing:,} standing) in "

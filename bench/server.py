@@ -107,7 +107,7 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(f"the server did not answer within {timeout:.0f} s; see {self.log_path}")
 
-    def _members(self) -> dict[int, str]:
+    def members(self) -> dict[int, str]:
         """pid → command line of every process in the server's sessions (children left
         behind by a parent that died keep the session)."""
         sessions = {p.pid for p in self.processes}
@@ -125,14 +125,14 @@ class Server:
 
     def pids(self) -> list[int]:
         """Every process of the server (serve, granian and its workers, task workers)."""
-        return sorted(self._members())
+        return sorted(self.members())
 
     def problem(self) -> str | None:
         """Why the server is no longer whole (serve or a task worker gone, even if serve is
         about to start it again), else None."""
         if any(p.poll() is not None for p in self.processes):
             return f"a server process exited; see {self.log_path}"
-        workers = sum("db_worker" in c for c in self._members().values())
+        workers = sum("db_worker" in c for c in self.members().values())
         if workers < self.task_workers:
             return f"{self.task_workers - workers} task worker(s) gone; see {self.log_path}"
         return None
@@ -147,9 +147,9 @@ class Server:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
         # Whatever is left (a granian worker whose parent died ignores SIGTERM) is killed.
-        while self._members() and time.monotonic() < deadline:
+        while self.members() and time.monotonic() < deadline:
             time.sleep(0.2)
-        for pid in self._members():
+        for pid in self.members():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         for process in self.processes:

@@ -133,9 +133,11 @@ def test_the_status_token_reads_the_order_without_signing_in(fan, sale):
     assert response.json() == {
         "number": body["order"]["number"],
         "status": "pending_payment",
-        "status_label": "Waiting for payment",
+        "status_label": "等待支付",  # no language asked for: the site's own
         "is_final": False,
     }
+    english = Client().get(body["status_url"], HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["status_label"] == "Waiting for payment"
 
 
 @pytest.mark.parametrize("token", ["", "1.T.1.1.x", "abc", "9" * 300])
