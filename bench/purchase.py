@@ -527,6 +527,9 @@ class Sellout:
             if time.perf_counter() - t_cashier > PURCHASE_TIMEOUT_S or self.abandon.is_set():
                 self.stats.error("fulfil:timeout")
                 return True
+            retry_after = answer.headers.get("Retry-After")
+            if retry_after:  # the server could not wait for us now: ask again later
+                time.sleep(min(float(retry_after), 2.0))
         finished = time.perf_counter()
         purchase = Purchase(
             places=places,

@@ -7,8 +7,10 @@ django_application = get_wsgi_application()
 
 from tessera.core import fastlane  # noqa: E402 - needs Django set up
 from tessera.sale.fastlane import ROUTES as SALE_ROUTES  # noqa: E402
+from tessera.sandbox.fastlane import ROUTES as SANDBOX_ROUTES  # noqa: E402
 from tessera.waitingroom.wsgi import with_queue_status  # noqa: E402
 
 # The hottest requests of an on-sale skip Django's middleware: the queue's status check, the
-# buyer's checkout and status read, the providers' callbacks, the channels' orders.
-application = fastlane.wrap(with_queue_status(django_application), SALE_ROUTES)
+# buyer's checkout and status read, the providers' callbacks, the channels' orders (and the
+# sandbox gateway's "pay" button, which a real gateway serves on its own machines).
+application = fastlane.wrap(with_queue_status(django_application), SALE_ROUTES + SANDBOX_ROUTES)

@@ -19,6 +19,7 @@ builds a Django request for a handler that needs them).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -105,10 +106,12 @@ class FastRequest:
             raise InvalidBody() from exc
 
     def django_request(self) -> WSGIRequest:
-        """A Django request over the same environ (body already read is kept)."""
+        """A Django request over the same environ. The body is read here (bounded), so a
+        request the handler leaves to Django can be handed on with it."""
+        body = self.body
         request = WSGIRequest(self.environ)
-        if self._body is not None:
-            request._body = self._body
+        request._body = body
+        request._stream = io.BytesIO(body)
         return request
 
 
@@ -130,7 +133,7 @@ class InvalidBody(DomainError):
         super().__init__(INVALID_JSON)
 
 
-Handler = Callable[[FastRequest], Answer]
+Handler = Callable[[FastRequest], Answer | None]
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,8 @@ def _send(start_response, answer: Answer, language: str, method: str):
 
 
 def wrap(application, routes: list[Route]):
-    """``application`` with ``routes`` answered ahead of it."""
+    """``application`` with ``routes`` answered ahead of it. A handler that returns None
+    passes the request on to ``application`` (the body it may have read is put back)."""
 
     def fast_lane(environ, start_response):
         method = environ.get("REQUEST_METHOD", "")
@@ -223,7 +227,10 @@ def wrap(application, routes: list[Route]):
             match = candidate.pattern.fullmatch(path)
             if match is None:
                 continue
-            return _serve(candidate, match, environ, start_response)
+            answered = _serve(candidate, match, environ, start_response)
+            if answered is not None:
+                return answered
+            break
         return application(environ, start_response)
 
     return fast_lane
@@ -238,8 +245,13 @@ def _serve(candidate: Route, match: re.Match, environ, start_response):
             ).encode()
             return _send(start_response, Answer(400, body), language, candidate.method)
         prepare_connections()
+        request = FastRequest(environ, match)
         try:
-            answer = candidate.handler(FastRequest(environ, match))
+            answer = candidate.handler(request)
+            if answer is None:  # the handler leaves this one to Django
+                if request._body is not None:
+                    environ["wsgi.input"] = io.BytesIO(request._body)
+                return None
         except DomainError as exc:
             answer = error_answer(exc)
         except ValidationError as exc:

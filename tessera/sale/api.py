@@ -304,11 +304,15 @@ def run_checkout(request, user, session_id: int, payload: CheckoutIn) -> tuple[i
     summary="An order's status, by its token",
     url_name="sale_order_status",
 )
-def order_status(request, query: Query[StatusIn]):
+def order_status(request, query: Query[StatusIn], response: HttpResponse):
     """The status of the order the token was issued for (no sign-in needed). With
     ``wait``, waits up to that many seconds for the payment's outcome (a final status or a
-    failed payment) before answering."""
-    return Status(200, status.order_status(token=query.t, wait=query.wait).as_dict())
+    failed payment) before answering; when the server cannot wait now, it answers at once
+    with a ``Retry-After`` header (seconds)."""
+    answer = status.order_status(token=query.t, wait=query.wait)
+    if answer.retry_after:
+        response["Retry-After"] = str(answer.retry_after)
+    return Status(200, answer.as_dict())
 
 
 @router.post(

@@ -78,7 +78,8 @@ def order_status(request: fastlane.FastRequest) -> fastlane.Answer:
     if not 0 <= wait <= status.MAX_WAIT_SECONDS:
         raise WaitInvalid(_("The input is not valid."))
     answer = status.order_status(token=query.get("t", "")[:200], wait=wait)
-    return fastlane.json_answer(200, answer.as_dict())
+    headers = [("Retry-After", str(answer.retry_after))] if answer.retry_after else []
+    return fastlane.json_answer(200, answer.as_dict(), headers)
 
 
 def provider_callback(request: fastlane.FastRequest) -> fastlane.Answer:

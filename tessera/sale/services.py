@@ -281,11 +281,7 @@ def _best_candidates(session_id: int, choice: PlaceChoice, now: datetime) -> lis
     """Up to HOLD_ATTEMPTS best blocks of adjacent seats, best first (``find_blocks`` over a
     snapshot read outside the transaction); declines when there is none (the services then
     decide about split seats and standing areas)."""
-    session = (
-        Session.objects.select_related("layout")
-        .only("id", "created_at", "layout__focal_x", "layout__focal_y")
-        .get(pk=session_id)
-    )
+    session = _geometry_session(session_id)
     zone = PriceZone(pk=choice.zone_id) if choice.zone_id else None
     section = Section(pk=choice.section_id) if choice.section_id else None
     snapshot = inventory_selectors.seat_snapshot(
@@ -298,6 +294,27 @@ def _best_candidates(session_id: int, choice: PlaceChoice, now: datetime) -> lis
     if not blocks:
         raise fastpath.Declined
     return [sorted(block.unit_ids) for block in blocks]
+
+
+_GEOMETRY_SECONDS = 60.0
+_geometry_sessions: dict[int, tuple[float, Session]] = {}
+
+
+def _geometry_session(session_id: int) -> Session:
+    """The session as best available needs it (id, creation time, the layout's focal point),
+    remembered a minute per process: none of it changes during a sale."""
+    hit = _geometry_sessions.get(session_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    session = (
+        Session.objects.select_related("layout")
+        .only("id", "created_at", "layout__focal_x", "layout__focal_y")
+        .get(pk=session_id)
+    )
+    if len(_geometry_sessions) > 1000:
+        _geometry_sessions.clear()
+    _geometry_sessions[session_id] = (time.monotonic() + _GEOMETRY_SECONDS, session)
+    return session
 
 
 def _prepare(request: _Request, *, payment_id, number: str, total, taken) -> fastpath.Prepared:

@@ -13,6 +13,7 @@ as soon as the provider's callback has been applied.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import threading
 import time
@@ -42,10 +43,11 @@ FINAL = frozenset(
 # A failed payment attempt ends a wait too: the buyer may pay again.
 PAYMENT_FAILED = "payment_failed"
 STOP = FINAL | {PAYMENT_FAILED}
-# Waiting readers per process: at most half its server threads (``TESSERA_WEB_THREADS``, set
-# by ``manage.py serve``), so threads stay free for the callbacks the readers wait for;
-# beyond that a reader is answered at once.
-MAX_WAITERS = max(1, int(os.environ.get("TESSERA_WEB_THREADS") or 8) // 2)
+# Waiting readers per process: all but two of its server threads (``TESSERA_WEB_THREADS``,
+# set by ``manage.py serve``), so threads stay free for the callbacks the readers wait for;
+# beyond that a reader is answered at once and told to ask again shortly (``retry_after``).
+MAX_WAITERS = max(1, int(os.environ.get("TESSERA_WEB_THREADS") or 8) - 2)
+RETRY_AFTER_SECONDS = 1
 _waiters = threading.BoundedSemaphore(MAX_WAITERS)
 
 STATUS_LABELS = {
@@ -107,6 +109,8 @@ class StatusAnswer:
     status: str
     is_final: bool
     from_database: bool
+    # a wait was asked for and not given (every waiting place taken): ask again after this
+    retry_after: int | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -155,8 +159,11 @@ def order_status(*, token: str, wait: float = 0) -> StatusAnswer:
         from_database = True
     else:
         from_database = False
-    if known in STOP or wait <= 0 or not _waiters.acquire(blocking=False):
+    if known in STOP or wait <= 0:
         return _answer(parsed, known, from_database=from_database)
+    if not _waiters.acquire(blocking=False):
+        answer = _answer(parsed, known, from_database=from_database)
+        return dataclasses.replace(answer, retry_after=RETRY_AFTER_SECONDS)
     try:
         deadline = time.monotonic() + wait
         while known not in STOP and (left := deadline - time.monotonic()) > 0:

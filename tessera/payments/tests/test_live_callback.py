@@ -47,7 +47,7 @@ def test_the_sandbox_callback_travels_over_http(live_server, settings, client):
         f"{live_server.url}/orders/{order.number}/",
     )
     assert [log.outcome for log in logs] == ["applied", "duplicate"]
-    assert logs[0].headers["User-Agent"].startswith("Python-urllib/")
+    assert logs[0].headers["User-Agent"] == "Tessera-Sandbox-Gateway/1"  # it came over HTTP
     assert logs[0].headers["X-Sandbox-Signature"] == logs[1].headers["X-Sandbox-Signature"]
     assert order.status == OrderStatus.FULFILLED
     assert Payment.objects.get(pk=payment.pk).status == "succeeded"

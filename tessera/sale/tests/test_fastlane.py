@@ -6,15 +6,11 @@ Every request is sent twice through real WSGI applications: the served one
 bodies must be equal.
 """
 
-import io
-import json
-
 import pytest
-from django.core import signals
-from django.db import close_old_connections
 from django.test import Client
 
 from tessera.core.models import IdempotencyRecord
+from tessera.core.testing import wsgi_call as call
 from tessera.inventory.tests.factories import make_channel
 from tessera.orders.models import Order
 from tessera.sale import channels
@@ -23,49 +19,6 @@ from tessera.sale.tests.conftest import gateway_callbacks, sale_rows
 pytestmark = pytest.mark.django_db
 
 CSRF = "A" * 32
-
-
-def call(app, method, path, *, body=b"", query="", headers=None, cookies=None):
-    if not isinstance(body, bytes):
-        body = json.dumps(body).encode()
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "127.0.0.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "application/json",
-        "HTTP_ACCEPT_LANGUAGE": "en",
-    }
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    if cookies:
-        environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    answer = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answer["status"] = int(status.split()[0])
-        answer["headers"] = dict(response_headers)
-
-    # As Django's test client does: the test's transaction must outlive the request, so
-    # Django's connection handlers may not close the connection (the test client connects
-    # close_old_connections again after each of its requests).
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        chunks = app(environ, start_response)
-        data = b"".join(chunks)
-        if hasattr(chunks, "close"):
-            chunks.close()
-    finally:
-        signals.request_finished.connect(close_old_connections)
-    content_type = answer["headers"].get("Content-Type", "")
-    return answer["status"], json.loads(data) if "json" in content_type and data else data
 
 
 @pytest.fixture

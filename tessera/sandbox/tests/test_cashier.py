@@ -5,6 +5,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import pytest
 from django.utils import timezone, translation
 
+from tessera.core.testing import wsgi_call
 from tessera.sandbox import pagepay, views
 from tessera.sandbox.models import SandboxTrade
 from tessera.sandbox.tests.conftest import NOW, PAYMENT_ID, make_terms
@@ -194,3 +195,49 @@ def test_a_trade_opened_before_links_carried_terms_is_paid_at_its_old_address(cl
         NOW,
     )
     assert pressed_from <= trade.decided_at <= timezone.now()
+
+
+# -- the buttons through the served application (the fast lane) -------------------------------
+
+CSRF = "B" * 32
+
+
+def _press_served(link: str, choice: str, *, csrf: str = CSRF):
+    from tessera import wsgi
+
+    path, _, query = link.partition("?")
+    return wsgi_call(
+        wsgi.application,
+        "POST",
+        path,
+        query=query,
+        body=urlencode({"choice": choice, "csrfmiddlewaretoken": csrf}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        cookies={"csrftoken": CSRF},
+        with_headers=True,
+    )
+
+
+def test_the_served_pay_button_answers_as_the_page_does(link, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as deliveries:
+        status, _body, headers = _press_served(link, "pay")
+    assert (status, headers["Location"]) == (303, "http://127.0.0.1:8000/orders/T261122-K7M3QX/")
+    assert SandboxTrade.objects.get().status == "paid"
+    assert len(deliveries) == 1
+
+
+@pytest.mark.parametrize(("choice", "csrf"), [("maybe", CSRF), ("pay", "C" * 32)])
+def test_what_the_served_button_cannot_take_goes_to_the_page(link, choice, csrf):
+    status, _body, headers = _press_served(link, choice, csrf=csrf)
+    # the page itself answers: a bad choice back to the cashier, a bad CSRF token refused
+    assert status in (303, 403)
+    if status == 303:
+        assert headers["Location"] == link
+    assert SandboxTrade.objects.count() == 0
+
+
+def test_a_second_served_press_changes_nothing(link):
+    _press_served(link, "pay")
+    status, _body, headers = _press_served(link, "fail")
+    assert (status, headers["Location"]) == (303, link)  # the page says it was decided
+    assert list(SandboxTrade.objects.values_list("status", flat=True)) == ["paid"]
