@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.backends.utils import CursorDebugWrapper
 
 from tessera.core import locks
@@ -38,6 +39,25 @@ from tessera.core.money import round_money
 
 class Declined(Exception):
     """The fast statements did not apply; nothing was kept. Run the services' path."""
+
+
+class Conflict(Declined):
+    """A deadlock detected or a lock wait given up (``lock_timeout``): the transaction is
+    lost, nothing it did is kept; the caller rolls back (no further statement may run in
+    it) and takes the services' path."""
+
+
+_CONFLICTS = ("40P01", "55P03")
+
+
+@contextmanager
+def _declining_on_conflict():
+    try:
+        yield
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) in _CONFLICTS:
+            raise Conflict from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -170,11 +190,16 @@ _OWNED = """
 """
 _NOBODY_OWNS = "SELECT 0 AS n"
 
+# Chosen places, locked in ascending id order. A buyer's own choice waits for a place
+# another buyer is locking right now (that buyer may roll back); a proposal of best
+# available (``proposal``) skips it instead, so a transaction that tries several proposals
+# never waits while holding the locks of an earlier one (no deadlock between two buyers
+# whose proposals overlap).
 _PICK_CHOSEN = """
     SELECT u.id FROM inventory_inventoryunit u
      WHERE u.session_id = %(session)s::bigint AND u.id = ANY(%(unit_ids)s::bigint[])
        AND {channel} AND {free}
-     ORDER BY u.id FOR UPDATE
+     ORDER BY u.id FOR UPDATE {skip}
 """
 
 # Any N of a zone (and section): free places nobody else is locking right now, in id order
@@ -228,6 +253,7 @@ def take_places(
     channel_id: int | None = None,
     check_account_limit: bool = True,
     hold_status: str = "ordered",
+    proposal: bool = False,
 ) -> Taken:
     """Take ``unit_ids`` (all of them) or any ``quantity`` places of ``zone_id`` (and
     ``section_id``) for a new hold of ``user_id``, inside the caller's transaction. The hold
@@ -255,7 +281,8 @@ def take_places(
     if unit_ids is not None:
         if len(unit_ids) != quantity:
             raise Declined
-        picks = [(_PICK_CHOSEN.format(channel=channel, free=_FREE), 0)]
+        skip = "SKIP LOCKED" if proposal else ""
+        picks = [(_PICK_CHOSEN.format(channel=channel, free=_FREE, skip=skip), 0)]
     else:
         section = "AND u.section_id = %(section)s::bigint" if section_id is not None else ""
         after = _cursor(cursor_key)
@@ -268,7 +295,7 @@ def take_places(
     owned = _OWNED if check_account_limit else _NOBODY_OWNS
     for pick, start in picks:
         params["after"] = start
-        with _cursor_for_prepared() as cursor:
+        with _declining_on_conflict(), _cursor_for_prepared() as cursor:
             cursor.execute(_TAKE.format(pick=pick, owned=owned), params)
             rows = cursor.fetchall()
         if len(rows) == quantity:
@@ -424,7 +451,7 @@ def record_order(
         "audit_ids": [a[2] for a in audit],
         "audit_data": [json.dumps(a[3], default=str) for a in audit],
     }
-    with _cursor_for_prepared() as cursor:
+    with _declining_on_conflict(), _cursor_for_prepared() as cursor:
         cursor.execute(_RECORD, params)
         rows = cursor.fetchall()
     if not rows:
@@ -564,7 +591,7 @@ def confirm_sale(
         "body": body,
         "now": now,
     }
-    with _cursor_for_prepared() as cursor:
+    with _declining_on_conflict(), _cursor_for_prepared() as cursor:
         cursor.execute(_CONFIRM, params)
         paid, order_id, session_id, quantity, sold, lines, tickets, _noted = cursor.fetchone()
     if not (paid == 1 and order_id is not None and quantity == sold == lines == tickets):
@@ -705,7 +732,7 @@ def record_sold_order(
         "reference": reference[:80],
         "organization": taken.organization_id,
     }
-    with _cursor_for_prepared() as cursor:
+    with _declining_on_conflict(), _cursor_for_prepared() as cursor:
         cursor.execute(_RECORD_SOLD, params)
         rows = cursor.fetchall()
     if len(rows) != len(places) or rows[0][1] != len(places):

@@ -4,6 +4,7 @@ payment. Transactions, locks and invariants: see the package docstring (``tesser
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from tessera.core.i18n import localized
 from tessera.core.money import round_money, to_minor_units
 from tessera.inventory import seatmap
 from tessera.inventory import selectors as inventory_selectors
-from tessera.inventory import services as inventory
 from tessera.inventory.admission import check_admission
 from tessera.inventory.best_available import find_blocks
+from tessera.inventory.errors import PlacesUnavailable
+from tessera.inventory.models import InventoryUnit
 from tessera.orders import changes
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderLine, OrderStatus
@@ -120,8 +122,16 @@ def checkout(
             result = _checkout_fast(request)
         except fastpath.Declined:
             result = None
-    if result is None:
-        result = _checkout_with_services(request)
+    for attempt in range(1, RUSH_ATTEMPTS + 1):
+        if result is not None:
+            break
+        try:
+            result = _checkout_with_services(request)
+        except PlacesUnavailable:
+            # Best available in a rush: every proposal went to faster buyers. While places
+            # remain, look again (a fresh snapshot each time) before saying so.
+            if not choice.best_available or attempt == RUSH_ATTEMPTS or not _any_free(request):
+                raise
     payment = result.payment
     if not payment.cashier_url and not payment.qr_content:
         payment = payments.connect_payment(payment=payment, now=now)
@@ -136,6 +146,19 @@ def checkout(
             issued_at=time.time(),
         ),
     )
+
+
+RUSH_ATTEMPTS = 3
+
+
+def _any_free(request: _Request) -> bool:
+    choice = request.choice
+    units = InventoryUnit.objects.filter(session_id=request.session_id, channel__isnull=True)
+    if choice.zone_id is not None:
+        units = units.filter(zone_id=choice.zone_id)
+    if choice.section_id is not None:
+        units = units.filter(section_id=choice.section_id)
+    return units.filter(inventory_selectors.holdable(request.now)).exists()
 
 
 @dataclass
@@ -215,20 +238,12 @@ def _checkout_fast(request: _Request) -> _Result | None:
     with transaction.atomic():
         fastpath.lock_account(session_id=request.session_id, user_id=user.pk)
         taken = None
-        for ids in candidates or [None]:
-            try:
-                taken = fastpath.take_places(
-                    session_id=request.session_id,
-                    user_id=user.pk,
-                    now=now,
-                    quantity=quantity,
-                    unit_ids=ids,
-                    zone_id=choice.zone_id,
-                    section_id=choice.section_id,
-                )
+        for round_ in range(PROPOSAL_ROUNDS if choice.best_available else 1):
+            if round_:  # every proposal went to faster buyers: look again, now
+                candidates = _best_candidates(request.session_id, choice, now)
+            taken = _take_first(request, candidates or [None], quantity)
+            if taken is not None:
                 break
-            except fastpath.Declined:
-                continue
         if taken is None:
             raise fastpath.Declined
         number = orders.new_order_number(now)
@@ -277,10 +292,42 @@ def _checkout_fast(request: _Request) -> _Result | None:
     return _in_memory(request, taken, recorded, number, prepared, names)
 
 
+# Best available in a rush: buyers arriving together would all propose the same best block,
+# and all but one would fail on it. Each buyer tries the best blocks in an order shuffled
+# among the first few (near-equal seats) and then the next ones in order, so concurrent
+# buyers spread over the best seats instead of queueing on one.
+PROPOSALS = 12
+SHUFFLED_PROPOSALS = 4
+PROPOSAL_ROUNDS = 3  # a fresh look at the seats after all proposals of a round were taken
+_proposal_order = random.SystemRandom()
+
+
+def _take_first(request: _Request, candidates: list, quantity: int) -> fastpath.Taken | None:
+    """The first of ``candidates`` (unit ids, or None for "any N") that could be taken."""
+    choice = request.choice
+    for ids in candidates:
+        try:
+            return fastpath.take_places(
+                session_id=request.session_id,
+                user_id=request.user.pk,
+                now=request.now,
+                quantity=quantity,
+                unit_ids=ids,
+                zone_id=choice.zone_id,
+                section_id=choice.section_id,
+                proposal=choice.best_available,
+            )
+        except fastpath.Conflict:
+            raise  # the transaction is lost: roll it back
+        except fastpath.Declined:
+            continue
+    return None
+
+
 def _best_candidates(session_id: int, choice: PlaceChoice, now: datetime) -> list[list[int]]:
-    """Up to HOLD_ATTEMPTS best blocks of adjacent seats, best first (``find_blocks`` over a
-    snapshot read outside the transaction); declines when there is none (the services then
-    decide about split seats and standing areas)."""
+    """Up to PROPOSALS best blocks of adjacent seats (``find_blocks`` over a snapshot read
+    outside the transaction), the first SHUFFLED_PROPOSALS in a random order; declines when
+    there is none (the services then decide about split seats and standing areas)."""
     session = _geometry_session(session_id)
     zone = PriceZone(pk=choice.zone_id) if choice.zone_id else None
     section = Section(pk=choice.section_id) if choice.section_id else None
@@ -288,12 +335,12 @@ def _best_candidates(session_id: int, choice: PlaceChoice, now: datetime) -> lis
         session=session, now=now, zone=zone, section=section
     )
     focal = (session.layout.focal_x, session.layout.focal_y)
-    blocks = find_blocks(
-        snapshot, quantity=choice.quantity, focal=focal, limit=inventory.HOLD_ATTEMPTS
-    )
+    blocks = find_blocks(snapshot, quantity=choice.quantity, focal=focal, limit=PROPOSALS)
     if not blocks:
         raise fastpath.Declined
-    return [sorted(block.unit_ids) for block in blocks]
+    first = blocks[:SHUFFLED_PROPOSALS]
+    _proposal_order.shuffle(first)
+    return [sorted(block.unit_ids) for block in first + blocks[SHUFFLED_PROPOSALS:]]
 
 
 _GEOMETRY_SECONDS = 60.0

@@ -170,3 +170,28 @@ def test_a_retried_channel_order_sells_once():
     assert sum(not r.replayed for r in results) == 1
     assert Order.objects.count() == 1
     assert Ticket.objects.count() == 2
+
+
+def test_best_available_buyers_racing_get_disjoint_seats_and_no_error():
+    """Proposals of best available overlap when buyers race for the same best seats; a buyer
+    whose proposal is taken tries the next (skipping places others are locking, never
+    waiting on them while holding others): nobody deadlocks, nobody gets an error."""
+    now = timezone.now()
+    sale = make_sale(sections=1, rows=4, seats_per_row=16, now=now)  # 64 seats for 48
+    buyers = [make_buyer() for _ in range(THREADS)]
+
+    def buy(buyer):
+        return services.checkout(
+            session_id=sale.session.pk,
+            user=buyer,
+            choice=PlaceChoice(
+                zone_id=sale.zones["A"].pk, quantity=2, best_available=True, accept_split=True
+            ),
+            provider="sandbox",
+            now=now,
+        )
+
+    results = race(buy, buyers)
+    assert all(isinstance(r, services.Checkout) for r in results), results
+    taken = list(OrderLine.objects.values_list("unit_id", flat=True))
+    assert len(taken) == len(set(taken)) == 2 * THREADS
