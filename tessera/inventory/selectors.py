@@ -69,8 +69,10 @@ def list_hold_units(hold: Hold) -> QuerySet[InventoryUnit]:
 
 def count_account_units(*, session: Session, user, now: datetime) -> int:
     """Places the user holds (live holds) or bought in the session."""
+    # The hold's session too, so the account's few holds are found by their index
+    # (session, user) and their places by hold, not the session's places scanned.
     return (
-        InventoryUnit.objects.filter(session=session, hold__user=user)
+        InventoryUnit.objects.filter(session=session, hold__session=session, hold__user=user)
         .filter(Q(status=UnitStatus.SOLD) | Q(status=UnitStatus.HELD, hold_expires_at__gte=now))
         .count()
     )

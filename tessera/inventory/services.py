@@ -130,6 +130,11 @@ def generate_units(*, session: Session, now: datetime, actor=None) -> int:
         for zone_id, section_id, capacity in standing:
             rows.extend((locked.pk, zone_id, section_id, None) for _ in range(capacity))
         _insert_units(rows)
+        if connection.vendor == "postgresql" and len(rows) >= _ANALYZE_AFTER:
+            # The planner's view of the table must include these places before the sale
+            # opens (autovacuum would analyze it only minutes later).
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(InventoryUnit._meta.db_table)}")
         audit.record(
             action="inventory.units_generated",
             obj=locked,
@@ -141,6 +146,8 @@ def generate_units(*, session: Session, now: datetime, actor=None) -> int:
     return len(rows)
 
 
+# Generating this many places or more refreshes the table's statistics (PostgreSQL).
+_ANALYZE_AFTER = 1000
 # Rows per INSERT statement: 6 parameters each stays below SQLite's and PostgreSQL's limits.
 _INSERT_ROWS = 500
 

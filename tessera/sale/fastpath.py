@@ -190,16 +190,18 @@ _OWNED = """
 """
 _NOBODY_OWNS = "SELECT 0 AS n"
 
-# Chosen places, locked in ascending id order. A buyer's own choice waits for a place
+# Chosen places (found by primary key, whatever the statistics say), locked in ascending id
+# order. A buyer's own choice waits for a place
 # another buyer is locking right now (that buyer may roll back); a proposal of best
 # available (``proposal``) skips it instead, so a transaction that tries several proposals
 # never waits while holding the locks of an earlier one (no deadlock between two buyers
 # whose proposals overlap).
 _PICK_CHOSEN = """
-    SELECT u.id FROM inventory_inventoryunit u
-     WHERE u.session_id = %(session)s::bigint AND u.id = ANY(%(unit_ids)s::bigint[])
-       AND {channel} AND {free}
-     ORDER BY u.id FOR UPDATE {skip}
+    SELECT u.id
+      FROM unnest(%(unit_ids)s::bigint[]) AS chosen(id)
+      JOIN inventory_inventoryunit u ON u.id = chosen.id
+     WHERE u.session_id = %(session)s::bigint AND {channel} AND {free}
+     ORDER BY u.id FOR UPDATE OF u {skip}
 """
 
 # Any N of a zone (and section): free places nobody else is locking right now, in id order
