@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -31,14 +32,14 @@ from bench import Context, group
 from bench.server import ROOT, Server
 
 LUA = r"""
--- One paid channel order per request: a fresh Idempotency-Key each time, zones in turn;
--- a zone that answers 409 (sold out) is dropped, and a thread stops when none is left.
+-- One paid channel order per request: a fresh Idempotency-Key each time, zones in turn; a
+-- zone that answered 409 (sold out) is skipped while others have places. The bench stops
+-- wrk (SIGINT) when the database says the session is sold out.
 local counter = 0
 local thread_id = 0
 local zones = {}
 local exhausted = {}
-local statuses = {}
-local open_zones = 0
+local quantities = {}
 
 function setup(thread)
   thread:set("id", thread_id)
@@ -48,12 +49,11 @@ end
 function init(args)
   for z in string.gmatch(args[1], "[^,]+") do
     table.insert(zones, tonumber(z))
+    table.insert(quantities, tonumber(args[4]))
   end
-  open_zones = #zones
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer " .. args[2]
   session = args[3]
-  quantity = args[4]
   run = args[5]
 end
 
@@ -65,19 +65,22 @@ function request()
     current = current % #zones + 1
     if not exhausted[current] then break end
   end
-  last_zone = current
   wrk.headers["Idempotency-Key"] = run .. "-" .. id .. "-" .. counter
   local body = '{"session":' .. session .. ',"zone":' .. zones[current]
-    .. ',"quantity":' .. quantity .. '}'
+    .. ',"quantity":' .. quantities[current] .. '}'
   return wrk.format("POST", nil, nil, body)
 end
 
 function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-  if status == 409 and not exhausted[last_zone] then
-    exhausted[last_zone] = true
-    open_zones = open_zones - 1
-    if open_zones <= 0 then wrk.thread:stop() end
+  -- a sold-out answer names its zone ({"details": {..., "zone": 12}}): ask that zone for one
+  -- place at a time, then skip it
+  if status == 409 then
+    local zone = tonumber(string.match(body, '"zone":%s*(%d+)') or "")
+    for i, z in ipairs(zones) do
+      if z == zone then
+        if quantities[i] > 1 then quantities[i] = 1 else exhausted[i] = true end
+      end
+    end
   end
 end
 
@@ -122,16 +125,25 @@ def _wrk() -> str:
     return found
 
 
-def _run_wrk(args: list[str], *, script: Path, seconds: float, log: Path) -> dict:
+def _run_wrk(args: list[str], *, script: Path, seconds: float, log: Path, until=None) -> dict:
+    """Run wrk for ``seconds`` (or until ``until()`` is true, checked twice a second: then
+    wrk is stopped with SIGINT and prints its summary); its figures."""
     command = [_wrk(), "-t2", "-d", f"{max(1, int(seconds))}s", "-s", str(script), *args]
-    with log.open("ab") as sink:
-        started = time.perf_counter()
-        finished = subprocess.run(  # noqa: S603 - wrk on our own server
-            command, capture_output=True, text=True, timeout=seconds + 120, check=False
-        )
-        sink.write(finished.stdout.encode() + finished.stderr.encode())
-    figures: dict = {"wall_s": round(time.perf_counter() - started, 2)}
-    for line in finished.stdout.splitlines():
+    started = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603 - wrk on our own server
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    stopped_at = None
+    while process.poll() is None:
+        time.sleep(0.5)
+        if until is not None and stopped_at is None and until():
+            stopped_at = time.perf_counter()
+            process.send_signal(signal.SIGINT)
+    output = process.stdout.read()
+    with log.open("a") as sink:
+        sink.write(output)
+    figures: dict = {"wall_s": round((stopped_at or time.perf_counter()) - started, 2)}
+    for line in output.splitlines():
         if line.startswith("WRK "):
             key, _, value = line[4:].partition("=")
             figures[key] = float(value)
@@ -227,40 +239,33 @@ def run(ctx: Context) -> dict:
         ctx.log(f"bare Django endpoint: {result['bare_django_rps']:,} req/s")
         zones = ",".join(str(z.pk) for z in sale.zones.values())
         meter = CpuMeter(set(server.pids()))
-        figures: dict = {"duration_s": 0.0, "requests": 0, "non_2xx": 0, "socket_errors": 0}
-        started = time.perf_counter()
-        rounds = 0
-        while time.perf_counter() - started < cap:
-            rounds += 1
-            round_figures = _run_wrk(
-                [
-                    "-c",
-                    str(args.channel_clients),
-                    "--latency",
-                    f"{server.base_url}/api/v1/channel/orders",
-                    "--",
-                    zones,
-                    key,
-                    str(sale.session.pk),
-                    str(args.channel_quantity),
-                    f"r{rounds}-{int(time.time())}",
-                ],
-                script=script,
-                seconds=cap - (time.perf_counter() - started),
-                log=run_dir / "wrk-channel.log",
-            )
-            for name in ("duration_s", "requests", "non_2xx", "socket_errors"):
-                figures[name] += round_figures.get(name, 0)
-            if rounds == 1:  # the latencies of the steady state, not of the last places
-                figures |= {k: round_figures[k] for k in ("p50_ms", "p90_ms", "p99_ms")}
+
+        def sold_out() -> bool:
             close_old_connections()
-            if _free_places(sale) == 0:
-                break
-            ctx.log(f"round {rounds}: places left; the clients go again")
+            return _free_places(sale) == 0
+
+        figures = _run_wrk(
+            [
+                "-c",
+                str(args.channel_clients),
+                "--latency",
+                f"{server.base_url}/api/v1/channel/orders",
+                "--",
+                zones,
+                key,
+                str(sale.session.pk),
+                str(args.channel_quantity),
+                f"r{int(time.time())}",
+            ],
+            script=script,
+            seconds=cap,
+            log=run_dir / "wrk-channel.log",
+            until=sold_out,
+        )
         cpu = meter.read()
     close_old_connections()
     checked = verify(sale, channel)
-    elapsed = figures.get("duration_s") or figures["wall_s"]
+    elapsed = figures["wall_s"]
     tickets = checked["tickets"]
     sold_out = checked["sold"] == checked["capacity"]
     result |= {
@@ -276,7 +281,6 @@ def run(ctx: Context) -> dict:
         "non_2xx": int(figures.get("non_2xx", 0)),
         "socket_errors": int(figures.get("socket_errors", 0)),
         "clients": args.channel_clients,
-        "rounds": rounds,
         **checked,
         "cpu": cpu,
         "cpu_ms_per_ticket": {

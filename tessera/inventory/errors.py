@@ -1,5 +1,6 @@
 """Errors of the inventory, each with a stable code. ``inventory.services`` re-exports them."""
 
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from tessera.core.errors import DomainError, InvalidInput, NotFound
@@ -77,3 +78,25 @@ class HoldOrdered(DomainError):
     code = "hold_ordered"
     status = 409
     default_message = _("An order awaits payment for these places; extend the order instead.")
+
+
+def account_limit_reached(*, limit: int, already: int, requested: int) -> LimitExceeded:
+    """The refusal of a hold that would take an account past the session's limit."""
+    return LimitExceeded(
+        gettext(
+            "At most %(limit)d tickets per account for this session; you already have %(already)d."
+        )
+        % {"limit": limit, "already": already},
+        details={"max_tickets_per_account": limit, "already": already, "requested": requested},
+    )
+
+
+def too_few_places(quantity: int, *, zone_id: int | None = None) -> PlacesUnavailable:
+    """The refusal of "any N places here" when fewer than N are free (``zone_id``: where)."""
+    message = ngettext(
+        "No place is left here.", "Fewer than %(quantity)d places are left here.", quantity
+    )
+    details = {"requested": quantity}
+    if zone_id is not None:
+        details["zone"] = zone_id
+    return PlacesUnavailable(message % {"quantity": quantity}, details=details)

@@ -49,6 +49,8 @@ from tessera.inventory.errors import (
     PlacesUnavailable,
     PlacesUnknown,
     ScopeInvalid,
+    account_limit_reached,
+    too_few_places,
 )
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, SalesChannel, UnitStatus
 from tessera.inventory.selectors import holdable, of_channel
@@ -352,17 +354,8 @@ def _check_account_limit(*, session: Session, user, quantity: int, now: datetime
     _lock_account(session, user)
     already = selectors.count_account_units(session=session, user=user, now=now)
     if already + quantity > session.max_tickets_per_account:
-        raise LimitExceeded(
-            _(
-                "At most %(limit)d tickets per account for this session; you already have "
-                "%(already)d."
-            )
-            % {"limit": session.max_tickets_per_account, "already": already},
-            details={
-                "max_tickets_per_account": session.max_tickets_per_account,
-                "already": already,
-                "requested": quantity,
-            },
+        raise account_limit_reached(
+            limit=session.max_tickets_per_account, already=already, requested=quantity
         )
 
 
@@ -543,15 +536,7 @@ def hold_quantity(
             hold=hold, candidates=candidates.order_by("id"), quantity=quantity, now=now
         )
         if ids is None:
-            raise PlacesUnavailable(
-                ngettext(
-                    "No place is left here.",
-                    "Fewer than %(quantity)d places are left here.",
-                    quantity,
-                )
-                % {"quantity": quantity},
-                details={"requested": quantity},
-            )
+            raise too_few_places(quantity, zone_id=zone.pk)
         _audit_hold(hold, unit_ids=ids, how="quantity", now=now)
     return hold
 

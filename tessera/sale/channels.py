@@ -34,6 +34,7 @@ from tessera.core.errors import DomainError
 from tessera.core.idempotency import IdempotencyKeyReused
 from tessera.core.models import IdempotencyRecord
 from tessera.inventory import seatmap
+from tessera.inventory.errors import too_few_places
 from tessera.inventory.models import SalesChannel
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderLine, OrderStatus
@@ -400,17 +401,20 @@ def _sell_fast(
     names = orders.clean_attendees(attendees, quantity)
     if buyer_name:
         names = [name or buyer_name for name in names]
-    taken = fastpath.take_places(
-        session_id=session_id,
-        user_id=principal.account_id,
-        now=now,
-        quantity=quantity,
-        unit_ids=unit_ids,
-        zone_id=choice.zone_id,
-        section_id=choice.section_id,
-        channel_id=principal.channel_id,
-        check_account_limit=False,
-    )
+    try:
+        taken = fastpath.take_places(
+            session_id=session_id,
+            user_id=principal.account_id,
+            now=now,
+            quantity=quantity,
+            unit_ids=unit_ids,
+            zone_id=choice.zone_id,
+            section_id=choice.section_id,
+            channel_id=principal.channel_id,
+            check_account_limit=False,
+        )
+    except fastpath.SoldOut:
+        raise too_few_places(quantity, zone_id=choice.zone_id) from None
     total = taken.total()
     sold = fastpath.record_sold_order(
         taken=taken,

@@ -41,6 +41,18 @@ class Declined(Exception):
     """The fast statements did not apply; nothing was kept. Run the services' path."""
 
 
+class SoldOut(Exception):
+    """Fewer places than asked are free where "any N" looked (nothing was taken)."""
+
+
+class AccountLimit(Exception):
+    """The account would pass the session's limit (nothing was taken)."""
+
+    def __init__(self, already: int, limit: int):
+        self.already, self.limit = already, limit
+        super().__init__(already, limit)
+
+
 class Conflict(Declined):
     """A deadlock detected or a lock wait given up (``lock_timeout``): the transaction is
     lost, nothing it did is kept; the caller rolls back (no further statement may run in
@@ -167,18 +179,31 @@ WITH sess AS (
      WHERE t.id = picked.id
     RETURNING t.id, t.zone_id, t.section_id, t.seat_id, hold.expires_at
 )
-SELECT taken.id, taken.zone_id, z.price, z.currency,
-       CASE WHEN %(english)s::boolean AND z.name_en <> '' THEN z.name_en ELSE z.name END,
-       sec.code,
-       CASE WHEN %(english)s::boolean AND sec.name_en <> '' THEN sec.name_en ELSE sec.name END,
-       coalesce(r.label, ''), coalesce(st.label, ''),
-       taken.expires_at, (SELECT organization_id FROM allowed)
-  FROM taken
-  JOIN catalog_pricezone z ON z.id = taken.zone_id
-  JOIN venues_section sec ON sec.id = taken.section_id
-  LEFT JOIN venues_seat st ON st.id = taken.seat_id
-  LEFT JOIN venues_row r ON r.id = st.row_id
- ORDER BY sec.sort_order, r.sort_order, st.position, taken.id
+SELECT t.*, (SELECT count(*) FROM sess), (SELECT n FROM owned),
+       (SELECT max_account FROM sess), (SELECT count(*) FROM picked),
+       (%(zone)s::bigint IS NULL OR EXISTS (
+            SELECT 1 FROM catalog_pricezone
+             WHERE id = %(zone)s::bigint AND session_id = %(session)s::bigint))
+       AND (%(section)s::bigint IS NULL OR EXISTS (
+            SELECT 1 FROM venues_section vs JOIN catalog_session cs ON cs.layout_id = vs.layout_id
+             WHERE vs.id = %(section)s::bigint AND cs.id = %(session)s::bigint))
+  FROM (SELECT 1) AS one
+  LEFT JOIN (
+    SELECT taken.id, taken.zone_id, z.price, z.currency,
+           CASE WHEN %(english)s::boolean AND z.name_en <> '' THEN z.name_en ELSE z.name END,
+           sec.code,
+           CASE WHEN %(english)s::boolean AND sec.name_en <> '' THEN sec.name_en
+                ELSE sec.name END,
+           coalesce(r.label, ''), coalesce(st.label, ''),
+           taken.expires_at, (SELECT organization_id FROM allowed),
+           sec.sort_order AS section_order, r.sort_order AS row_order, st.position
+      FROM taken
+      JOIN catalog_pricezone z ON z.id = taken.zone_id
+      JOIN venues_section sec ON sec.id = taken.section_id
+      LEFT JOIN venues_seat st ON st.id = taken.seat_id
+      LEFT JOIN venues_row r ON r.id = st.row_id
+  ) AS t ON true
+ ORDER BY t.section_order, t.row_order, t.position, t.id
 """
 
 _OWNED = """
@@ -212,7 +237,7 @@ _PICK_CHOSEN = """
 # place sold). Starting after the last place taken skips the index entries sold places
 # leave behind until vacuum clears them, so the cost stays flat as the session fills. When
 # nothing is left after that point the pick starts from the zone's first place, and only
-# when too few are available does it look at places of expired holds too.
+# when too few are available does it look at places of expired holds (their own index).
 _PICK_ANY = """
     SELECT u.id FROM inventory_inventoryunit u
      WHERE u.session_id = %(session)s::bigint AND u.zone_id = %(zone)s::bigint {section}
@@ -222,6 +247,14 @@ _PICK_ANY = """
      ORDER BY u.session_id, u.zone_id, u.id LIMIT %(quantity)s::int FOR UPDATE SKIP LOCKED
 """
 _AVAILABLE = "u.status = 'available'"
+# The places of expired holds, found through their own small index (session, expiry).
+_PICK_EXPIRED = """
+    SELECT u.id FROM inventory_inventoryunit u
+     WHERE u.session_id = %(session)s::bigint AND u.status = 'held'
+       AND u.hold_expires_at < %(now)s::timestamptz
+       AND u.zone_id = %(zone)s::bigint {section} AND {channel}
+     ORDER BY u.session_id, u.hold_expires_at LIMIT %(quantity)s::int FOR UPDATE SKIP LOCKED
+"""
 _CURSOR_LIMIT = 100_000
 _cursors: dict[tuple, int] = {}
 _cursors_lock = threading.Lock()
@@ -288,23 +321,30 @@ def take_places(
     else:
         section = "AND u.section_id = %(section)s::bigint" if section_id is not None else ""
         after = _cursor(cursor_key)
-        tries = [(_AVAILABLE, after)] if after else []
-        tries += [(_AVAILABLE, 0), (_FREE, 0)]
+        starts = [after, 0] if after else [0]
         picks = [
-            (_PICK_ANY.format(section=section, channel=channel, status=status), start)
-            for status, start in tries
+            (_PICK_ANY.format(section=section, channel=channel, status=_AVAILABLE), start)
+            for start in starts
         ]
+        picks.append((_PICK_EXPIRED.format(section=section, channel=channel), 0))
     owned = _OWNED if check_account_limit else _NOBODY_OWNS
     for pick, start in picks:
         params["after"] = start
         with _declining_on_conflict(), _cursor_for_prepared() as cursor:
             cursor.execute(_TAKE.format(pick=pick, owned=owned), params)
             rows = cursor.fetchall()
-        if len(rows) == quantity:
+        on_sale, owned_places, limit, picked, in_scope = rows[0][14:19]
+        if rows[0][0] is not None:
+            if len(rows) != quantity:  # never: the hold is all or nothing
+                raise RuntimeError("a partial hold was taken")
             break
-        if rows:  # never: the hold is all or nothing
-            raise RuntimeError("a partial hold was taken")
+        if not on_sale:
+            raise Declined  # not on sale, or over the per-order limit: the services say which
+        if owned_places + quantity > limit:
+            raise AccountLimit(owned_places, limit)
     else:
+        if unit_ids is None and picked < quantity and in_scope:
+            raise SoldOut  # fewer free places than asked in this zone (or section)
         raise Declined
     if unit_ids is None:
         _advance(cursor_key, max(row[0] for row in rows))

@@ -24,7 +24,7 @@ from tessera.inventory import seatmap
 from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory.admission import check_admission
 from tessera.inventory.best_available import find_blocks
-from tessera.inventory.errors import PlacesUnavailable
+from tessera.inventory.errors import PlacesUnavailable, account_limit_reached, too_few_places
 from tessera.inventory.models import InventoryUnit
 from tessera.orders import changes
 from tessera.orders import services as orders
@@ -321,6 +321,12 @@ def _take_first(request: _Request, candidates: list, quantity: int) -> fastpath.
             raise  # the transaction is lost: roll it back
         except fastpath.Declined:
             continue
+        except fastpath.SoldOut:
+            raise too_few_places(quantity, zone_id=choice.zone_id) from None
+        except fastpath.AccountLimit as refused:
+            raise account_limit_reached(
+                limit=refused.limit, already=refused.already, requested=quantity
+            ) from None
     return None
 
 

@@ -189,7 +189,7 @@ def test_hold_quantity_refuses_more_than_is_left_and_changes_nothing():
         hold_quantity(
             session=sale.session, user=make_buyer(), zone=sale.zones["GA"], quantity=3, now=NOW
         )
-    assert exc.value.details == {"requested": 3}
+    assert exc.value.details == {"requested": 3, "zone": sale.zones["GA"].pk}
     assert str(exc.value.message) == "Fewer than 3 places are left here."
     assert unit_rows(sale) == before
     assert Hold.objects.count() == 1
