@@ -1,11 +1,11 @@
 """Getting a fan's places back after their hold ran out or a late payment lost a seat.
 
-First the very same places, all or none (``hold_units``); when any of them has gone, the
-nearest alternative of the same quantity in the same price zone: the best block of adjacent
-seats (``hold_best_available``), split seats when no block is left, or any standing places
-(``hold_quantity``). The old order, if one still awaits payment, is cancelled first so its
-places are free to take again; a lost-sale order is already closed and its refund runs on
-its own.
+First the very same places, all or none; when any of them has gone, the nearest alternative
+of the same quantity in the same price zone: the best block of adjacent seats (best
+available), split seats when no block is left, or any standing places, all through the
+sale's one hold-request service (``sale.hold_places``). The old order, if one still awaits
+payment, is cancelled first so its places are free to take again; a lost-sale order is
+already closed and its refund runs on its own.
 """
 
 from collections import Counter
@@ -18,6 +18,8 @@ from tessera.inventory.errors import PlacesUnavailable, PlacesUnknown
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
+from tessera.sale import services as sale
+from tessera.sale.choices import PlaceChoice
 
 
 class NothingToRecover(inventory.HoldNotFound):
@@ -83,10 +85,9 @@ def recover_places(
         raise NothingToRecover
     session = Session.objects.select_related("event").get(pk=hold.session_id)
     _close_old(hold=hold, order=order, user=user, now=now)
+    common = {"session": session, "user": user, "now": now, "admission_pass": admission_pass}
     try:
-        new_hold = inventory.hold_units(
-            session=session, user=user, unit_ids=unit_ids, now=now, admission_pass=admission_pass
-        )
+        new_hold = sale.hold_places(choice=PlaceChoice(unit_ids=tuple(unit_ids)), **common)
         return Recovered(hold=new_hold, same_places=True)
     except (PlacesUnavailable, PlacesUnknown):
         pass
@@ -101,23 +102,11 @@ def recover_places(
     zone = next(unit.zone for unit in units if unit.zone_id == zone_id)
     quantity = len(unit_ids)
     if any(unit.seat_id for unit in units if unit.zone_id == zone_id):
-        # hold_best_available takes adjacent seats first, split ones only when no block is left
-        new_hold = inventory.hold_best_available(
-            session=session,
-            user=user,
-            zone=zone,
-            quantity=quantity,
-            accept_split=True,
-            now=now,
-            admission_pass=admission_pass,
+        # best available takes adjacent seats first, split ones only when no block is left
+        choice = PlaceChoice(
+            zone_id=zone.pk, quantity=quantity, best_available=True, accept_split=True
         )
     else:
-        new_hold = inventory.hold_quantity(
-            session=session,
-            user=user,
-            zone=zone,
-            quantity=quantity,
-            now=now,
-            admission_pass=admission_pass,
-        )
+        choice = PlaceChoice(zone_id=zone.pk, quantity=quantity)
+    new_hold = sale.hold_places(choice=choice, **common)
     return Recovered(hold=new_hold, same_places=False)
