@@ -13,6 +13,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from tessera.catalog.models import PriceZone, Session
@@ -212,6 +213,49 @@ def _geometry(
     return geometry, unit_ids
 
 
+def _free_seat_ids(session, zone, section, channel, now: datetime) -> set[int]:
+    """The ids of the free seats (available, or held by an expired hold) of the scope.
+
+    PostgreSQL: two arrays in one row, the available seats through the partial index of
+    available places and the seats of expired holds through the index of held places (the
+    ORM's rows for 20,000 ids would cost more than the query); elsewhere the ORM.
+    """
+    if connection.vendor != "postgresql":
+        return set(
+            _seated_units(session, zone, section)
+            .filter(holdable(now))
+            .filter(of_channel(channel))
+            .values_list("id", flat=True)
+        )
+    where = ["u.session_id = %(session)s", "u.seat_id IS NOT NULL"]
+    if zone is not None:
+        where.append("u.zone_id = %(zone)s")
+    if section is not None:
+        where.append("u.section_id = %(section)s")
+    if channel is None:
+        where.append("u.channel_id IS NULL")
+    else:
+        where.append("(u.channel_id = %(channel)s OR u.channel_id IS NULL)")
+    scope = " AND ".join(where)
+    sql = (
+        f"SELECT (SELECT array_agg(u.id) FROM inventory_inventoryunit u "  # noqa: S608
+        f"         WHERE {scope} AND u.status = 'available'), "
+        f"       (SELECT array_agg(u.id) FROM inventory_inventoryunit u "
+        f"         WHERE {scope} AND u.status = 'held' AND u.hold_expires_at < %(now)s)"
+    )
+    params = {
+        "session": session.pk,
+        "zone": getattr(zone, "pk", None),
+        "section": getattr(section, "pk", None),
+        "channel": getattr(channel, "pk", None),
+        "now": now,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        available, expired = cursor.fetchone()
+    return set(available or ()) | set(expired or ())
+
+
 def seat_snapshot(
     *,
     session: Session,
@@ -222,12 +266,7 @@ def seat_snapshot(
 ) -> Snapshot:
     """The seated units of the session (of ``zone`` and/or ``section`` when given), in row
     segments, with what ``channel`` may hold now marked free."""
-    free = set(
-        _seated_units(session, zone, section)
-        .filter(holdable(now))
-        .filter(of_channel(channel))
-        .values_list("id", flat=True)
-    )
+    free = _free_seat_ids(session, zone, section, channel, now)
     geometry, known = _geometry(session, zone, section)
     if not free <= known:
         geometry, known = _geometry(session, zone, section, fresh=True)
