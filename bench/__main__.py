@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         from django.db import connections
 
+        from tessera.orders import changes
+
+        changes.stop_listening()
         connections.close_all()
         if created and not args.keep_db:
             support.drop_database(database_url)

@@ -107,6 +107,7 @@ def announce(order_id: int, status: str) -> None:
 _listener: threading.Thread | None = None
 _listener_pid: int | None = None
 _listener_lock = threading.Lock()
+_stopping = threading.Event()
 
 
 def ensure_listening() -> bool:
@@ -126,15 +127,26 @@ def ensure_listening() -> bool:
         )
         _listener_pid = os.getpid()
         board.listening_since = None
+        _stopping.clear()
         _listener.start()
     return True
+
+
+def stop_listening(timeout: float = 2.0) -> None:
+    """Stop this process's listener (before its database is dropped, at a clean shutdown)."""
+    global _listener
+    with _listener_lock:
+        listener, _listener = _listener, None
+        _stopping.set()
+    if listener is not None and listener.is_alive():
+        listener.join(timeout)
 
 
 def _listen(params: dict) -> None:
     import psycopg
 
     failures = 0
-    while True:
+    while not _stopping.is_set():
         try:
             with psycopg.connect(
                 **{k: v for k, v in params.items() if k not in ("cursor_factory", "context")},
@@ -144,11 +156,14 @@ def _listen(params: dict) -> None:
                 # every change committed from now on reaches this connection
                 board.listening_since = time.time()
                 failures = 0
-                for notice in conn.notifies():
-                    order_id, _, status = notice.payload.partition(":")
-                    if order_id.isdigit() and status:
-                        board.record(int(order_id), status)
+                while not _stopping.is_set():
+                    for notice in conn.notifies(timeout=0.5):
+                        order_id, _, status = notice.payload.partition(":")
+                        if order_id.isdigit() and status:
+                            board.record(int(order_id), status)
         except Exception as exc:  # the database went away: hear nothing until back
+            if _stopping.is_set():
+                break
             board.listening_since = None
             delay = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
             failures += 1
