@@ -13,4 +13,9 @@ from tessera.waitingroom.wsgi import with_queue_status  # noqa: E402
 # The hottest requests of an on-sale skip Django's middleware: the queue's status check, the
 # buyer's checkout and status read, the providers' callbacks, the channels' orders (and the
 # sandbox gateway's "pay" button, which a real gateway serves on its own machines).
-application = fastlane.wrap(with_queue_status(django_application), SALE_ROUTES + SANDBOX_ROUTES)
+# TESSERA_FAST_LANE=0 sends them through Django too (same answers, more CPU): for diagnosis
+# and for measuring what the lane saves (docs/performance.md).
+if os.environ.get("TESSERA_FAST_LANE", "1") == "0":
+    application = with_queue_status(django_application)
+else:
+    application = fastlane.wrap(with_queue_status(django_application), SALE_ROUTES + SANDBOX_ROUTES)
