@@ -119,3 +119,13 @@ def _fresh_process_memory():
     forget_rooms()
     channels.forget()
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _order_listener_stopped_at_the_end(django_db_setup):
+    """The order listener (PostgreSQL) holds a connection to the test database; it stops
+    before the database is dropped."""
+    yield
+    from tessera.orders import changes
+
+    changes.stop_listening()
