@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tessera.sale",
     "tessera.waitingroom",
     "tessera.checkin",
+    "tessera.aftersales",
     "tessera.storefront",
     "tessera.demo",
 ]
@@ -164,7 +165,12 @@ PERIODIC_TASKS = [
     "tessera.orders.tasks.expire_overdue_orders",
     "tessera.waitingroom.tasks.advance_waiting_rooms",
     "tessera.sale.tasks.reconcile_payments",
+    "tessera.payments.tasks.retry_refunds",
+    "tessera.payments.tasks.daily_ledger_check",
 ]
+
+# Checks a session must pass before it is cancelled (tessera/catalog/services.py).
+SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]

@@ -16,11 +16,12 @@ from tessera.accounts.models import OrganizationKind
 from tessera.accounts.selectors import can_write, is_platform_operator, list_organization_ids
 from tessera.catalog import services
 from tessera.catalog.models import (
+    AfterSalesPolicy,
     Artist,
     Competition,
     Event,
+    FeeTier,
     PriceZone,
-    RefundPolicy,
     Season,
     Session,
     Tag,
@@ -197,26 +198,10 @@ class EventForm(forms.ModelForm):
             "round",
             "tour",
             "artists",
-            "refund_policy",
-            "refund_deadline_hours",
-            "policy_note",
-            "policy_note_en",
         ]
-
-    # The policy has defaults (no refunds, 48 hours): a form that leaves them out keeps them.
-    _POLICY_DEFAULTS = {"refund_policy": RefundPolicy.NONE, "refund_deadline_hours": 48}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in self._POLICY_DEFAULTS:
-            if name in self.fields:  # a read-only change form has no fields
-                self.fields[name].required = False
 
     def clean(self):
         cleaned = super().clean()
-        for name, default in self._POLICY_DEFAULTS.items():
-            if cleaned.get(name) in (None, ""):
-                cleaned[name] = getattr(self.instance, name, None) or default
         organization = cleaned.get("organization") or getattr(self.instance, "organization", None)
         if organization is None:
             return cleaned
@@ -365,17 +350,6 @@ class EventAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
         ),
         (_("Fixture"), {"fields": ["season", "home_team", "away_team", "round"]}),
         (_("Concert or show"), {"fields": ["tour", "artists"]}),
-        (
-            _("Refunds and exchanges"),
-            {
-                "fields": [
-                    "refund_policy",
-                    "refund_deadline_hours",
-                    "policy_note",
-                    "policy_note_en",
-                ]
-            },
-        ),
     ]
 
 
@@ -410,10 +384,15 @@ class PriceZoneInline(ScopedInline):
 def cancel_sessions(modeladmin, request, queryset):
     now = clock.now()
     done = 0
-    for session in queryset.select_related("event").order_by("pk"):
-        if can_write(request.user, session.event.organization_id):
+    for session in queryset.select_related("event", "layout__venue").order_by("pk"):
+        if not can_write(request.user, session.event.organization_id):
+            continue
+        try:
             services.cancel_session(session=session, actor=request.user, now=now)
-            done += 1
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{session}: {exc.message}", messages.ERROR)
+            continue
+        done += 1
     modeladmin.message_user(
         request, gettext("%(count)d session(s) cancelled.") % {"count": done}, messages.SUCCESS
     )
@@ -494,3 +473,131 @@ class ZoneAssignmentAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
         "seat__row",
     ]
     raw_id_fields = ["section", "row", "seat"]
+
+
+# -- after-sales policies --------------------------------------------------------------------
+
+
+class AfterSalesPolicyForm(forms.ModelForm):
+    class Meta:
+        model = AfterSalesPolicy
+        fields = [
+            "event",
+            "session",
+            "is_refundable",
+            "refund_cutoff_hours",
+            "refunds_need_review",
+            "fee_min",
+            "fee_max",
+            "has_demand_fee",
+            "demand_fee_floor",
+            "demand_fee_cap",
+            "demand_from_sold",
+            "is_exchangeable",
+            "exchange_cutoff_hours",
+            "exchange_fee",
+            "exchange_to_other_sessions",
+            "is_transferable",
+            "max_transfers",
+            "transfer_cutoff_hours",
+            "note",
+            "note_en",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        event, session = cleaned.get("event"), cleaned.get("session")
+        if event is not None and session is not None and session.event_id != event.pk:
+            self.add_error("session", gettext("Choose a session of this event."))
+        try:
+            services.check_policy_numbers(
+                fee_min=cleaned.get("fee_min"),
+                fee_max=cleaned.get("fee_max"),
+                exchange_fee=cleaned.get("exchange_fee"),
+                demand_fee_floor=cleaned.get("demand_fee_floor"),
+                demand_fee_cap=cleaned.get("demand_fee_cap"),
+                demand_from_sold=cleaned.get("demand_from_sold"),
+            )
+        except DomainError as exc:
+            _add_domain_error(
+                self,
+                exc,
+                ("fee_min", "fee_max", "demand_fee_floor", "demand_fee_cap", "demand_from_sold"),
+            )
+        return cleaned
+
+
+class FeeTierForm(forms.ModelForm):
+    class Meta:
+        model = FeeTier
+        fields = ["hours_before", "percent"]
+
+    def clean_percent(self):
+        percent = self.cleaned_data["percent"]
+        if percent is not None and not 0 <= percent <= 100:
+            raise forms.ValidationError(gettext("Enter a percentage from 0 to 100."))
+        return percent
+
+
+class FeeTierInline(ScopedInline):
+    model = FeeTier
+    form = FeeTierForm
+    fields = ["hours_before", "percent"]
+    extra = 1
+
+
+@admin.register(AfterSalesPolicy)
+class AfterSalesPolicyAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
+    """One policy per event, and optionally one per session that replaces the event's."""
+
+    form = AfterSalesPolicyForm
+    org_field = "event__organization"
+    scoped_foreign_keys = {"event": "organization", "session": "event__organization"}
+    list_display = ["__str__", "is_refundable", "is_exchangeable", "is_transferable"]
+    list_select_related = ["event", "session__layout__venue"]
+    search_fields = ["event__name", "event__name_en"]
+    raw_id_fields = ["session"]
+    inlines = [FeeTierInline]
+    fieldsets = [
+        (None, {"fields": ["event", "session"]}),
+        (
+            _("Refunds"),
+            {
+                "fields": [
+                    "is_refundable",
+                    "refund_cutoff_hours",
+                    "refunds_need_review",
+                    "fee_min",
+                    "fee_max",
+                ],
+                "description": _(
+                    "The fee of a refund follows the fee steps below: from each step's hours "
+                    "before the start until the next step."
+                ),
+            },
+        ),
+        (
+            _("A fee that rises with demand"),
+            {
+                "fields": [
+                    "has_demand_fee",
+                    "demand_fee_floor",
+                    "demand_fee_cap",
+                    "demand_from_sold",
+                ]
+            },
+        ),
+        (
+            _("Exchanges"),
+            {
+                "fields": [
+                    "is_exchangeable",
+                    "exchange_cutoff_hours",
+                    "exchange_fee",
+                    "exchange_to_other_sessions",
+                ]
+            },
+        ),
+        (_("Transfers"), {"fields": ["is_transferable", "max_transfers", "transfer_cutoff_hours"]}),
+        (None, {"fields": ["note", "note_en"]}),
+    ]

@@ -148,13 +148,6 @@ class EventStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class RefundPolicy(models.TextChoices):
-    NONE = "none", _("No refunds or exchanges")
-    REFUND = "refund", _("Refunds until the deadline")
-    EXCHANGE = "exchange", _("Exchanges until the deadline")
-    REFUND_OR_EXCHANGE = "refund_or_exchange", _("Refunds or exchanges until the deadline")
-
-
 class Event(BilingualMixin, TimeStampedModel):
     """What is sold: a match, a concert, a show. Sessions are its dates."""
 
@@ -215,18 +208,6 @@ class Event(BilingualMixin, TimeStampedModel):
     artists = models.ManyToManyField(
         Artist, blank=True, related_name="events", verbose_name=_("artists")
     )
-    # After-sales rules shown to buyers (the deadline counts back from a session's start)
-    refund_policy = models.CharField(
-        _("refund and exchange policy"),
-        max_length=20,
-        choices=RefundPolicy.choices,
-        default=RefundPolicy.NONE,
-    )
-    refund_deadline_hours = models.PositiveIntegerField(
-        _("refund deadline (hours before the start)"), default=48
-    )
-    policy_note = models.TextField(_("policy note"), blank=True)
-    policy_note_en = models.TextField(_("English policy note"), blank=True)
 
     class Meta:
         verbose_name = _("event")
@@ -243,10 +224,6 @@ class Event(BilingualMixin, TimeStampedModel):
     @property
     def display_description(self) -> str:
         return localized(self, "description")
-
-    @property
-    def display_policy_note(self) -> str:
-        return localized(self, "policy_note")
 
     @property
     def picture_url(self) -> str:
@@ -422,3 +399,147 @@ class ZoneAssignment(models.Model):
     def __str__(self) -> str:
         target = self.seat or self.row or self.section
         return f"{target} → {self.zone}"
+
+
+# -- after-sales policies --------------------------------------------------------------------
+
+
+class AfterSalesPolicy(BilingualMixin, TimeStampedModel):
+    """What a fan may do with a ticket after buying it: refund (with a fee that depends on
+    the time left before the start and, when the organizer wants it, on demand), exchange and
+    transfer. One policy per event; a session may have its own, which replaces the event's
+    whole. Without any, tickets can be neither refunded, exchanged nor transferred.
+
+    Fees are per ticket, in the currency of the ticket's price; the fee itself is computed by
+    ``tessera.aftersales.fees`` (a pure function of the policy, the line, the time and the
+    session's demand)."""
+
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="policies", verbose_name=_("event")
+    )
+    session = models.OneToOneField(
+        Session,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="own_policy",
+        verbose_name=_("session (empty: every session of the event)"),
+    )
+    # refunds
+    is_refundable = models.BooleanField(_("refunds allowed"), default=False)
+    refund_cutoff_hours = models.PositiveIntegerField(
+        _("no refunds in the last hours before the start"), default=2
+    )
+    refunds_need_review = models.BooleanField(
+        _("refunds wait for the organizer's approval"), default=False
+    )
+    fee_min = models.DecimalField(
+        _("minimum fee per ticket"), max_digits=12, decimal_places=2, default=0
+    )
+    fee_max = models.DecimalField(
+        _("maximum fee per ticket"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: up to the ticket's price."),
+    )
+    # a fee that rises with demand
+    has_demand_fee = models.BooleanField(_("fee rises with demand"), default=False)
+    demand_fee_floor = models.DecimalField(
+        _("demand fee floor (%)"), max_digits=5, decimal_places=2, default=0
+    )
+    demand_fee_cap = models.DecimalField(
+        _("demand fee cap (%)"), max_digits=5, decimal_places=2, default=0
+    )
+    demand_from_sold = models.DecimalField(
+        _("demand counts from this share sold (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=80,
+        help_text=_(
+            "Below this share of places sold (and with nobody waiting) the fee stays at the "
+            "floor; it reaches the cap when the session is sold out or when as many fans wait "
+            "as there are places."
+        ),
+    )
+    # exchanges (改签)
+    is_exchangeable = models.BooleanField(_("exchanges allowed"), default=False)
+    exchange_cutoff_hours = models.PositiveIntegerField(
+        _("no exchanges in the last hours before the start"), default=24
+    )
+    exchange_fee = models.DecimalField(
+        _("exchange fee per ticket"), max_digits=12, decimal_places=2, default=0
+    )
+    exchange_to_other_sessions = models.BooleanField(
+        _("exchanges to another session of the event"), default=True
+    )
+    # transfers (转赠)
+    is_transferable = models.BooleanField(_("transfers allowed"), default=False)
+    max_transfers = models.PositiveSmallIntegerField(_("transfers per ticket"), default=1)
+    transfer_cutoff_hours = models.PositiveIntegerField(
+        _("no transfers in the last hours before the start"), default=0
+    )
+    note = models.TextField(_("note"), blank=True)
+    note_en = models.TextField(_("English note"), blank=True)
+
+    class Meta:
+        verbose_name = _("after-sales policy")
+        verbose_name_plural = _("after-sales policies")
+        ordering = ["event", "session"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event"],
+                condition=models.Q(session__isnull=True),
+                name="uniq_policy_per_event",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fee_min__gte=0)
+                & (models.Q(fee_max__isnull=True) | models.Q(fee_max__gte=models.F("fee_min")))
+                & models.Q(exchange_fee__gte=0),
+                name="policy_fees_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(demand_fee_floor__gte=0)
+                & models.Q(demand_fee_cap__lte=100)
+                & models.Q(demand_fee_cap__gte=models.F("demand_fee_floor"))
+                & models.Q(demand_from_sold__gte=0)
+                & models.Q(demand_from_sold__lt=100),
+                name="policy_demand_fee_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.session_id:
+            return f"{self.event.display_name} · {self.session.local_starts_at():%Y-%m-%d %H:%M}"
+        return self.event.display_name
+
+    @property
+    def display_note(self) -> str:
+        return localized(self, "note")
+
+
+class FeeTier(models.Model):
+    """A step of a policy's refund fee: from ``hours_before`` hours before the start until the
+    next step, the fee is ``percent`` of the ticket's price."""
+
+    policy = models.ForeignKey(
+        AfterSalesPolicy, on_delete=models.CASCADE, related_name="tiers", verbose_name=_("policy")
+    )
+    hours_before = models.PositiveIntegerField(_("from this many hours before the start"))
+    percent = models.DecimalField(_("fee (%)"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("fee step")
+        verbose_name_plural = _("fee steps")
+        ordering = ["policy", "-hours_before"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "hours_before"], name="uniq_fee_tier"),
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=0) & models.Q(percent__lte=100),
+                name="fee_tier_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hours_before} h: {self.percent} %"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from tessera.catalog.models import (
+    AfterSalesPolicy,
     Event,
     EventKind,
     EventStatus,
@@ -398,3 +399,18 @@ def zone_summary(session: Session) -> list[ZoneSummary]:
         ZoneSummary(zone=z, seats=seats[z.pk], standing=standing[z.pk])
         for z in session.price_zones.all()
     ]
+
+
+def policy_for(session: Session) -> AfterSalesPolicy:
+    """The after-sales policy that applies to ``session``: its own, else its event's, else
+    the default (nothing refundable, exchangeable or transferable; not saved). Fee steps are
+    prefetched."""
+    found = (
+        AfterSalesPolicy.objects.filter(event_id=session.event_id)
+        .filter(Q(session_id=session.pk) | Q(session__isnull=True))
+        .prefetch_related("tiers")
+    )
+    found = sorted(found, key=lambda policy: policy.session_id is None)
+    if found:
+        return found[0]
+    return AfterSalesPolicy(event_id=session.event_id)

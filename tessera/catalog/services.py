@@ -13,18 +13,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.models import Organization, OrganizationKind, User
 from tessera.catalog.models import (
+    AfterSalesPolicy,
     Artist,
     Event,
     EventKind,
     EventStatus,
+    FeeTier,
     PriceZone,
     Season,
     Session,
@@ -155,6 +159,14 @@ class CategoryNotInLayout(InvalidInput):
 
 
 # -- shared rules ------------------------------------------------------------------------
+
+
+class PolicyInvalid(InvalidInput):
+    code = "policy_invalid"
+    default_message = _(
+        "Check the policy's numbers: fees are not negative, the maximum fee is at least the "
+        "minimum, percentages run from 0 to 100 and the demand fee's cap is at least its floor."
+    )
 
 
 def _full_clean(obj, *, exclude: Iterable[str] = ()) -> None:
@@ -514,11 +526,20 @@ def publish_event(*, event: Event, actor: User | None, now: datetime) -> Event:
     return event
 
 
+def _check_cancellable(session: Session) -> None:
+    """Run ``settings.SESSION_CANCEL_GUARDS``: apps above the catalog refuse to let a session
+    be cancelled while it holds what they own (after-sales: paid orders, which a silent
+    cancellation would leave with valid tickets and no money back). A guard is
+    ``guard(*, session) -> None`` raising a DomainError."""
+    for path in getattr(settings, "SESSION_CANCEL_GUARDS", ()):
+        import_string(path)(session=session)
+
+
 def cancel_event(*, event: Event, actor: User | None, now: datetime, reason: str = "") -> Event:
     """Cancel an event and every session of it that is not cancelled yet.
 
-    Cancelling a cancelled event changes nothing. (Refunds belong to the orders app, which
-    reacts to the cancelled sessions.)
+    Cancelling a cancelled event changes nothing. A session guard that refuses (paid
+    orders) refuses the whole event; nothing changes then.
     """
     with transaction.atomic():
         locked = _locked_event(event)
@@ -530,6 +551,8 @@ def cancel_event(*, event: Event, actor: User | None, now: datetime, reason: str
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+        for session in Session.objects.filter(pk__in=session_ids).order_by("pk"):
+            _check_cancellable(session)
         Session.objects.filter(pk__in=session_ids).update(
             status=SessionStatus.CANCELLED, updated_at=now
         )
@@ -670,10 +693,12 @@ def update_session(
 def cancel_session(
     *, session: Session, actor: User | None, now: datetime, reason: str = ""
 ) -> Session:
-    """Cancel one date of an event; cancelling a cancelled session changes nothing."""
+    """Cancel one date of an event; cancelling a cancelled session changes nothing. Refused
+    by a session guard (``_check_cancellable``: paid orders) with nothing changed."""
     with transaction.atomic():
         locked = _locked_session(session)
         if locked.status != SessionStatus.CANCELLED:
+            _check_cancellable(locked)
             locked.status = SessionStatus.CANCELLED
             locked.save(update_fields=["status", "updated_at"])
             audit.record(
@@ -884,3 +909,151 @@ def assign_zones_by_category(
             },
         )
     return assigned
+
+
+# -- after-sales policies ------------------------------------------------------------------
+
+_POLICY_FIELDS = {
+    "is_refundable",
+    "refund_cutoff_hours",
+    "refunds_need_review",
+    "fee_min",
+    "fee_max",
+    "has_demand_fee",
+    "demand_fee_floor",
+    "demand_fee_cap",
+    "demand_from_sold",
+    "is_exchangeable",
+    "exchange_cutoff_hours",
+    "exchange_fee",
+    "exchange_to_other_sessions",
+    "is_transferable",
+    "max_transfers",
+    "transfer_cutoff_hours",
+    "note",
+    "note_en",
+}
+_HOURS_MAX = 24 * 366 * 5
+
+
+def _percent(value: Any, field: str) -> Decimal:
+    if isinstance(value, float | bool) or not isinstance(value, Decimal | int | str):
+        raise PolicyInvalid(details={field: "decimal required"})
+    try:
+        number = Decimal(value)
+    except ArithmeticError as exc:
+        raise PolicyInvalid(details={field: "not a number"}) from exc
+    if (
+        not number.is_finite()
+        or not 0 <= number <= 100
+        or number != number.quantize(Decimal("0.01"))
+    ):
+        raise PolicyInvalid(details={field: "out of range"})
+    return number
+
+
+def check_policy_numbers(
+    *,
+    fee_min: Any = 0,
+    fee_max: Any = None,
+    exchange_fee: Any = 0,
+    demand_fee_floor: Any = 0,
+    demand_fee_cap: Any = 0,
+    demand_from_sold: Any = 80,
+) -> None:
+    """The rules of a policy's numbers; raises PolicyInvalid naming the field. Missing values
+    (None, from a form whose field failed already) are not checked here."""
+    amounts = {"fee_min": fee_min, "fee_max": fee_max, "exchange_fee": exchange_fee}
+    checked: dict[str, Decimal] = {}
+    for field, value in amounts.items():
+        if value is None:
+            continue
+        try:
+            checked[field] = check_price(value, "CNY")
+        except PriceInvalid as exc:
+            raise PolicyInvalid(details={field: exc.details.get("price", "invalid")}) from exc
+    if "fee_min" in checked and "fee_max" in checked and checked["fee_max"] < checked["fee_min"]:
+        raise PolicyInvalid(details={"fee_max": "below fee_min"})
+    floor = _percent(demand_fee_floor, "demand_fee_floor") if demand_fee_floor is not None else None
+    cap = _percent(demand_fee_cap, "demand_fee_cap") if demand_fee_cap is not None else None
+    if floor is not None and cap is not None and cap < floor:
+        raise PolicyInvalid(details={"demand_fee_cap": "below demand_fee_floor"})
+    if demand_from_sold is not None and _percent(demand_from_sold, "demand_from_sold") >= 100:
+        raise PolicyInvalid(details={"demand_from_sold": "out of range"})
+
+
+def set_policy(
+    *,
+    event: Event,
+    session: Session | None = None,
+    tiers: Iterable[tuple[int, Any]] = (),
+    actor: User | None,
+    now: datetime,
+    **fields: Any,
+) -> AfterSalesPolicy:
+    """Create or replace the after-sales policy of an event (``session`` None) or of one of
+    its sessions, with its fee steps ``tiers`` as (hours before the start, percent).
+
+    Raises PolicyInvalid (numbers out of range, duplicate steps, a session of another event,
+    an unknown field); nothing is written then.
+    """
+    unknown = set(fields) - _POLICY_FIELDS
+    if unknown:
+        raise PolicyInvalid(details=dict.fromkeys(sorted(unknown), "unknown"))
+    if session is not None and session.event_id != event.pk:
+        raise PolicyInvalid(details={"session": "other event"})
+    check_policy_numbers(
+        **{
+            name: fields[name]
+            for name in (
+                "fee_min",
+                "fee_max",
+                "exchange_fee",
+                "demand_fee_floor",
+                "demand_fee_cap",
+                "demand_from_sold",
+            )
+            if name in fields
+        }
+    )
+    steps: dict[int, Decimal] = {}
+    for hours, percent in tiers:
+        if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= _HOURS_MAX:
+            raise PolicyInvalid(details={"tiers": "hours out of range"})
+        if hours in steps:
+            raise PolicyInvalid(details={"tiers": "duplicate hours"})
+        steps[hours] = _percent(percent, "tiers")
+    for name in ("refund_cutoff_hours", "exchange_cutoff_hours", "transfer_cutoff_hours"):
+        value = fields.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _HOURS_MAX:
+            raise PolicyInvalid(details={name: "out of range"})
+    transfers = fields.get("max_transfers", 1)
+    if isinstance(transfers, bool) or not isinstance(transfers, int) or not 0 <= transfers <= 20:
+        raise PolicyInvalid(details={"max_transfers": "out of range"})
+    with transaction.atomic():
+        _locked_event(event)
+        policy = AfterSalesPolicy.objects.filter(event=event, session=session).first()
+        created = policy is None
+        if created:
+            policy = AfterSalesPolicy(event=event, session=session)
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.save()
+        policy.tiers.all().delete()
+        FeeTier.objects.bulk_create(
+            FeeTier(policy=policy, hours_before=hours, percent=percent)
+            for hours, percent in steps.items()
+        )
+        audit.record(
+            action="policy.set",
+            obj=policy,
+            actor=actor,
+            organization_id=event.organization_id,
+            now=now,
+            data={
+                "session": session.pk if session else None,
+                "fields": sorted(fields),
+                "tiers": [[hours, str(percent)] for hours, percent in sorted(steps.items())],
+            },
+        )
+    return policy

@@ -31,11 +31,11 @@ from tessera.checkin.models import (
     Presence,
     Scan,
 )
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.errors import DomainError, InvalidInput, NotFound
 from tessera.inventory.models import InventoryUnit
 from tessera.tickets import credentials
-from tessera.tickets.models import KeyPurpose, SessionKey, Ticket
+from tessera.tickets.models import KeyPurpose, SessionKey, Ticket, TicketStatus
 from tessera.tickets.selectors import public_keys_for_session, revocation_list
 
 VALID = "valid"
@@ -327,6 +327,14 @@ def judge_code(
 # -- attendance --------------------------------------------------------------------------
 
 
+def lock_attendance(*, session_id: int, ticket_ids: list[int]) -> dict[int, Presence]:
+    """Lock the attendance rows of these tickets (created when missing), in ticket order,
+    inside the caller's transaction. After-sales takes them before it revokes a ticket, so
+    a scan and a refund of the same ticket never both succeed."""
+    locks.require_transaction()
+    return _lock_presences(session_id, ticket_ids)
+
+
 def _lock_presences(session_id: int, ticket_ids: list[int]) -> dict[int, Presence]:
     ticket_ids = sorted(set(ticket_ids))
     Presence.objects.bulk_create(
@@ -518,7 +526,14 @@ def _store_online_scan(
         if payload is not None and reason == VALID:
             presences = _lock_presences(session.pk, [payload.ticket_id])
             presence = presences[payload.ticket_id]
-            if direction == Direction.ENTRY:
+            # The rules may be a moment old: a refund or transfer that revoked this version
+            # committed before the presence lock was ours is seen now (a refund takes the
+            # same lock before it revokes, so one of the two always sees the other).
+            if not Ticket.objects.filter(
+                pk=payload.ticket_id, status=TicketStatus.VALID, version=payload.version
+            ).exists():
+                reason = credentials.REVOKED
+            elif direction == Direction.ENTRY:
                 if presence.is_inside:
                     reason = ALREADY_ENTERED
                 elif presence.entries and not rules.settings.is_reentry_allowed:

@@ -25,7 +25,6 @@ from tessera.catalog.models import (
     EventKind,
     EventStatus,
     PriceZone,
-    RefundPolicy,
     Season,
     Session,
     Tag,
@@ -624,28 +623,63 @@ class _Loader:
         )
 
     def policies(self) -> None:
-        """Refund and exchange policies: league matches refund until a day before kick-off,
-        the cup final exchanges only, concerts and shows refund or exchange until two days
-        before the curtain."""
-        Event.objects.filter(kind=EventKind.MATCH).update(
-            refund_policy=RefundPolicy.REFUND,
-            refund_deadline_hours=24,
-            policy_note="退票将按原支付方式全额退回，手续费为零。",
-            policy_note_en="Refunds go back to the original payment method in full, no fee.",
-        )
-        Event.objects.filter(slug="huaxia-fa-cup-final").update(
-            refund_policy=RefundPolicy.EXCHANGE,
-            refund_deadline_hours=72,
-            policy_note="决赛门票不退；开赛72小时前可换成同价位的其他座位。",
-            policy_note_en="Final tickets are not refundable; they can be exchanged for another "
-            "seat of the same price until 72 hours before kick-off.",
-        )
-        Event.objects.exclude(kind=EventKind.MATCH).update(
-            refund_policy=RefundPolicy.REFUND_OR_EXCHANGE,
-            refund_deadline_hours=48,
-            policy_note="演出开始前48小时内不再受理退换。",
-            policy_note_en="No refunds or exchanges within 48 hours of the show.",
-        )
+        """After-sales policies: league matches refund until a day before kick-off with a
+        fee that grows toward the match and with demand, and transfer once; the cup final
+        does not refund but exchanges for other seats; concerts and shows refund (a fee of
+        0 / 10 / 20 %, between ¥5 and ¥100) or exchange to another date until two days
+        before the curtain, and transfer once."""
+        from tessera.catalog.services import set_policy
+
+        for event in Event.objects.filter(kind=EventKind.MATCH).order_by("pk"):
+            if event.slug == "huaxia-fa-cup-final":
+                set_policy(
+                    event=event,
+                    actor=None,
+                    now=self.now,
+                    is_exchangeable=True,
+                    exchange_cutoff_hours=72,
+                    exchange_fee=Decimal("20.00"),
+                    exchange_to_other_sessions=False,
+                    is_transferable=True,
+                    max_transfers=2,
+                    note="决赛门票不退；开赛72小时前可换成其他座位，每张手续费20元。",
+                    note_en="Final tickets are not refundable; they can be exchanged for other "
+                    "seats until 72 hours before kick-off, for ¥20 a ticket.",
+                )
+                continue
+            set_policy(
+                event=event,
+                actor=None,
+                now=self.now,
+                tiers=[(168, Decimal(0)), (72, Decimal(5)), (0, Decimal(10))],
+                is_refundable=True,
+                refund_cutoff_hours=24,
+                has_demand_fee=True,
+                demand_fee_floor=Decimal(0),
+                demand_fee_cap=Decimal(20),
+                demand_from_sold=Decimal(80),
+                is_transferable=True,
+                max_transfers=1,
+                note="退款按原支付方式退回。",
+                note_en="Refunds go back to the original payment method.",
+            )
+        for event in Event.objects.exclude(kind=EventKind.MATCH).order_by("pk"):
+            set_policy(
+                event=event,
+                actor=None,
+                now=self.now,
+                tiers=[(720, Decimal(0)), (168, Decimal(10)), (0, Decimal(20))],
+                is_refundable=True,
+                refund_cutoff_hours=48,
+                fee_min=Decimal(5),
+                fee_max=Decimal(100),
+                is_exchangeable=True,
+                exchange_cutoff_hours=48,
+                is_transferable=True,
+                max_transfers=1,
+                note="演出开始前48小时内不再受理退换。",
+                note_en="No refunds or exchanges within 48 hours of the show.",
+            )
 
     def price_zones(self) -> None:
         zones = PriceZone.objects.bulk_create(

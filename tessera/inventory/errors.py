@@ -100,3 +100,9 @@ def too_few_places(quantity: int, *, zone_id: int | None = None) -> PlacesUnavai
     if zone_id is not None:
         details["zone"] = zone_id
     return PlacesUnavailable(message % {"quantity": quantity}, details=details)
+
+
+class PlacesNotSold(DomainError):
+    code = "places_not_sold"
+    status = 409
+    default_message = _("These places are no longer sold to this order.")

@@ -46,6 +46,7 @@ from tessera.inventory.errors import (
     HoldOrdered,
     LimitExceeded,
     NotOnSale,
+    PlacesNotSold,
     PlacesUnavailable,
     PlacesUnknown,
     ScopeInvalid,
@@ -825,6 +826,43 @@ def sell_hold(*, hold: Hold, line_ids_by_unit: Mapping[int, int], now: datetime)
             data={"units": unit_ids},
         )
     hold.status = locked.status
+
+
+def return_sold_places(
+    *, session_id: int, line_ids: Iterable[int], reason: str, now: datetime, actor=None
+) -> list[int]:
+    """Put the places sold to these order lines back on sale (a refund, an exchange): each
+    becomes available again in its channel, and the seat map hears of it after commit.
+    Runs inside the caller's transaction; one conditional UPDATE whose row count must be
+    the number of lines. Returns the places' ids. Raises PlacesNotSold (nothing changes)
+    when a line's place is not sold to it."""
+    locks.require_transaction()
+    line_ids = sorted(set(line_ids))
+    unit_ids = list(
+        locks.lock_rows(
+            InventoryUnit.objects.filter(
+                session_id=session_id, order_line_id__in=line_ids, status=UnitStatus.SOLD
+            )
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if len(unit_ids) != len(line_ids):
+        raise PlacesNotSold(details={"lines": line_ids, "sold": len(unit_ids)})
+    returned = InventoryUnit.objects.filter(
+        pk__in=unit_ids, status=UnitStatus.SOLD, order_line_id__in=line_ids
+    ).update(status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None, order_line_id=None)
+    if returned != len(unit_ids):
+        raise PlacesNotSold(details={"lines": line_ids, "sold": returned})
+    _availability_changed(session_id)
+    audit.record(
+        action="units.returned_to_sale",
+        obj=Session(pk=session_id),
+        actor=actor,
+        now=now,
+        data={"units": unit_ids, "reason": reason[:80]},
+    )
+    return unit_ids
 
 
 def tidy_expired_holds(*, now: datetime, batch_size: int = 500) -> int:

@@ -436,8 +436,9 @@ def record_refund(
     reference: str = "",
     now: datetime,
 ) -> LedgerEntry:
-    """Book money returned to the buyer. Refunds never exceed what was charged.
-    Idempotent per provider refund reference."""
+    """Book money returned to the buyer by a provider. Refunds never exceed what the ledger
+    holds for the order. Idempotent per provider refund reference. The order's status is not
+    changed here: refunding tickets is ``refund_lines`` (after-sales); this books money."""
     with transaction.atomic():
         order = locks.lock_rows(Order.objects).get(pk=order.pk)
         amount = round_money(amount, currency)
@@ -457,18 +458,6 @@ def record_refund(
             at=now,
             memo=reason[:200],
         )
-        if order.status in (
-            OrderStatus.PAID,
-            OrderStatus.FULFILLED,
-            OrderStatus.PARTIALLY_REFUNDED,
-        ):
-            order.status = (
-                OrderStatus.REFUNDED
-                if charged_amount(order) == 0
-                else OrderStatus.PARTIALLY_REFUNDED
-            )
-            order.save(update_fields=["status"])
-            changes.announce(order.pk, order.status)
         audit.record(
             action="order.refund",
             obj=order,
@@ -476,6 +465,119 @@ def record_refund(
             data={"amount": str(amount), "reason": reason[:200]},
         )
     return entry
+
+
+def book_extra_payment(
+    *, order: Order, payment_id, amount: Decimal, currency: str, memo: str, now: datetime
+) -> LedgerEntry:
+    """Book money a provider took for this order that does not pay for it (a second payment,
+    an amount that differs from the order's): a charge, which its refund will balance.
+    Idempotent per payment (one charge per payment is a database constraint)."""
+    with transaction.atomic():
+        existing = LedgerEntry.objects.filter(kind=LedgerKind.CHARGE, payment_id=payment_id).first()
+        if existing is not None:
+            return existing
+        entry = LedgerEntry.objects.create(
+            order=order,
+            kind=LedgerKind.CHARGE,
+            amount=round_money(amount, currency),
+            currency=currency,
+            payment_id=payment_id,
+            at=now,
+            memo=memo[:200],
+        )
+        audit.record(
+            action="order.extra_payment",
+            obj=order,
+            now=now,
+            data={"payment": str(payment_id), "amount": str(amount), "currency": currency},
+        )
+    return entry
+
+
+class LinesNotRefundable(DomainError):
+    code = "lines_not_refundable"
+    status = 409
+    default_message = _("These tickets have already been refunded or exchanged.")
+
+
+REFUNDABLE_ORDER_STATES = (
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.PARTIALLY_REFUNDED,
+)
+
+
+def refund_lines(
+    *,
+    order: Order,
+    fees: dict[int, Decimal],
+    reference: str,
+    reason: str,
+    now: datetime,
+    line_status: str = LineStatus.REFUNDED,
+) -> tuple[Decimal, Decimal]:
+    """The order lines ``fees`` names (line id → fee kept) stop being sold to the buyer: they
+    become refunded (or ``line_status``, e.g. void for an exchange), the ledger books a refund
+    of their prices and the fees kept, and the order becomes refunded or partially refunded.
+    Runs inside the caller's transaction, which holds the order's lock. Returns (price of the
+    lines, fees). Raises LinesNotRefundable when a line is not active or not this order's.
+
+    The ledger's sum for an order is therefore always the money its provider still holds:
+    charges − refunded prices + fees kept (the provider returns price − fee)."""
+    locks.require_transaction()
+    line_ids = sorted(fees)
+    lines = list(
+        locks.lock_rows(OrderLine.objects.filter(order=order, pk__in=line_ids)).order_by("id")
+    )
+    if (
+        len(lines) != len(line_ids)
+        or any(line.status != LineStatus.ACTIVE for line in lines)
+        or order.status not in REFUNDABLE_ORDER_STATES
+    ):
+        raise LinesNotRefundable(details={"lines": line_ids})
+    price = sum((line.price for line in lines), Decimal(0))
+    fee_total = sum((round_money(fees[line.pk], line.currency) for line in lines), Decimal(0))
+    if any(fees[line.pk] < 0 or fees[line.pk] > line.price for line in lines):
+        raise InvalidInput(_("A fee must be between zero and the ticket's price."))
+    OrderLine.objects.filter(pk__in=line_ids).update(status=line_status)
+    LedgerEntry.objects.create(
+        order=order,
+        kind=LedgerKind.REFUND,
+        amount=-price,
+        currency=order.currency,
+        reference=reference[:80],
+        at=now,
+        memo=reason[:200],
+    )
+    if fee_total:
+        LedgerEntry.objects.create(
+            order=order,
+            kind=LedgerKind.FEE,
+            amount=fee_total,
+            currency=order.currency,
+            reference=reference[:80],
+            at=now,
+            memo=reason[:200],
+        )
+    still_active = order.lines.filter(status=LineStatus.ACTIVE).exists()
+    order.status = OrderStatus.PARTIALLY_REFUNDED if still_active else OrderStatus.REFUNDED
+    if not still_active:
+        order.closed_at = order.closed_at or now
+    order.save(update_fields=["status", "closed_at"])
+    changes.announce(order.pk, order.status)
+    audit.record(
+        action="order.lines_refunded",
+        obj=order,
+        now=now,
+        data={
+            "lines": line_ids,
+            "price": str(price),
+            "fees": str(fee_total),
+            "reference": reference[:80],
+        },
+    )
+    return price, fee_total
 
 
 def get_order_for_user(*, number: str, user) -> Order:

@@ -43,6 +43,11 @@ class Payment(models.Model):
     callback_sequence = models.BigIntegerField(_("last callback sequence"), default=0)
     # When reconciliation last asked the provider about this payment (still open).
     reconciled_at = models.DateTimeField(_("last asked the provider"), null=True, blank=True)
+    # What the provider took when it is not ``amount`` (a callback with another amount or
+    # currency, booked and given back); empty when the provider took ``amount``.
+    received_amount = models.DecimalField(
+        _("amount received"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("payment")
@@ -101,7 +106,8 @@ class CallbackLog(models.Model):
 class RefundStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", _("Refused by the provider")
+    STUCK = "stuck", _("Needs an operator")
 
 
 class Refund(models.Model):
@@ -118,10 +124,71 @@ class Refund(models.Model):
     provider_reference = models.CharField(_("provider reference"), max_length=80, blank=True)
     created_at = models.DateTimeField(_("created at"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # The order's ledger already has this refund (after-sales books it when it approves);
+    # otherwise the refund is booked when the provider confirms it.
+    is_booked = models.BooleanField(_("booked in the ledger"), default=False)
+    attempts = models.PositiveSmallIntegerField(_("attempts at the provider"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error = models.CharField(_("provider's last answer"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
+        ordering = ["-created_at"]
+        indexes = [
+            # the retry sweep's look-up of refunds still to send
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="refund_pending_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} ({self.status})"
+
+
+class LedgerCheck(models.Model):
+    """One run of the daily ledger check (``services.check_ledgers``)."""
+
+    ran_at = models.DateTimeField(_("ran at"), db_index=True)
+    orders_checked = models.PositiveIntegerField(_("orders checked"), default=0)
+    differences = models.PositiveIntegerField(_("differences"), default=0)
+
+    class Meta:
+        verbose_name = _("ledger check")
+        verbose_name_plural = _("ledger checks")
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M} ({self.differences})"
+
+
+class LedgerDifference(models.Model):
+    """An order whose ledger does not sum to the money its providers hold for it: received
+    less what went back (or is booked to go back)."""
+
+    check_run = models.ForeignKey(
+        LedgerCheck,
+        on_delete=models.CASCADE,
+        related_name="found",
+        verbose_name=_("ledger check"),
+    )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
+    ledger_sum = models.DecimalField(_("ledger sum"), max_digits=14, decimal_places=2)
+    provider_holds = models.DecimalField(_("providers hold"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+
+    class Meta:
+        verbose_name = _("ledger difference")
+        verbose_name_plural = _("ledger differences")
+        ordering = ["-check_run__ran_at", "order_id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.ledger_sum} / {self.provider_holds} {self.currency}"
+
+    @property
+    def difference(self):
+        return self.ledger_sum - self.provider_holds

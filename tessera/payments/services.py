@@ -11,12 +11,12 @@ deliveries apply once.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext
@@ -33,6 +33,8 @@ from tessera.payments.conf import public_url
 from tessera.payments.models import (
     CallbackLog,
     CallbackOutcome,
+    LedgerCheck,
+    LedgerDifference,
     Payment,
     PaymentStatus,
     Provider,
@@ -49,6 +51,7 @@ from tessera.payments.providers.base import (
     ProviderError,
     ProviderUnavailable,
     TradeRequest,
+    minor_to_decimal,
     parse_payment_id,
 )
 from tessera.sandbox.pagepay import MAX_DELAY_SECONDS, MAX_DUPLICATES
@@ -70,6 +73,7 @@ _SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 PLACES_LOST = "places_lost"
 ORDER_CLOSED = "order_closed"
 ALREADY_PAID = "already_paid"
+AMOUNT_DIFFERS = "amount_differs"
 _REASONS = {
     PLACES_LOST: _(
         "Your payment arrived after your seats were released and some were taken; "
@@ -80,6 +84,10 @@ _REASONS = {
     ),
     ALREADY_PAID: _(
         "This order had already been paid; the second payment has been refunded in full."
+    ),
+    AMOUNT_DIFFERS: _(
+        "The amount paid was not this order's amount; it is being returned to you and the "
+        "order is still waiting for payment."
     ),
 }
 
@@ -349,6 +357,8 @@ def handle_callback(
             if payment is None:
                 return log(CallbackOutcome.INVALID, detail=f"unknown payment {data.payment_id}")
             if not _matches(payment, data):
+                if data.status == SUCCEEDED:
+                    return _settle_mismatch(payment, data, now=now, log=log)
                 return log(
                     CallbackOutcome.INVALID,
                     payment=payment,
@@ -481,8 +491,7 @@ def _settle_unsellable(
             return log(CallbackOutcome.DUPLICATE, payment=payment)  # a parallel delivery won
         order = Order.objects.select_related("user").get(pk=payment.order_id)
         if order.status in _PAID_STATES:
-            # Paid twice: the order is fine, this second payment goes back. Its money never
-            # entered the order's ledger, so the refund is booked at the provider only.
+            # Paid twice: the order is fine, this second payment goes back.
             cause = ALREADY_PAID
         reason = _reason_for(order, cause)
         if cause != ALREADY_PAID:
@@ -492,6 +501,16 @@ def _settle_unsellable(
                 amount=payment.amount,
                 currency=payment.currency,
                 reason=reason,
+                now=now,
+            )
+        else:
+            # The second payment's money is in the ledger until its refund balances it.
+            orders.book_extra_payment(
+                order=order,
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency,
+                memo="second payment of a paid order",
                 now=now,
             )
         payment.status = PaymentStatus.SUCCEEDED
@@ -525,7 +544,228 @@ def _settle_unsellable(
         return log(CallbackOutcome.REFUNDED, payment=payment, detail=cause)
 
 
+def _settle_mismatch(payment: Payment, data: CallbackData, *, now: datetime, log) -> CallbackLog:
+    """An authentic success whose amount or currency is not the payment's: the provider took
+    money that does not pay the order. It is booked on the order as received and given back:
+    refunded automatically in the payment's currency, or, in another currency, handed to an
+    operator (who refunds it or settles it by hand). The order stays unpaid. Idempotent: a
+    second delivery finds the payment already settled. Runs inside the caller's transaction
+    with the payment locked."""
+    detail = f"amount {data.amount_minor} {data.currency} does not match"
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
+        return log(CallbackOutcome.DUPLICATE, payment=payment, detail=detail)
+    currency = data.currency.upper()
+    received = minor_to_decimal(data.amount_minor, currency)
+    order = Order.objects.select_related("user").get(pk=payment.order_id)
+    orders.book_extra_payment(
+        order=order,
+        payment_id=payment.id,
+        amount=received,
+        currency=currency,
+        memo=f"paid {received} {currency} for {payment.amount} {payment.currency}",
+        now=now,
+    )
+    reason = _reason_for(order, AMOUNT_DIFFERS)
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.completed_at = now
+    payment.failure_reason = reason[:200]
+    payment.received_amount = received
+    payment.provider_reference = data.provider_reference[:80] or payment.provider_reference
+    payment.callback_sequence = max(payment.callback_sequence, data.sequence)
+    payment.save(
+        update_fields=[
+            "status",
+            "completed_at",
+            "failure_reason",
+            "received_amount",
+            "provider_reference",
+            "callback_sequence",
+        ]
+    )
+    same_currency = currency == payment.currency.upper() and received > 0
+    refund = Refund.objects.create(
+        payment=payment,
+        amount=received,
+        currency=currency,
+        reason=reason[:200],
+        created_at=now,
+        status=RefundStatus.PENDING if same_currency else RefundStatus.STUCK,
+        last_error="" if same_currency else "paid in another currency than the payment's",
+    )
+    audit.record(
+        action="payment.amount_differs",
+        obj=payment,
+        now=now,
+        data={
+            "expected": f"{payment.amount} {payment.currency}",
+            "received": f"{received} {currency}",
+            "refund": str(refund.pk),
+        },
+    )
+    if same_currency:
+        _refund_after_commit(refund)
+    return log(CallbackOutcome.REFUNDED, payment=payment, detail=detail)
+
+
 # -- refunds -------------------------------------------------------------------------------------
+
+# Minutes to wait after the n-th failed attempt at the provider; after the last, an operator.
+REFUND_BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
+MAX_REFUND_ATTEMPTS = len(REFUND_BACKOFF_MINUTES) + 1
+# A pending refund whose first attempt never ran (its task was lost) is picked up after this.
+REFUND_FIRST_ATTEMPT_GRACE = timedelta(minutes=2)
+
+
+class NotEnoughToRefund(DomainError):
+    code = "not_enough_to_refund"
+    status = 409
+    default_message = _("The payments of this order do not hold enough to refund this amount.")
+
+
+class RefundNotPending(DomainError):
+    code = "refund_not_open"
+    status = 409
+    default_message = _("This refund is not waiting for an operator.")
+
+
+def refundable_by_payment(order: Order) -> list[tuple[Payment, Decimal]]:
+    """The order's succeeded payments (newest first) with what each can still give back
+    (its amount less its refunds that are not refused)."""
+    result = []
+    payments = (
+        Payment.objects.filter(order=order, status=PaymentStatus.SUCCEEDED)
+        .annotate(
+            given=Sum(
+                "refunds__amount",
+                filter=~Q(refunds__status=RefundStatus.FAILED),
+            )
+        )
+        .order_by("-completed_at", "-created_at")
+    )
+    for payment in payments:
+        left = payment.amount - (payment.given or Decimal(0))
+        if left > 0:
+            result.append((payment, left))
+    return result
+
+
+def open_refunds(
+    *, order: Order, amount: Decimal, reason: str, now: datetime, is_booked: bool
+) -> list[Refund]:
+    """Refunds of ``amount`` over the order's payments (the newest first), to be sent to the
+    provider after the caller's transaction commits and retried until they succeed.
+    ``is_booked``: the caller has booked them in the ledger already. Raises
+    NotEnoughToRefund when the payments do not hold that much; nothing is written then."""
+    locks.require_transaction()
+    remaining = amount
+    plan = []
+    for payment, left in refundable_by_payment(order):
+        if remaining <= 0:
+            break
+        part = min(left, remaining)
+        plan.append((payment, part))
+        remaining -= part
+    if remaining > 0:
+        raise NotEnoughToRefund(details={"amount": str(amount), "missing": str(remaining)})
+    refunds = []
+    for payment, part in plan:
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=part,
+            currency=payment.currency,
+            reason=reason[:200],
+            created_at=now,
+            is_booked=is_booked,
+        )
+        _refund_after_commit(refund)
+        refunds.append(refund)
+    return refunds
+
+
+def retry_due_refunds(*, now: datetime, limit: int = 200) -> dict:
+    """Send every pending refund whose time has come: retries after a failure, and first
+    attempts whose task was lost. Returns counts by the refunds' status afterwards."""
+    due = list(
+        Refund.objects.filter(status=RefundStatus.PENDING)
+        .filter(
+            Q(next_attempt_at__lte=now)
+            | Q(next_attempt_at__isnull=True, created_at__lte=now - REFUND_FIRST_ATTEMPT_GRACE)
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    counts: dict[str, int] = {}
+    for refund_id in due:
+        status = execute_refund(refund_id=refund_id, now=now).status
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def retry_refund(*, refund: Refund, actor, now: datetime) -> Refund:
+    """An operator sends a refused or stuck refund again (attempts start over)."""
+    with transaction.atomic():
+        locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        if locked.status not in (RefundStatus.FAILED, RefundStatus.STUCK):
+            raise RefundNotPending
+        locked.status = RefundStatus.PENDING
+        locked.attempts = 0
+        locked.next_attempt_at = now
+        locked.completed_at = None
+        locked.save(update_fields=["status", "attempts", "next_attempt_at", "completed_at"])
+        audit.record(action="refund.retried", obj=locked, actor=actor, now=now)
+        _refund_after_commit(locked)
+    return locked
+
+
+def settle_refund_by_hand(*, refund: Refund, actor, reference: str, now: datetime) -> Refund:
+    """An operator returned the money outside the provider (a bank transfer, cash): the
+    refund is done and booked. ``reference`` says how (required)."""
+    reference = (reference or "").replace("\x00", "").strip()
+    if not reference or len(reference) > 80:
+        raise InvalidInput(
+            _("Say how the money was returned (at most 80 characters)."),
+            details={"reference": "required" if not reference else "too_long"},
+        )
+    with transaction.atomic():
+        locked = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
+        if locked.status not in (RefundStatus.FAILED, RefundStatus.STUCK):
+            raise RefundNotPending
+        locked.status = RefundStatus.SUCCEEDED
+        locked.completed_at = now
+        locked.provider_reference = f"by hand: {reference}"[:80]
+        locked.save(update_fields=["status", "completed_at", "provider_reference"])
+        _book_refund(locked, now=now)
+        audit.record(
+            action="refund.settled_by_hand",
+            obj=locked,
+            actor=actor,
+            now=now,
+            data={"reference": reference},
+        )
+    return locked
+
+
+def _book_refund(refund: Refund, *, now: datetime) -> None:
+    """The refund succeeded: into the order's ledger (unless booked already), and the
+    payment is refunded once its refunds cover it."""
+    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    charged = LedgerEntry.objects.filter(kind=LedgerKind.CHARGE, payment_id=payment.pk).exists()
+    if charged and not refund.is_booked:
+        orders.record_refund(
+            order=payment.order,
+            payment_id=payment.pk,
+            amount=refund.amount,
+            currency=refund.currency,
+            reason=refund.reason,
+            reference=f"refund:{refund.pk.hex}",
+            now=now,
+        )
+    refunded = payment.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(s=Sum("amount"))[
+        "s"
+    ] or Decimal(0)
+    if refunded >= payment.amount:
+        payment.status = PaymentStatus.REFUNDED
+        payment.save(update_fields=["status"])
 
 
 def _refund_after_commit(refund: Refund) -> None:
@@ -537,10 +777,13 @@ def _refund_after_commit(refund: Refund) -> None:
 
 def execute_refund(*, refund_id: UUID, now: datetime) -> Refund:
     """Carry out a pending refund at the provider (no transaction open), then record it:
-    the refund's status, the order's ledger (``orders.record_refund``, so charge and refund
-    sum to zero) and the payment's status once fully refunded. Idempotent: the provider
-    refunds one refund id once, and a refund that is no longer pending is returned as is.
-    A provider that cannot be reached or is still processing leaves the refund pending.
+    the refund's status, the order's ledger (``orders.record_refund``, unless after-sales
+    booked it already) and the payment's status once fully refunded. Idempotent: the
+    provider refunds one refund id once, and a refund that is no longer pending is returned
+    as is. A provider that cannot be reached or is still processing leaves the refund
+    pending with its next attempt after a growing wait (``REFUND_BACKOFF_MINUTES``); after
+    ``MAX_REFUND_ATTEMPTS`` it waits for an operator. A provider that refuses the refund
+    hands it to an operator at once, with its answer.
     """
     # durable: raises RuntimeError if a caller's transaction is open around the provider call.
     with transaction.atomic(durable=True):
@@ -550,47 +793,70 @@ def execute_refund(*, refund_id: UUID, now: datetime) -> Refund:
     if refund.status != RefundStatus.PENDING:
         return refund
     payment = refund.payment
+    error = ""
+    result = None
     try:
         result = get_provider(payment.provider).refund(
             payment, refund.amount, refund.reason, refund_id=refund.pk.hex
         )
     except (ProviderError, ProviderUnavailable) as exc:
         logger.warning("refund %s not done yet: %s", refund.pk, exc.details)
-        return refund
-    if result.status == PENDING:
-        return refund
+        error = f"{exc.code}: {exc.details}"
+    if result is not None and result.status == PENDING:
+        error = f"pending at the provider: {result.detail}"
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != RefundStatus.PENDING:
             return refund
-        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        refund.attempts += 1
+        if error:
+            refund.last_error = error[:300]
+            if refund.attempts >= MAX_REFUND_ATTEMPTS:
+                refund.status = RefundStatus.STUCK
+                refund.next_attempt_at = None
+                logger.error("refund %s needs an operator: %s", refund.pk, error)
+            else:
+                wait = REFUND_BACKOFF_MINUTES[refund.attempts - 1]
+                refund.next_attempt_at = now + timedelta(minutes=wait)
+            refund.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            if refund.status == RefundStatus.STUCK:
+                audit.record(
+                    action="refund.stuck",
+                    obj=refund,
+                    now=now,
+                    data={"attempts": refund.attempts, "detail": error[:200]},
+                )
+            return refund
         refund.completed_at = now
         refund.provider_reference = result.provider_reference[:80]
+        refund.next_attempt_at = None
         if result.status == SUCCEEDED:
             refund.status = RefundStatus.SUCCEEDED
-            refund.save(update_fields=["status", "completed_at", "provider_reference"])
-            charged = LedgerEntry.objects.filter(
-                kind=LedgerKind.CHARGE, payment_id=payment.pk
-            ).exists()
-            if charged:
-                orders.record_refund(
-                    order=payment.order,
-                    payment_id=payment.pk,
-                    amount=refund.amount,
-                    currency=refund.currency,
-                    reason=refund.reason,
-                    reference=f"refund:{refund.pk.hex}",
-                    now=now,
-                )
-            refunded = payment.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(
-                s=Sum("amount")
-            )["s"] or Decimal(0)
-            if refunded >= payment.amount:
-                payment.status = PaymentStatus.REFUNDED
-                payment.save(update_fields=["status"])
+            refund.last_error = ""
+            refund.save(
+                update_fields=[
+                    "status",
+                    "completed_at",
+                    "provider_reference",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error",
+                ]
+            )
+            _book_refund(refund, now=now)
         else:
             refund.status = RefundStatus.FAILED
-            refund.save(update_fields=["status", "completed_at", "provider_reference"])
+            refund.last_error = (result.detail or "refused")[:300]
+            refund.save(
+                update_fields=[
+                    "status",
+                    "completed_at",
+                    "provider_reference",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error",
+                ]
+            )
             logger.error("refund %s refused by %s: %s", refund.pk, payment.provider, result.detail)
         audit.record(
             action=f"refund.{refund.status}",
@@ -603,3 +869,85 @@ def execute_refund(*, refund_id: UUID, now: datetime) -> Refund:
             },
         )
     return refund
+
+
+# -- the daily ledger check ---------------------------------------------------------------------
+
+LEDGER_CHECK_EVERY = timedelta(hours=24)
+
+
+def provider_holds_by_order(order_ids) -> dict[int, Decimal]:
+    """For each order, the money its providers hold for it: what succeeded payments took,
+    less refunds that went through and refunds booked in the ledger that are still on their
+    way (pending, or waiting for an operator)."""
+    holds: dict[int, Decimal] = {}
+    taken = Payment.objects.filter(
+        order_id__in=order_ids, status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)
+    ).values_list("order_id", "amount", "received_amount")
+    for order_id, amount, received in taken:
+        holds[order_id] = holds.get(order_id, Decimal(0)) + (
+            amount if received is None else received
+        )
+    back = Refund.objects.filter(payment__order_id__in=order_ids).filter(
+        Q(status=RefundStatus.SUCCEEDED)
+        | Q(is_booked=True, status__in=(RefundStatus.PENDING, RefundStatus.STUCK))
+    )
+    for order_id, amount in back.values_list("payment__order_id", "amount"):
+        holds[order_id] = holds.get(order_id, Decimal(0)) - amount
+    return holds
+
+
+def check_ledgers(*, now: datetime, batch_size: int = 2000) -> LedgerCheck:
+    """Compare every order's ledger sum with what its providers hold (charges − refunded
+    prices + fees kept = paid − given back); each order that differs is listed for the back
+    office. Orders without payments and without ledger entries are skipped."""
+    run = LedgerCheck.objects.create(ran_at=now)
+    last_id = 0
+    checked = 0
+    while True:
+        ids = list(
+            Order.objects.filter(pk__gt=last_id)
+            .filter(Q(ledger__isnull=False) | Q(payments__isnull=False))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not ids:
+            break
+        last_id = ids[-1]
+        sums = dict(
+            LedgerEntry.objects.filter(order_id__in=ids)
+            .values("order_id")
+            .annotate(total=Sum("amount"))
+            .values_list("order_id", "total")
+        )
+        holds = provider_holds_by_order(ids)
+        currencies = dict(Order.objects.filter(pk__in=ids).values_list("pk", "currency"))
+        found = [
+            LedgerDifference(
+                check_run=run,
+                order_id=order_id,
+                ledger_sum=sums.get(order_id) or Decimal(0),
+                provider_holds=holds.get(order_id, Decimal(0)),
+                currency=currencies[order_id],
+            )
+            for order_id in ids
+            if (sums.get(order_id) or Decimal(0)) != holds.get(order_id, Decimal(0))
+        ]
+        LedgerDifference.objects.bulk_create(found)
+        checked += len(ids)
+        run.differences += len(found)
+    run.orders_checked = checked
+    run.save(update_fields=["orders_checked", "differences"])
+    if run.differences:
+        logger.error("ledger check: %s orders differ from their providers", run.differences)
+    return run
+
+
+def check_ledgers_if_due(*, now: datetime) -> LedgerCheck | None:
+    """Run the ledger check when the last one is a day old (the housekeeping asks every
+    minute); None when it is not due."""
+    last = LedgerCheck.objects.order_by("-ran_at").values_list("ran_at", flat=True).first()
+    if last is not None and now - last < LEDGER_CHECK_EVERY:
+        return None
+    return check_ledgers(now=now)

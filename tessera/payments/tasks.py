@@ -16,3 +16,22 @@ def refund_payment(refund_id: str) -> str:
     from tessera.payments.services import execute_refund
 
     return execute_refund(refund_id=UUID(refund_id), now=clock_now()).status
+
+
+@task()
+def retry_refunds() -> dict:
+    """Send pending refunds whose next attempt is due (and first attempts whose task was
+    lost); ``manage.py serve`` runs it with the other housekeeping."""
+    from tessera.payments.services import retry_due_refunds
+
+    return retry_due_refunds(now=clock_now())
+
+
+@task()
+def daily_ledger_check() -> int | None:
+    """Compare every order's ledger with its providers once a day (asked every minute by
+    the housekeeping; runs when due). Returns the number of orders that differ."""
+    from tessera.payments.services import check_ledgers_if_due
+
+    run = check_ledgers_if_due(now=clock_now())
+    return None if run is None else run.differences

@@ -1,12 +1,9 @@
 """The fan's account: orders grouped into upcoming and past, the order page (the last step
-of the checkout, with tickets, calendar entry and what the event's refund policy says).
-
-Refunds and exchanges themselves come with the after-sales app; until then the account shows
-the policy, so a fan knows what will be possible and until when.
-"""
+of the checkout, with tickets, calendar entry, what the after-sales policy says and the
+refund requests with where their money is)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -14,7 +11,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from tessera.catalog.models import Event, RefundPolicy, Session
+from tessera.aftersales.policies import describe
+from tessera.catalog.models import Session
+from tessera.catalog.selectors import policy_for
 from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.orders import services as orders
@@ -29,36 +28,11 @@ _WITH_TICKETS = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
 # -- the refund and exchange policy ------------------------------------------------------------
 
 
-def refund_deadline(*, event: Event, session: Session) -> datetime:
-    return session.starts_at - timedelta(hours=event.refund_deadline_hours)
-
-
-def policy_lines(*, event: Event, session: Session, now: datetime) -> list[str]:
-    """What the event's policy means for this session, in the active language: the rule
-    with its deadline in the venue's time, whether the deadline has passed, the note."""
-    deadline = refund_deadline(event=event, session=session)
-    local = deadline.astimezone(session.layout.venue.zone_info).strftime("%Y-%m-%d %H:%M")
-    values = {"deadline": local, "hours": event.refund_deadline_hours}
-    rules = {
-        RefundPolicy.NONE: _("Tickets for this event cannot be refunded or exchanged."),
-        RefundPolicy.REFUND: _(
-            "Refunds are possible until %(deadline)s (%(hours)s hours before the start)."
-        ),
-        RefundPolicy.EXCHANGE: _(
-            "Exchanges are possible until %(deadline)s (%(hours)s hours before the start)."
-        ),
-        RefundPolicy.REFUND_OR_EXCHANGE: _(
-            "Refunds or exchanges are possible until %(deadline)s "
-            "(%(hours)s hours before the start)."
-        ),
-    }
-    lines = [rules.get(event.refund_policy, rules[RefundPolicy.NONE]) % values]
-    if event.refund_policy != RefundPolicy.NONE and now >= deadline:
-        lines.append(_("The deadline has passed."))
-    note = event.display_policy_note.strip()
-    if note:
-        lines.append(note)
-    return lines
+def policy_lines(*, session: Session, now: datetime) -> list[str]:
+    """What the session's after-sales policy means, sentence by sentence, in the active
+    language (``aftersales.policies.describe``)."""
+    currency = session.price_zones.values_list("currency", flat=True).first() or "CNY"
+    return describe(policy_for(session), session=session, now=now, currency=currency)
 
 
 # -- upcoming and past ------------------------------------------------------------------------
@@ -111,7 +85,7 @@ def my_orders(request):
         return AccountOrder(
             order=order,
             tickets=tickets_by_order.get(order.pk, []),
-            policy=policy_lines(event=order.session.event, session=order.session, now=now),
+            policy=policy_lines(session=order.session, now=now),
         )
 
     return render(
@@ -194,7 +168,7 @@ def order_detail(request, number: str):
             "deadline": order.expires_at.astimezone(UTC).isoformat(),
             "warn_seconds": steps.WARN_SECONDS,
             "countdown_strings": steps.countdown_strings(),
-            "policy": policy_lines(event=order.session.event, session=order.session, now=now),
+            "policy": policy_lines(session=order.session, now=now),
             "nav": "orders",
         },
     )

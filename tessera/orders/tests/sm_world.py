@@ -301,15 +301,17 @@ def check_invariants(
     capacity: int,
     max_per_account: int,
     refunded_lines: set[int],
+    fees_kept: dict[int, Decimal],
 ) -> None:
     """The rules of the purchase core, over one session's rows.
 
-    ``refunded_lines`` are the lines the refund rule refunded (ledger refund of the line's
-    price, ticket revoked): they keep their sold place but no valid ticket.
+    ``refunded_lines`` are the lines the refund rule refunded (line refunded, place back on
+    sale, ticket revoked, ledger refund of the price); ``fees_kept`` the refund fees the
+    policy says each order keeps.
     """
     _check_units_and_holds(world, now=now, capacity=capacity, refunded_lines=refunded_lines)
     _check_tickets(world, refunded_lines=refunded_lines)
-    _check_money(world, refunded_lines=refunded_lines)
+    _check_money(world, refunded_lines=refunded_lines, fees_kept=fees_kept)
     _check_account_limit(world, now=now, max_per_account=max_per_account)
 
 
@@ -355,10 +357,16 @@ def _check_units_and_holds(
     assert all(n == 1 for n in sold_lines.values()), "one order line sold two places"
     assert sum(sold_lines.values()) <= capacity
 
-    # Every active line of an order that owns places has exactly its place, sold to it.
+    # Every active line of an order that owns places has exactly its place, sold to it; a
+    # refunded line has none (its place went back on sale).
     owning = Counter()
     for line_id, line in world.lines.items():
         order = world.orders[line.order_id]
+        if line_id in refunded_lines:
+            assert line.status == LineStatus.REFUNDED, f"refunded line {line_id} is {line.status}"
+            unit = world.units[line.unit_id]
+            assert unit.order_line_id != line_id, f"refunded line {line_id} still owns its place"
+            continue
         if order.status in PAID_STATES or order.status == OrderStatus.REFUNDED:
             assert line.status == LineStatus.ACTIVE, f"line {line_id} of a paid order is void"
             unit = world.units[line.unit_id]
@@ -379,7 +387,12 @@ def _check_units_and_holds(
     for hold_id, hold in world.holds.items():
         units_of_hold = [u for u in world.units.values() if u.hold_id == hold_id]
         if hold.status == HoldStatus.SOLD:
-            assert len(units_of_hold) == hold.quantity
+            returned = sum(
+                1
+                for n in refunded_lines
+                if world.orders[world.lines[n].order_id].hold_id == hold_id
+            )
+            assert len(units_of_hold) == hold.quantity - returned
             assert all(u.status == UnitStatus.SOLD for u in units_of_hold)
         elif hold.status == HoldStatus.RELEASED:
             assert not units_of_hold, f"released hold {hold_id} still holds places"
@@ -422,7 +435,7 @@ def _check_tickets(world: World, *, refunded_lines: set[int]) -> None:
         assert [t.status for t in revoked] == [TicketStatus.REVOKED]
 
 
-def _check_money(world: World, *, refunded_lines: set[int]) -> None:
+def _check_money(world: World, *, refunded_lines: set[int], fees_kept: dict[int, Decimal]) -> None:
     charges = Counter(e.payment_id for e in world.ledger.values() if e.kind == LedgerKind.CHARGE)
     assert all(n == 1 for n in charges.values()), "a payment was charged twice"
     for entry in world.ledger.values():
@@ -430,6 +443,8 @@ def _check_money(world: World, *, refunded_lines: set[int]) -> None:
             payment = world.payments[entry.payment_id]
             assert payment.order_id == entry.order_id, "a charge booked on another order"
             assert entry.amount == payment.amount > 0
+        elif entry.kind == LedgerKind.FEE:
+            assert entry.amount > 0
         else:
             assert entry.kind == LedgerKind.REFUND and entry.amount < 0
 
@@ -439,20 +454,26 @@ def _check_money(world: World, *, refunded_lines: set[int]) -> None:
         refunded_by_order[line.order_id] += line.price
     for order_id, order in world.orders.items():
         total = world.ledger_sum(order_id)
-        order_charges = [
-            e
-            for e in world.ledger.values()
-            if e.order_id == order_id and e.kind == LedgerKind.CHARGE
+        paying = [
+            p
+            for p, row in world.payments.items()
+            if row.order_id == order_id and row.status == PaymentStatus.SUCCEEDED
         ]
+        fees = fees_kept.get(order_id, ZERO)
+        booked_fees = sum(
+            (e.amount for e in world.ledger.values() if e.order_id == order_id and e.kind == "fee"),
+            ZERO,
+        )
+        assert booked_fees == fees, f"order {order_id}: fees booked {booked_fees}, kept {fees}"
         if order.status in (OrderStatus.PAID, OrderStatus.FULFILLED):
             expected = order.total
-            assert len(order_charges) == 1 and not refunded_by_order[order_id]
+            assert len(paying) == 1 and not refunded_by_order[order_id]
         elif order.status == OrderStatus.PARTIALLY_REFUNDED:
-            expected = order.total - refunded_by_order[order_id]
-            assert len(order_charges) == 1 and 0 < expected < order.total
+            expected = order.total - refunded_by_order[order_id] + fees
+            assert len(paying) == 1 and 0 < refunded_by_order[order_id] < order.total
         elif order.status == OrderStatus.REFUNDED:
-            expected = ZERO
-            assert len(order_charges) == 1
+            expected = fees
+            assert len(paying) == 1
             assert refunded_by_order[order_id] == order.total
         else:  # never paid, or paid for places it could not get and refunded in full
             expected = ZERO
@@ -469,14 +490,23 @@ def _check_money(world: World, *, refunded_lines: set[int]) -> None:
         charge = world.charge_of(payment_id)
         refunds = [r for r in world.refunds.values() if r.payment_id == payment_id]
         assert all(r.status == RefundStatus.SUCCEEDED for r in refunds), "a refund is stuck"
+        given_back = sum((r.amount for r in refunds), ZERO)
         if payment.status == PaymentStatus.SUCCEEDED:
-            # The money bought the order: charged on it, the order owns its places.
-            assert charge is not None and not refunds
+            # The money bought the order: charged on it, the order owns its places; what
+            # after-sales refunded went back at the gateway, the fees kept.
+            assert charge is not None
             assert order.status in (*PAID_STATES, OrderStatus.REFUNDED)
-            assert trade.status == "paid" and trade.refunded_minor == 0
+            expected_back = refunded_by_order[payment.order_id] - fees_kept.get(
+                payment.order_id, ZERO
+            )
+            assert given_back == expected_back, (payment_id, given_back, expected_back)
+            assert trade.status == "paid"
+            assert trade.refunded_minor == to_minor_units(
+                given_back, payment_currency(world, payment)
+            )
         elif payment.status == PaymentStatus.REFUNDED:
             # The money could not buy anything: all of it went back at the gateway.
-            assert sum((r.amount for r in refunds), ZERO) == payment.amount
+            assert given_back == payment.amount
             assert trade.status == "paid" and trade.refunded_minor == trade.amount_minor
         else:
             assert payment.status in (PaymentStatus.CREATED, PaymentStatus.FAILED)
@@ -489,6 +519,10 @@ def _check_money(world: World, *, refunded_lines: set[int]) -> None:
                 if row.order_id == order_id and row.status == PaymentStatus.SUCCEEDED
             ]
             assert len(winners) == 1, f"order {order_id} paid by {len(winners)} payments"
+
+
+def payment_currency(world: World, payment: PaymentRow) -> str:
+    return world.orders[payment.order_id].currency
 
 
 def _check_account_limit(world: World, *, now: datetime, max_per_account: int) -> None:

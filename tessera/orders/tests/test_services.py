@@ -245,7 +245,8 @@ def test_refund_cannot_exceed_what_was_paid(sale, now):
         now=now,
     )
     order.refresh_from_db()
-    assert order.status == OrderStatus.PARTIALLY_REFUNDED
+    # money alone does not change what the fan holds: lines change through after-sales
+    assert order.status == OrderStatus.PAID
     assert _ledger_sum(order) == Decimal("380.00")
 
 

@@ -37,7 +37,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tessera.core.errors import DomainError, InvalidInput
+from tessera.aftersales import services as aftersales
+from tessera.aftersales.errors import FeeChanged, LinesUnknown, OrderNotRefundable
+from tessera.catalog.services import set_policy
+from tessera.core.errors import DomainError
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import (
     ExtensionUsed,
@@ -72,7 +75,6 @@ from tessera.sandbox import services as gateway
 from tessera.sandbox.errors import TradeClosed
 from tessera.sandbox.signing import SIGNATURE_HEADER
 from tessera.tickets.models import Ticket, TicketStatus
-from tessera.tickets.services import revoke_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +86,8 @@ SEATS = 2 * 2 * 4
 STANDING = 6
 CAPACITY = SEATS + STANDING
 BUYERS = 3
+FEE_RATE = Decimal("0.05")
+CENT = Decimal("0.01")
 
 BUYER = st.integers(0, BUYERS - 1)
 # Mostly the owner acts; sometimes another buyer tries the owner's hold or order.
@@ -164,6 +168,14 @@ class PurchaseMachine(RuleBasedStateMachine):
         self.payments: list = []  # every payment started, in order
         self.sent: list[Callback] = []  # every callback the gateway built, in order
         self.refunded_lines: set[int] = set()
+        self.fees_kept: Counter = Counter()
+        set_policy(
+            event=self.session.event,
+            actor=None,
+            now=BASE,
+            is_refundable=True,
+            tiers=[(0, FEE_RATE * 100)],
+        )
         self.cached: World | None = None
         self.reader = WorldReader(self.session)
 
@@ -631,12 +643,15 @@ class PurchaseMachine(RuleBasedStateMachine):
     @rule(
         order_pick=PICK,
         pick=PICK,
-        variant=st.sampled_from(["line", "line", "line", "too_much", "again", "unpaid"]),
+        variant=st.sampled_from(
+            ["line", "whole", "whole", "again", "stranger", "tampered", "tampered", "unpaid"]
+        ),
     )
     def refund_line(self, order_pick, pick, variant):
-        """After-sales: give back one line's price (ledger) and revoke that line's ticket, of
-        a paid order. "too_much" asks for more than is left, "again" repeats a refund's
-        reference, "unpaid" tries an order that was never paid."""
+        """After-sales: the buyer asks to refund one line (or the whole order) of a paid
+        order under the session's policy (5 % fee this far before the start). "again" asks
+        for a line already refunded, "stranger" is another buyer asking, "tampered" confirms
+        a fee the fan was never shown, "unpaid" tries an order that was never paid."""
         before = self.world()
         paid = [o for o in self.placed if before.orders[o.pk].status in PAID_STATES]
         unpaid = [o for o in self.placed if o not in paid]
@@ -644,69 +659,82 @@ class PurchaseMachine(RuleBasedStateMachine):
         order = self.pick(candidates, order_pick)
         row = before.orders[order.pk]
         lines = sorted(before.lines_of(order.pk))
-        line_id = self.pick(lines, pick)
-        charged = before.ledger_sum(order.pk)
-        winners = [
+        active = [n for n in lines if before.lines[n].status == LineStatus.ACTIVE]
+        if variant == "whole":
+            chosen = active
+        elif variant == "again" and self.refunded_lines & set(lines):
+            chosen = [min(self.refunded_lines & set(lines))]
+        else:
+            chosen = [self.pick(lines, pick)]
+        owner = next(b for b in self.buyers if b.pk == row.user_id)
+        asking = owner
+        if variant == "stranger":
+            asking = next(b for b in self.buyers if b.pk != row.user_id)
+        fee = sum((FEE_RATE * before.lines[n].price).quantize(CENT) for n in chosen)
+        shown = fee + CENT if variant == "tampered" else fee
+        request, error = self.attempt(
+            aftersales.request_refund,
+            order=order,
+            user=asking,
+            line_ids=None if variant == "whole" else chosen,
+            expected_fee=str(shown),
+            now=self.now,
+        )
+        after = self.world()
+        if asking is not owner:
+            assert isinstance(error, orders.OrderNotFound), repr(error)
+        elif row.status not in PAID_STATES:
+            assert isinstance(error, OrderNotRefundable), repr(error)
+        elif not chosen or any(before.lines[n].status != LineStatus.ACTIVE for n in chosen):
+            assert isinstance(error, (LinesUnknown, OrderNotRefundable)), repr(error)
+        elif variant == "tampered":
+            assert isinstance(error, FeeChanged), repr(error)
+            price = sum(before.lines[n].price for n in chosen)
+            assert error.details == {"fee": str(fee), "amount": str(price - fee)}
+        else:
+            assert error is None, repr(error)
+        if error is not None:
+            assert_unchanged(before, after)
+            return
+        assert request.stage == "refunded", request.stage
+        self.refunded_lines.update(chosen)
+        self.fees_kept[order.pk] += fee
+        tickets = {t for t, ticket in before.tickets.items() if ticket.order_line_id in chosen}
+        units = {before.lines[n].unit_id for n in chosen}
+        new_ledger = set(after.ledger) - set(before.ledger)
+        new_refunds = set(after.refunds) - set(before.refunds)
+        [payment_id] = [
             p
             for p, pay in before.payments.items()
             if pay.order_id == order.pk and pay.status == PaymentStatus.SUCCEEDED
         ]
-        payment_id = winners[0] if winners else None
-        if line_id in self.refunded_lines or variant == "unpaid":
-            variant = "again" if line_id in self.refunded_lines else "line"
-        if variant == "again":
-            done = [n for n in lines if n in self.refunded_lines]
-            if not done:
-                return
-            line_id = done[0]
-        amount = before.lines[line_id].price
-        if variant == "too_much":
-            amount = charged + Decimal("0.01")
-        entry, error = self.attempt(
-            orders.record_refund,
-            order=order,
-            payment_id=payment_id,
-            amount=amount,
-            currency=row.currency,
-            reason="refund",
-            reference=f"line-{line_id}",
-            now=self.now,
-        )
-        after = self.world()
-        if variant == "again":  # the same refund reference books nothing new
-            assert error is None and entry.reference == f"line-{line_id}", repr(error)
-            assert_unchanged(before, after)
-            return
-        if variant == "too_much" or row.status not in PAID_STATES:
-            # More than what is left, or nothing paid: refused, nothing booked.
-            assert amount > charged and isinstance(error, InvalidInput), (amount, charged, error)
-            assert_unchanged(before, after)
-            return
-        assert error is None, repr(error)
-        ticket = Ticket.objects.get(order_line_id=line_id)
-        revoked, error = self.attempt(revoke_ticket, ticket=ticket, reason="refund", now=self.now)
-        assert error is None, repr(error)
-        self.refunded_lines.add(line_id)
-        after = self.world()
-        version = before.tickets[ticket.pk].version
         assert_changed_only(
             before,
             after,
-            ledger={entry.pk},
+            units=units,
+            lines=set(chosen),
+            ledger=new_ledger,
             orders={order.pk},
-            tickets={ticket.pk},
-            revocations={(ticket.pk, version)},
+            tickets=tickets,
+            revocations={(t, before.tickets[t].version) for t in tickets},
+            refunds=new_refunds,
+            trades={payment_id},
         )
-        booked = after.ledger[entry.pk]
-        assert (booked.kind, booked.amount, booked.payment_id) == (
-            LedgerKind.REFUND,
-            -amount,
-            payment_id,
+        price = sum(before.lines[n].price for n in chosen)
+        assert sorted((after.ledger[e].kind, after.ledger[e].amount) for e in new_ledger) == sorted(
+            [(LedgerKind.REFUND, -price)] + ([(LedgerKind.FEE, fee)] if fee else [])
         )
+        assert [(after.refunds[r].amount, after.refunds[r].status) for r in new_refunds] == [
+            (price - fee, RefundStatus.SUCCEEDED)
+        ]
+        assert all(after.units[u].status == UnitStatus.AVAILABLE for u in units)
+        assert all(after.lines[n].status == LineStatus.REFUNDED for n in chosen)
+        assert all(after.tickets[t].status == TicketStatus.REVOKED for t in tickets)
+        still_active = set(active) - set(chosen)
         assert after.orders[order.pk].status == (
-            OrderStatus.PARTIALLY_REFUNDED if charged - amount else OrderStatus.REFUNDED
+            OrderStatus.PARTIALLY_REFUNDED if still_active else OrderStatus.REFUNDED
         )
-        assert (revoked.status, revoked.version) == (TicketStatus.REVOKED, version + 1)
+        OUTCOMES["refund: whole order" if not still_active else "refund: some lines"] += 1
 
     # -- payments ------------------------------------------------------------------------------
 
@@ -919,8 +947,11 @@ class PurchaseMachine(RuleBasedStateMachine):
         ]
         trade = after.trades[payment_id]
         assert trade.refunded_minor == trade.amount_minor
-        if already_paid:
-            assert not new_ledger
+        if already_paid:  # booked as received, and given back
+            assert sorted((after.ledger[e].kind, after.ledger[e].amount) for e in new_ledger) == [
+                (LedgerKind.CHARGE, payment.amount),
+                (LedgerKind.REFUND, -payment.amount),
+            ]
             return
         assert sorted((after.ledger[e].kind, after.ledger[e].amount) for e in new_ledger) == [
             (LedgerKind.CHARGE, payment.amount),
@@ -980,6 +1011,7 @@ class PurchaseMachine(RuleBasedStateMachine):
             capacity=CAPACITY,
             max_per_account=MAX_PER_ACCOUNT,
             refunded_lines=self.refunded_lines,
+            fees_kept=self.fees_kept,
         )
 
 
@@ -1006,7 +1038,12 @@ EXERCISED = [
     "failed callback: applied",
     "failed callback: stale",
     "forged callback: rejected",
-    "revoke_ticket: ok",
+    "request_refund: ok",
+    "request_refund: OrderNotFound",
+    "request_refund: FeeChanged",
+    "request_refund: OrderNotRefundable",
+    "refund: some lines",
+    "refund: whole order",
 ]
 
 

@@ -282,25 +282,50 @@ def test_a_forged_callback_is_logged_and_changes_nothing(purchase):
     assert _ledger(purchase.order) == []
 
 
-def test_a_signed_callback_with_the_wrong_amount_is_invalid(purchase):
+def test_a_signed_callback_with_the_wrong_amount_is_booked_and_refunded(
+    purchase, django_capture_on_commit_callbacks
+):
+    # given a payment of 760.00 and an authentic callback saying the provider took 1.00
     payment = _start(purchase)
     headers, body = _signed(payment, amount=100)
 
-    log = handle_callback(provider="sandbox", headers=headers, body=body, now=LATER)
+    with django_capture_on_commit_callbacks(execute=True):
+        log = handle_callback(provider="sandbox", headers=headers, body=body, now=LATER)
 
-    assert (log.outcome, log.signature_valid, log.payment_id) == ("invalid", True, payment.id)
-    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.CREATED
+    # then the money is booked on the order and given back; the order stays unpaid
+    assert (log.outcome, log.signature_valid, log.payment_id) == ("refunded", True, payment.id)
+    assert log.detail == "amount 100 CNY does not match"
     assert Order.objects.get(pk=purchase.order.pk).status == OrderStatus.PENDING_PAYMENT
+    refund = Refund.objects.get(payment=payment)
+    assert (refund.amount, refund.currency) == (Decimal("1.00"), "CNY")
+    # (the gateway never took this crafted payment, so it refuses the refund: an operator's)
+    assert (refund.status, refund.last_error) == (RefundStatus.FAILED, "trade not found")
+    assert _ledger(purchase.order) == [("charge", Decimal("1.00"))]
+    assert Payment.objects.get(pk=payment.pk).received_amount == Decimal("1.00")
+    assert AuditEntry.objects.filter(action="payment.amount_differs").count() == 1
+
+    # and a second delivery of the same callback changes nothing
+    again = handle_callback(provider="sandbox", headers=headers, body=body, now=LATER)
+    assert again.outcome == "duplicate"
+    assert Refund.objects.filter(payment=payment).count() == 1
+    assert len(_ledger(purchase.order)) == 1
 
 
-def test_a_callback_in_another_currency_is_invalid(purchase):
+def test_a_callback_in_another_currency_is_held_for_an_operator(purchase):
+    # given an authentic success in USD for a CNY payment
     payment = _start(purchase)
     headers, body = _signed(payment, currency="USD")
 
     log = handle_callback(provider="sandbox", headers=headers, body=body, now=LATER)
 
-    assert log.outcome == "invalid"
-    assert _ledger(purchase.order) == []
+    # then the money is booked as received and its refund waits for an operator
+    assert log.outcome == "refunded"
+    assert _ledger(purchase.order) == [("charge", Decimal("760.00"))]
+    assert LedgerEntry.objects.get(order=purchase.order).currency == "USD"
+    refund = Refund.objects.get(payment=payment)
+    assert refund.status == RefundStatus.STUCK
+    assert refund.last_error == "paid in another currency than the payment's"
+    assert Order.objects.get(pk=purchase.order.pk).status == OrderStatus.PENDING_PAYMENT
 
 
 def test_a_callback_for_an_unknown_payment_is_invalid(purchase):
@@ -398,7 +423,11 @@ def test_a_second_payment_of_a_paid_order_is_refunded(purchase, django_capture_o
     refund = Refund.objects.get(payment=second)
     assert _outcomes(logs) == ["refunded"]
     assert order.status == OrderStatus.FULFILLED
-    assert _ledger(order) == [("charge", Decimal("760.00"))]
+    assert _ledger(order) == [
+        ("charge", Decimal("760.00")),
+        ("charge", Decimal("760.00")),
+        ("refund", Decimal("-760.00")),
+    ]
     assert refund.status == RefundStatus.SUCCEEDED
     assert refund.reason == (
         "This order had already been paid; the second payment has been refunded in full."

@@ -1,0 +1,158 @@
+"""After-sales requests: a fan's (or the organizer's) request to refund tickets of an order."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RequestStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Withdrawn")
+
+
+class Stage(models.TextChoices):
+    """What the fan sees: the request's status, and once approved where the money is."""
+
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REFUNDING = "refunding", _("Refunding")
+    REFUNDED = "refunded", _("Refunded")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Withdrawn")
+
+
+class Initiator(models.TextChoices):
+    FAN = "fan", _("Ticket holder")
+    ORGANIZER = "organizer", _("Organizer")
+
+
+class RefundRequest(models.Model):
+    """Tickets of one order to refund, with the fee quoted when asked.
+
+    Approved requests have done everything in one transaction (lines refunded, places back
+    on sale, tickets revoked, ledger booked) and point at the provider refunds that return
+    the money (``refunds``: ``payments.Refund`` rows, one per payment drawn on; none when
+    nothing was paid through a provider or nothing goes back)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="refund_requests",
+        verbose_name=_("order"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    initiator = models.CharField(
+        _("asked by"), max_length=10, choices=Initiator.choices, default=Initiator.FAN
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.REQUESTED
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    price = models.DecimalField(_("price of the tickets"), max_digits=12, decimal_places=2)
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("amount to refund"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("reason given"), max_length=500, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    created_at = models.DateTimeField(_("requested at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    refunds = models.ManyToManyField(
+        "payments.Refund", blank=True, related_name="requests", verbose_name=_("provider refunds")
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("refund request")
+        verbose_name_plural = _("refund requests")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="refund_request_queue"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fee__gte=0)
+                & models.Q(amount__gte=0)
+                & models.Q(price=models.F("fee") + models.F("amount")),
+                name="refund_request_sums",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="uniq_refund_request_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} · {self.get_status_display()}"
+
+    @property
+    def stage(self) -> str:
+        if self.status != RequestStatus.APPROVED:
+            return self.status
+        refunds = list(self.refunds.all())
+        if all(refund.status == "succeeded" for refund in refunds):
+            return Stage.REFUNDED
+        if all(refund.attempts == 0 for refund in refunds):
+            return Stage.APPROVED
+        return Stage.REFUNDING
+
+    def get_stage_display(self) -> str:
+        return str(Stage(self.stage).label)
+
+
+class RefundRequestLine(models.Model):
+    """One ticket (order line) of a request, with its own fee. A line is in at most one
+    request that is not rejected or withdrawn (``is_claimed``): the database's backstop
+    against two refunds of one ticket."""
+
+    request = models.ForeignKey(
+        RefundRequest, on_delete=models.CASCADE, related_name="lines", verbose_name=_("request")
+    )
+    line = models.ForeignKey(
+        "orders.OrderLine",
+        on_delete=models.PROTECT,
+        related_name="refund_claims",
+        verbose_name=_("order line"),
+    )
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2)
+    percent = models.DecimalField(_("fee (%)"), max_digits=5, decimal_places=2)
+    explanation = models.JSONField(_("explanation"), default=list)
+    is_claimed = models.BooleanField(_("claims the line"), default=True)
+
+    class Meta:
+        verbose_name = _("refund request line")
+        verbose_name_plural = _("refund request lines")
+        ordering = ["request", "line_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"], condition=models.Q(is_claimed=True), name="uniq_line_claim"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fee__gte=0) & models.Q(fee__lte=models.F("price")),
+                name="refund_line_fee_range",
+            ),
+        ]
+
+    @property
+    def amount(self):
+        return self.price - self.fee
