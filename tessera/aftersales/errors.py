@@ -72,3 +72,12 @@ class SessionHasPaidOrders(DomainError):
         "This session has paid orders. Cancelling it would leave their holders with tickets "
         "and no money back: cancel those orders with a refund first."
     )
+
+
+class NameNotCorrectable(DomainError):
+    code = "name_not_correctable"
+    status = 409
+    default_message = _(
+        "This name can no longer be corrected: the ticket is not valid, has been used at the "
+        "gate, the session has started, or it was corrected too often."
+    )

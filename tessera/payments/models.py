@@ -10,6 +10,7 @@ class Provider(models.TextChoices):
     SANDBOX = "sandbox", _("Sandbox")
     ALIPAY = "alipay", _("Alipay")
     WECHAT = "wechat", _("WeChat Pay")
+    BOX_OFFICE = "box_office", _("Box office")
 
 
 class PaymentStatus(models.TextChoices):

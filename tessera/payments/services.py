@@ -41,6 +41,7 @@ from tessera.payments.models import (
     Refund,
     RefundStatus,
 )
+from tessera.payments.providers import OFFLINE as OFFLINE_PROVIDERS
 from tessera.payments.providers import get_provider
 from tessera.payments.providers.base import (
     FAILED,
@@ -51,6 +52,7 @@ from tessera.payments.providers.base import (
     ProviderError,
     ProviderUnavailable,
     TradeRequest,
+    UnknownProvider,
     minor_to_decimal,
     parse_payment_id,
 )
@@ -112,6 +114,8 @@ def clean_options(*, provider: str, options: dict | None) -> dict:
     ``fail`` and ``out_of_order`` are booleans, ``delay_seconds`` 0–3600, ``duplicates``
     1–10. Raises InvalidPaymentOptions naming the offending option.
     """
+    if provider in OFFLINE_PROVIDERS:
+        raise UnknownProvider  # taken at the counter only (sale.box_office)
     options = options or {}
     if not isinstance(options, dict):
         raise InvalidPaymentOptions

@@ -16,8 +16,12 @@ _FACTORIES: dict[str, str | Callable[[], PaymentProvider]] = {
     "sandbox": "tessera.payments.providers.sandbox.SandboxProvider",
     "alipay": "tessera.payments.providers.alipay.AlipayProvider",
     "wechat": "tessera.payments.providers.wechat.WeChatPayProvider",
+    "box_office": "tessera.payments.providers.box_office.BoxOfficeProvider",
 }
 _overrides: dict[str, PaymentProvider] = {}
+# Providers that take no money online (staff record it at the counter): never offered to
+# buyers, never started by a buyer's checkout (``payments.services.clean_options``).
+OFFLINE = frozenset({"box_office"})
 
 
 def register(name: str, factory: str | Callable[[], PaymentProvider]) -> None:
@@ -27,7 +31,8 @@ def register(name: str, factory: str | Callable[[], PaymentProvider]) -> None:
 
 
 def provider_names() -> list[str]:
-    return sorted(_FACTORIES)
+    """The providers a buyer may pay with online (the box office is not one)."""
+    return sorted(set(_FACTORIES) - OFFLINE)
 
 
 def get_provider(name: str) -> PaymentProvider:
