@@ -72,3 +72,9 @@ class SessionHasPaidOrders(DomainError):
         "This session has paid orders. Cancelling it would leave their holders with tickets "
         "and no money back: cancel those orders with a refund first."
     )
+
+
+class BodyNotAnObject(InvalidInput):
+    code = "invalid_json"
+    status = 400
+    default_message = _("Send a JSON object as the request body.")
