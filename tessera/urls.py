@@ -19,5 +19,6 @@ urlpatterns = [
     path("tickets/", include("tessera.tickets.urls")),
     path("queue/", include("tessera.waitingroom.urls")),
     path("checkin/", include("tessera.checkin.urls")),
+    path("", include("tessera.aftersales.urls")),
     path("", include("tessera.storefront.urls")),
 ]
