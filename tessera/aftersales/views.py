@@ -16,12 +16,12 @@ from django.views.decorators.http import require_POST
 
 from tessera.aftersales import selectors, services
 from tessera.aftersales.models import RefundRequest
+from tessera.aftersales.policies import session_policy_lines
 from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.core.money import format_money
 from tessera.orders import services as orders
 from tessera.orders.models import LineStatus
-from tessera.storefront.account import policy_lines
 from tessera.tickets.models import Ticket, TicketStatus
 
 
@@ -62,7 +62,7 @@ def refund(request, number: str):
         "order": order,
         "session": order.session,
         "lines": lines,
-        "policy": policy_lines(session=order.session, now=now),
+        "policy": session_policy_lines(session=order.session, now=now),
         "chosen": [],
         "quote": None,
         "error": "",
