@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core.keyfiles import read_or_create_secret
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TESSERA_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -27,11 +29,8 @@ def _secret_key() -> str:
     given = os.environ.get("TESSERA_SECRET_KEY")
     if given:
         return given
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    # Created with mode 0600 from its first byte, atomically (tessera/core/keyfiles.py).
+    return read_or_create_secret(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
@@ -239,3 +238,9 @@ LOGGING = {
 
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# --- secrets at rest ---------------------------------------------------------------------
+# Master keys that seal private keys kept in the database (tessera/core/vault.py): entries
+# "<id>:<base64 32 bytes>", current first. Empty: var/master_keys, created 0600 on first need.
+MASTER_KEYS = os.environ.get("TESSERA_MASTER_KEY", "")
+MASTER_KEY_FILE = Path(os.environ.get("TESSERA_MASTER_KEY_FILE", VAR_DIR / "master_keys"))
