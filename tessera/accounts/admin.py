@@ -9,6 +9,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+from tessera.accounts.forms import AdminSignInForm
 from tessera.accounts.models import Membership, Organization, User
 from tessera.accounts.selectors import (
     WRITE_ROLES,
@@ -17,6 +18,9 @@ from tessera.accounts.selectors import (
     list_organization_ids,
     scope_to_user,
 )
+
+# The back office's sign-in is throttled like the site's (tessera/accounts/throttle.py).
+admin.site.login_form = AdminSignInForm
 
 
 def _follow(obj, path: str):
