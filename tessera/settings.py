@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tessera.waitingroom",
     "tessera.checkin",
     "tessera.storefront",
+    "tessera.privacy",
     "tessera.demo",
 ]
 
@@ -275,7 +276,11 @@ NINJA_PAGINATION_MAX_LIMIT = 200
 MASTER_KEYS = os.environ.get("TESSERA_MASTER_KEY", "")
 MASTER_KEY_FILE = Path(os.environ.get("TESSERA_MASTER_KEY_FILE", VAR_DIR / "master_keys"))
 
-# --- sign-in throttling (tessera/accounts/throttle.py) --------------------------------------
+# --- sign-in protection ------------------------------------------------------------------
+# Platform operators (superusers, members of the platform organization) must set up two-step
+# sign-in before the back office opens for them (tessera/accounts/middleware.py).
+TWO_FACTOR_REQUIRED_FOR_OPERATORS = True
+# Sign-in throttling (tessera/accounts/throttle.py).
 # Behind a reverse proxy: the request header that carries the client's address as the proxy
 # saw it (e.g. HTTP_X_REAL_IP); empty: the connection's address.
 CLIENT_IP_HEADER = os.environ.get("TESSERA_CLIENT_IP_HEADER", "")

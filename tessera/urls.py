@@ -24,5 +24,6 @@ urlpatterns = [
     path("tickets/", include("tessera.tickets.urls")),
     path("queue/", include("tessera.waitingroom.urls")),
     path("checkin/", include("tessera.checkin.urls")),
+    path("account/", include("tessera.privacy.urls")),
     path("", include("tessera.storefront.urls")),
 ]

@@ -8,6 +8,7 @@ without it is sent to set it up first. The session remembers the verified accoun
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -53,6 +54,6 @@ class TwoFactorMiddleware:
             query = urlencode({"next": request.get_full_path()})
             if TwoFactorDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
                 return redirect(f"{reverse('accounts:two_factor_verify')}?{query}")
-            if is_platform_operator(user):
+            if settings.TWO_FACTOR_REQUIRED_FOR_OPERATORS and is_platform_operator(user):
                 return redirect(f"{reverse('accounts:two_factor')}?{query}")
         return self.get_response(request)

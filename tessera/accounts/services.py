@@ -224,3 +224,30 @@ def disable_two_factor(*, user: User, code: str, now: datetime) -> None:
 
 def unused_recovery_codes(user: User) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+# -- closing an account (a deletion request) ------------------------------------------------
+
+
+def close_account(*, user: User, now: datetime) -> User:
+    """Close ``user``'s account and remove what identifies the person: names, email, phone,
+    username (replaced by ``deleted-<id>``), password, memberships, two-step sign-in. The
+    row stays, so orders and the audit log keep pointing at an account; every session ends.
+    Call inside the caller's transaction (``privacy.services.erase_person``)."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.username = f"deleted-{user.pk}"
+        user.first_name = user.last_name = user.display_name = ""
+        user.email = user.phone = ""
+        user.preferred_language = ""
+        user.is_active = user.is_staff = user.is_superuser = False
+        user.set_unusable_password()
+        user.save()
+        user.groups.clear()
+        user.user_permissions.clear()
+        Membership.objects.filter(user=user).delete()
+        TwoFactorDevice.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
+        end_sessions(user=user)
+        audit.record(action="accounts.closed", obj=user, actor=user, now=now)
+    return user

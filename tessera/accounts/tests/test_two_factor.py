@@ -135,6 +135,7 @@ def test_an_organizer_may_turn_it_off_with_a_code():
 
 @pytest.mark.django_db
 def test_a_platform_operator_must_enrol_before_the_back_office(settings):
+    settings.TWO_FACTOR_REQUIRED_FOR_OPERATORS = True  # as in production (settings.py)
     # given a superuser without two-step sign-in, signed in
     admin_user = make_user(username="root", is_staff=True, is_superuser=True)
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
