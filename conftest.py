@@ -57,16 +57,43 @@ def browser():
             instance.close()
 
 
+# Reports every Content-Security-Policy violation of a page to the console (the init script
+# runs before the page's own scripts and is not itself subject to the policy).
+_CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile || document.location.href}:${e.lineNumber}`);
+});
+"""
+
+
+def watch_csp(context, tab) -> list[str]:
+    """The CSP violations the pages of ``context`` meet, collected as they happen; the page
+    fixtures fail a test that met any (every browser test checks the policy)."""
+    violations: list[str] = []
+    context.add_init_script(_CSP_REPORTER)
+
+    def on_console(message) -> None:
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            violations.append(text)
+
+    tab.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser):
     """A fresh browser context (no cookies) whose language is Chinese, at a desktop size."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    violations = watch_csp(context, tab)
     try:
         yield tab
     finally:
         context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture
@@ -81,10 +108,12 @@ def phone_page(browser):
     )
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    violations = watch_csp(context, tab)
     try:
         yield tab
     finally:
         context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture

@@ -381,3 +381,9 @@ def checkout_recover(request, hold_id):
             ),
         )
     return redirect(reverse("storefront:checkout", kwargs={"hold_id": result.hold.pk}))
+
+
+def forget_drafts(*, user) -> int:
+    """Delete everything ``user`` typed into checkouts (names, email): a deletion request."""
+    deleted, _by_model = CheckoutDraft.objects.filter(user=user).delete()
+    return deleted
