@@ -7,11 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run install test test-fast lint format bench messages migrate demo clean
+.PHONY: run install browser test test-fast lint format bench messages migrate demo clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tessera needs Python 3.11 or newer")'
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
 	@touch $(STAMP)
@@ -35,7 +35,12 @@ run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-test: install
+# The Chromium of the browser tests: TESSERA_CHROMIUM, /usr/bin/chromium, Debian's package
+# installed now when this user can, else Playwright's own download (tools/browser.py).
+browser: install
+	@$(PY) tools/browser.py
+
+test: install browser
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: install

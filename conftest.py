@@ -1,35 +1,34 @@
 """Shared pytest configuration and fixtures.
 
-``browser`` is a headless Chromium driven by Playwright (sync API). It is Debian's
-``/usr/bin/chromium`` (or ``$TESSERA_CHROMIUM``): ``playwright install`` cannot download
-browsers here. A missing Chromium fails the browser tests with instructions; it never
-skips them.
+``browser`` is a headless Chromium driven by Playwright (sync API): ``$TESSERA_CHROMIUM``,
+else Debian's ``/usr/bin/chromium``, else the Chromium that ``playwright install`` put in
+Playwright's own folder (``make browser``, run by ``make test``, sets one of them up). A
+missing Chromium fails the browser tests with instructions; it never skips them.
+
+``redis_url`` is a real Redis for the tests: ``$TESSERA_TEST_REDIS_URL``, else a server the
+session starts itself (``tools/redis_server.py``) and stops at the end.
 """
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
+from tools.browser import CHROMIUM_ARGS, find_chromium
+
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
-def chromium_path() -> str:
-    """The Chromium binary the browser tests drive; fails the test when it is missing."""
-    path = os.environ.get("TESSERA_CHROMIUM", "/usr/bin/chromium")
-    if not (Path(path).is_file() and os.access(path, os.X_OK)):
+def chromium_path(playwright=None) -> str:
+    """The Chromium binary the browser tests drive (Playwright's own one is looked for only
+    when ``playwright`` is given); fails the test when it is missing."""
+    path = find_chromium(playwright.chromium.executable_path if playwright else None)
+    if path is None:
         pytest.fail(
-            f"Chromium was not found at {path}. The browser tests drive Debian's Chromium: "
-            "install it with `sudo apt-get install chromium` (or point TESSERA_CHROMIUM at a "
-            "Chromium binary). Run the other tests with `pytest -m 'not browser'`.",
+            "No Chromium for the browser tests: run `make browser` (it installs Debian's "
+            "chromium package or Playwright's own), or point TESSERA_CHROMIUM at a Chromium "
+            "binary; `make test-fast` runs the other tests.",
             pytrace=False,
         )
     return path
@@ -38,7 +37,6 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium per test session (per xdist worker)."""
-    executable = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the dev dependencies include playwright
@@ -49,6 +47,7 @@ def browser():
     # access from a thread with a running loop unless told that it is safe here.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
+        executable = chromium_path(playwright)
         instance = playwright.chromium.launch(
             executable_path=executable, args=CHROMIUM_ARGS, headless=True
         )
@@ -58,16 +57,43 @@ def browser():
             instance.close()
 
 
+# Reports every Content-Security-Policy violation of a page to the console (the init script
+# runs before the page's own scripts and is not itself subject to the policy).
+_CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile || document.location.href}:${e.lineNumber}`);
+});
+"""
+
+
+def watch_csp(context, tab) -> list[str]:
+    """The CSP violations the pages of ``context`` meet, collected as they happen; the page
+    fixtures fail a test that met any (every browser test checks the policy)."""
+    violations: list[str] = []
+    context.add_init_script(_CSP_REPORTER)
+
+    def on_console(message) -> None:
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            violations.append(text)
+
+    tab.on("console", on_console)
+    return violations
+
+
 @pytest.fixture
 def page(browser):
     """A fresh browser context (no cookies) whose language is Chinese, at a desktop size."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    violations = watch_csp(context, tab)
     try:
         yield tab
     finally:
         context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture
@@ -82,10 +108,12 @@ def phone_page(browser):
     )
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    violations = watch_csp(context, tab)
     try:
         yield tab
     finally:
         context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 @pytest.fixture
@@ -93,6 +121,45 @@ def artifacts_dir() -> Path:
     """Where browser tests save screenshots (git-ignored)."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     return ARTIFACTS_DIR
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The URL of a real Redis for the tests: ``$TESSERA_TEST_REDIS_URL`` (an existing
+    server; give it a database number of its own, e.g. ``redis://127.0.0.1:6379/7``), else
+    a server this session starts on a free port and stops at the end. Under xdist each
+    worker starts its own. Started only when a test asks for it."""
+    url = os.environ.get("TESSERA_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    from tools.redis_server import NoRedisServer, start_server
+
+    try:
+        server = start_server()
+    except NoRedisServer as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix(redis_url):
+    """A key prefix of this test's own on the tests' Redis (``<prefix>:…``); every key
+    under it is deleted after the test, so the tests never touch other data."""
+    import redis
+
+    prefix = f"tessera-test:{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture(autouse=True)

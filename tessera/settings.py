@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core.keyfiles import read_or_create_secret
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TESSERA_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -27,11 +29,8 @@ def _secret_key() -> str:
     given = os.environ.get("TESSERA_SECRET_KEY")
     if given:
         return given
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    # Created with mode 0600 from its first byte, atomically (tessera/core/keyfiles.py).
+    return read_or_create_secret(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
@@ -69,17 +68,20 @@ INSTALLED_APPS = [
     "tessera.checkin",
     "tessera.aftersales",
     "tessera.storefront",
+    "tessera.privacy",
     "tessera.demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tessera.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tessera.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -98,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "tessera.core.security.csp_nonce",
             ],
         },
     },
@@ -227,13 +230,40 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
 # --- security -----------------------------------------------------------------------
+# Headers: tessera/core/security.py adds the Content-Security-Policy (nonces for inline
+# scripts) and the Permissions-Policy; Django's middleware the ones below.
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if _env_bool("TESSERA_HTTPS", False):
+# A payment provider's page is reached by a redirect after the checkout's form: the policy's
+# form-action must name its origin (Alipay's gateway; the sandbox is this site).
+CSP_FORM_ACTION = [
+    o.strip()
+    for o in os.environ.get("TESSERA_CSP_FORM_ACTION", "https://openapi.alipay.com").split(",")
+    if o.strip()
+]
+# Event pictures may come from an image host (Event.image_url).
+CSP_IMG_SRC = [
+    o.strip() for o in os.environ.get("TESSERA_CSP_IMG_SRC", "https:").split(",") if o.strip()
+]
+CSP_REPORT_URI = os.environ.get("TESSERA_CSP_REPORT_URI", "")
+HTTPS = _env_bool("TESSERA_HTTPS", False)
+if HTTPS:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (docs/operations.md).
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("TESSERA_SSL_REDIRECT", True)
+    # Probes of the load balancer and the metrics scraper may speak plain HTTP inside.
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("TESSERA_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("TESSERA_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = _env_bool("TESSERA_HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,
@@ -245,3 +275,18 @@ LOGGING = {
 
 NINJA_PAGINATION_PER_PAGE = 20
 NINJA_PAGINATION_MAX_LIMIT = 200
+
+# --- secrets at rest ---------------------------------------------------------------------
+# Master keys that seal private keys kept in the database (tessera/core/vault.py): entries
+# "<id>:<base64 32 bytes>", current first. Empty: var/master_keys, created 0600 on first need.
+MASTER_KEYS = os.environ.get("TESSERA_MASTER_KEY", "")
+MASTER_KEY_FILE = Path(os.environ.get("TESSERA_MASTER_KEY_FILE", VAR_DIR / "master_keys"))
+
+# --- sign-in protection ------------------------------------------------------------------
+# Platform operators (superusers, members of the platform organization) must set up two-step
+# sign-in before the back office opens for them (tessera/accounts/middleware.py).
+TWO_FACTOR_REQUIRED_FOR_OPERATORS = True
+# Sign-in throttling (tessera/accounts/throttle.py).
+# Behind a reverse proxy: the request header that carries the client's address as the proxy
+# saw it (e.g. HTTP_X_REAL_IP); empty: the connection's address.
+CLIENT_IP_HEADER = os.environ.get("TESSERA_CLIENT_IP_HEADER", "")

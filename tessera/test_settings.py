@@ -1,6 +1,8 @@
 """Settings for the test suite: the same as production but for a non-UTC zone
 (so a naive datetime fails loudly), tasks that run when enqueued and sandbox callbacks
-delivered over HTTP before the request that decided the payment returns."""
+delivered over HTTP before the request that decided the payment returns. A developer's own
+Redis (``TESSERA_REDIS_URL``) is never used: the tests that run on Redis get the tests' own
+server from the ``redis_url`` fixture (``TESSERA_TEST_REDIS_URL`` or one the session starts)."""
 
 from tessera.settings import *  # noqa: F403
 
@@ -11,3 +13,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+REDIS_URL = ""
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "tessera",
+    }
+}
+# The back-office tests sign operators in without an authenticator; the two-step sign-in
+# tests turn the requirement on (tessera/accounts/tests/test_two_factor.py).
+TWO_FACTOR_REQUIRED_FOR_OPERATORS = False

@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 from django.views.static import serve as serve_media
 
+from tessera.accounts.forms import SignInForm
 from tessera.api import api
 
 admin.site.site_header = "Tessera"
@@ -12,6 +14,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Sign-in throttled per account and per address (tessera/accounts/throttle.py).
+    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
+    path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # Uploaded images on a single machine; behind a proxy, serve MEDIA_ROOT directly.
     re_path(r"^media/(?P<path>.*)$", serve_media, {"document_root": settings.MEDIA_ROOT}),
@@ -19,5 +24,7 @@ urlpatterns = [
     path("tickets/", include("tessera.tickets.urls")),
     path("queue/", include("tessera.waitingroom.urls")),
     path("checkin/", include("tessera.checkin.urls")),
+    path("", include("tessera.aftersales.urls")),
+    path("account/", include("tessera.privacy.urls")),
     path("", include("tessera.storefront.urls")),
 ]

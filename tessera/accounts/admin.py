@@ -4,19 +4,30 @@ Permissions come from memberships, not from Django's per-model permission table:
 owners, managers and staff write; finance members read; platform operators see everything.
 """
 
+import json
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from tessera.accounts.forms import AdminSignInForm
 from tessera.accounts.models import Membership, Organization, User
 from tessera.accounts.selectors import (
     WRITE_ROLES,
     can_write,
     is_platform_operator,
     list_organization_ids,
+    list_organizations,
     scope_to_user,
 )
+from tessera.core.models import AuditEntry
+
+# The back office's sign-in is throttled like the site's (tessera/accounts/throttle.py).
+admin.site.login_form = AdminSignInForm
 
 
 def _follow(obj, path: str):
@@ -208,3 +219,121 @@ class UserAdmin(BaseUserAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_platform_operator(request.user)
+
+
+# -- the audit log ---------------------------------------------------------------------------
+
+
+class AuditOrganizationFilter(admin.SimpleListFilter):
+    """The organizations whose entries the person may read."""
+
+    title = _("organization")
+    parameter_name = "organization"
+
+    def lookups(self, request, model_admin):
+        return [(org.pk, org.display_name) for org in list_organizations(request.user)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        try:
+            return queryset.filter(organization_id=int(value))
+        except ValueError:
+            return queryset.none()
+
+
+class ScopedValuesFilter(admin.SimpleListFilter):
+    """The distinct values of one column among the entries the person may read."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        values = (
+            model_admin.get_queryset(request)
+            .order_by(self.field)
+            .values_list(self.field, flat=True)
+            .distinct()[:200]
+        )
+        return [(v, v) for v in values]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(**{self.field: value})
+
+
+class AuditActionFilter(ScopedValuesFilter):
+    title = _("action")
+    parameter_name = "action"
+    field = "action"
+
+
+class AuditObjectTypeFilter(ScopedValuesFilter):
+    title = _("object type")
+    parameter_name = "object_type"
+    field = "object_type"
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(OrganizationScopedAdmin):
+    """Who changed what, read-only. Members read their organizations' entries; platform
+    operators read all, entries of no organization included. Filter by organization,
+    actor, object (type, and id in the search box or ``?object_id=``), action and time."""
+
+    org_field = "organization_id"
+    list_display = ["at", "action", "object_type", "object_id", "actor", "organization_name"]
+    list_filter = [
+        AuditOrganizationFilter,
+        AuditActionFilter,
+        AuditObjectTypeFilter,
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["=object_id", "action", "object_type", "actor__username"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]
+    fields = [
+        "at",
+        "action",
+        "object_type",
+        "object_id",
+        "actor",
+        "organization_name",
+        "data_json",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        names = Organization.objects.filter(pk=OuterRef("organization_id"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                org_name=Subquery(names.values("name")[:1]),
+                org_name_en=Subquery(names.values("name_en")[:1]),
+            )
+        )
+
+    def organization_id_of(self, obj):
+        return obj.organization_id
+
+    @admin.display(description=_("organization"))
+    def organization_name(self, obj):
+        if obj.organization_id is None:
+            return "—"
+        english = get_language() == "en" and getattr(obj, "org_name_en", "")
+        return english or getattr(obj, "org_name", None) or obj.organization_id
+
+    @admin.display(description=_("data"))
+    def data_json(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, ensure_ascii=False, indent=2))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

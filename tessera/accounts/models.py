@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core.fields import SealedBinaryField
 from tessera.core.i18n import BilingualMixin
 from tessera.core.models import TimeStampedModel
 
@@ -116,3 +117,77 @@ class Membership(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.get_role_display()})"
+
+
+# -- sign-in protection ---------------------------------------------------------------------
+
+
+class ThrottleScope(models.TextChoices):
+    ACCOUNT = "account", _("Account")
+    ADDRESS = "address", _("Network address")
+    SECOND_FACTOR = "second_factor", _("Two-step code")
+
+
+class SignInThrottle(models.Model):
+    """Failed sign-ins of one account name, one network address or one account's two-step
+    codes (``accounts.throttle``). Shared by every web process through the database."""
+
+    scope = models.CharField(_("scope"), max_length=20, choices=ThrottleScope.choices)
+    key = models.CharField(_("key"), max_length=160)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    last_failure_at = models.DateTimeField(_("last failure at"))
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in throttle")
+        verbose_name_plural = _("sign-in throttles")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="uniq_sign_in_throttle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} ({self.failures})"
+
+
+class TwoFactorDevice(models.Model):
+    """A person's authenticator app (TOTP, RFC 6238: SHA-1, 30 s, 6 digits). Its secret is
+    sealed under the master key; ``last_used_step`` refuses a code used once already."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="two_factor", verbose_name=_("user")
+    )
+    secret = SealedBinaryField(_("secret"))
+    created_at = models.DateTimeField(_("created at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    last_used_step = models.BigIntegerField(_("last time step used"), default=0)
+
+    class Meta:
+        verbose_name = _("two-step sign-in")
+        verbose_name_plural = _("two-step sign-ins")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator; only its digest is stored."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("user")
+    )
+    digest = models.CharField(_("digest"), max_length=64)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="uniq_recovery_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} recovery code"

@@ -74,6 +74,12 @@ class SessionHasPaidOrders(DomainError):
     )
 
 
+class BodyNotAnObject(InvalidInput):
+    code = "invalid_json"
+    status = 400
+    default_message = _("Send a JSON object as the request body.")
+
+
 class NameNotCorrectable(DomainError):
     code = "name_not_correctable"
     status = 409

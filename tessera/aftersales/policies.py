@@ -197,3 +197,12 @@ def explain(fee: Fee, *, currency: str) -> list[str]:
         else _("No fee: all %(price)s goes back to you.") % values
     )
     return lines
+
+
+def session_policy_lines(*, session: Session, now: datetime, currency: str = "") -> list[str]:
+    """The policy that applies to ``session``, sentence by sentence (event page, the
+    checkout's payment step, the order page)."""
+    from tessera.catalog.selectors import policy_for
+
+    currency = currency or session.price_zones.values_list("currency", flat=True).first() or "CNY"
+    return describe(policy_for(session), session=session, now=now, currency=currency)

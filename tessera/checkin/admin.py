@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.admin import OrganizationScopedAdmin
+from tessera.accounts.selectors import can_write
 from tessera.catalog.admin import AuditedAdminMixin
 from tessera.checkin import services
 from tessera.checkin.models import CheckinList, CheckinSettings, Device, Gate, Scan
@@ -68,12 +69,27 @@ class CheckinListAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
     filter_horizontal = ["gates", "sections", "zones"]
 
 
-@admin.action(description=_("Revoke the selected devices"))
+@admin.action(description=_("Revoke the selected devices"), permissions=["change"])
 def revoke_devices(modeladmin, request, queryset):
+    """Revoking is a change of the device: the same right as editing it, per organization
+    (a finance member reads devices but does not revoke them)."""
     now = clock.now()
-    for device in queryset:
+    done = refused = 0
+    for device in queryset.order_by("pk"):
+        if not can_write(request.user, device.organization_id):
+            refused += 1
+            continue
         services.revoke_device(device=device, now=now, actor=request.user)
-    modeladmin.message_user(request, gettext("The devices were revoked."), messages.SUCCESS)
+        done += 1
+    if refused:
+        modeladmin.message_user(
+            request,
+            gettext("%(count)d device(s) of an organization you cannot change were left alone.")
+            % {"count": refused},
+            messages.ERROR,
+        )
+    if done:
+        modeladmin.message_user(request, gettext("The devices were revoked."), messages.SUCCESS)
 
 
 @admin.register(Device)

@@ -591,3 +591,18 @@ def get_order_for_user(*, number: str, user) -> Order:
     if order is None:
         raise OrderNotFound
     return order
+
+
+def anonymise_buyer(*, user, now: datetime) -> int:
+    """A person's deletion request (PIPL): their orders stay (the ledger and the law need
+    them) but without the contact details and attendee names typed into them -> the number
+    of orders changed. Call inside the caller's transaction."""
+    with transaction.atomic():
+        order_ids = list(Order.objects.filter(user=user).values_list("pk", flat=True))
+        if not order_ids:
+            return 0
+        Order.objects.filter(pk__in=order_ids).update(email="", phone="")
+        OrderLine.objects.filter(order_id__in=order_ids).update(
+            attendee_name="", attendee_id_type="", attendee_id_number=""
+        )
+    return len(order_ids)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.admin import OrganizationScopedAdmin
+from tessera.accounts.selectors import can_write
 from tessera.core import clock
 from tessera.sale import channels
 from tessera.sale.models import ChannelKey
@@ -19,11 +20,24 @@ class ChannelKeyForm(forms.ModelForm):
 
 @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
 def revoke_keys(modeladmin, request, queryset):
+    """Per key, the right to change its channel's organization (not only somewhere)."""
     now = clock.now()
-    for key in queryset:
+    done = refused = 0
+    for key in queryset.select_related("channel").order_by("pk"):
+        if not can_write(request.user, key.channel.organization_id):
+            refused += 1
+            continue
         channels.revoke_key(key=key, actor=request.user, now=now)
+        done += 1
+    if refused:
+        modeladmin.message_user(
+            request,
+            gettext("%(count)d key(s) of an organization you cannot change were left alone.")
+            % {"count": refused},
+            messages.ERROR,
+        )
     modeladmin.message_user(
-        request, gettext("%(count)d key(s) revoked.") % {"count": len(queryset)}, messages.SUCCESS
+        request, gettext("%(count)d key(s) revoked.") % {"count": done}, messages.SUCCESS
     )
 
 

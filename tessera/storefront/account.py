@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from tessera.aftersales.policies import describe
+from tessera.aftersales.policies import session_policy_lines
+from tessera.aftersales.selectors import requests_of_order
 from tessera.catalog.models import Session
-from tessera.catalog.selectors import policy_for
 from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.orders import services as orders
@@ -30,9 +30,8 @@ _WITH_TICKETS = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
 
 def policy_lines(*, session: Session, now: datetime) -> list[str]:
     """What the session's after-sales policy means, sentence by sentence, in the active
-    language (``aftersales.policies.describe``)."""
-    currency = session.price_zones.values_list("currency", flat=True).first() or "CNY"
-    return describe(policy_for(session), session=session, now=now, currency=currency)
+    language."""
+    return session_policy_lines(session=session, now=now)
 
 
 # -- upcoming and past ------------------------------------------------------------------------
@@ -169,6 +168,7 @@ def order_detail(request, number: str):
             "warn_seconds": steps.WARN_SECONDS,
             "countdown_strings": steps.countdown_strings(),
             "policy": policy_lines(session=order.session, now=now),
+            "refund_requests": list(requests_of_order(order)),
             "nav": "orders",
         },
     )

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tessera.aftersales.policies import session_policy_lines
 from tessera.catalog.models import EventStatus, Session
 from tessera.core import clock
 from tessera.core.errors import DomainError
@@ -299,7 +300,14 @@ def checkout_payment(request, hold_id):
     providers = configured_providers()
     chosen = request.POST.get("provider") or (providers[0][0] if providers else "")
     context.update(
-        {"providers": providers, "chosen": chosen, "error": None, "qr_svg": "", "payment": None}
+        {
+            "providers": providers,
+            "chosen": chosen,
+            "error": None,
+            "qr_svg": "",
+            "payment": None,
+            "policy": session_policy_lines(session=context["session"], now=now),
+        }
     )
     if request.method == "POST" and order is not None:
         if not context["is_live"]:
@@ -373,3 +381,9 @@ def checkout_recover(request, hold_id):
             ),
         )
     return redirect(reverse("storefront:checkout", kwargs={"hold_id": result.hold.pk}))
+
+
+def forget_drafts(*, user) -> int:
+    """Delete everything ``user`` typed into checkouts (names, email): a deletion request."""
+    deleted, _by_model = CheckoutDraft.objects.filter(user=user).delete()
+    return deleted

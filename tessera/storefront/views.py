@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from tessera.aftersales.policies import session_policy_lines
 from tessera.catalog.models import Event, EventKind
 from tessera.catalog.selectors import (
     SessionFilters,
@@ -241,6 +242,13 @@ def event_detail(request, slug: str):
             "upcoming_count": len(upcoming),
             "price_low": min(prices, default=None),
             "price_high": max(prices, default=None),
+            "policy": session_policy_lines(
+                session=upcoming[0]["session"],
+                now=now,
+                currency=next((z.currency for z in upcoming[0]["zones"]), ""),
+            )
+            if upcoming
+            else [],
             "artists": list(event.artists.all()),
             "tags": list(event.tags.all()),
         },

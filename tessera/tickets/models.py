@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core.fields import SealedBinaryField
+
 
 class KeyPurpose(models.TextChoices):
     SIGNING = "signing", _("Credential signing (Ed25519)")
@@ -13,15 +15,16 @@ class KeyPurpose(models.TextChoices):
 
 class SessionKey(models.Model):
     """A session's key. Signing keys are Ed25519: the public half goes to gate devices,
-    the private half never leaves the server. ``kid`` names the key inside credentials so
-    keys can rotate."""
+    the private half never leaves the server and is stored sealed under the master key
+    (rotation keys too). ``kid`` names the key inside credentials so keys can rotate."""
 
     session = models.ForeignKey(
         "catalog.Session", on_delete=models.CASCADE, related_name="keys", verbose_name=_("session")
     )
     kid = models.PositiveIntegerField(_("key id"), unique=True)
     purpose = models.CharField(_("purpose"), max_length=10, choices=KeyPurpose.choices)
-    secret = models.BinaryField(_("secret"))
+    # Sealed under the master key (core.vault): the database never holds the key itself.
+    secret = SealedBinaryField(_("secret"))
     public_key = models.BinaryField(_("public key"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import Session
@@ -424,3 +424,31 @@ def _organization_id(ticket: Ticket) -> int:
         .values_list("event__organization_id", flat=True)
         .get()
     )
+
+
+# -- a person's deletion request -----------------------------------------------------------
+
+
+def anonymise_holders(*, user, now: datetime) -> int:
+    """Remove the holder names from the tickets of ``user``'s orders (PIPL deletion) -> the
+    number of tickets changed. The caller makes sure none of them can still be used: the
+    holder name is part of a credential's holder digest."""
+    return (
+        Ticket.objects.filter(order_line__order__user=user)
+        .exclude(holder_name="")
+        .update(holder_name="")
+    )
+
+
+def has_usable_tickets(*, user, now: datetime) -> bool:
+    """Whether ``user`` holds a valid ticket whose credential is still within its validity
+    (the session has not ended, plus the margin of ``credential_valid_until``)."""
+    return Ticket.objects.filter(
+        Q(session__ends_at__gt=now - VALID_AFTER_END)
+        | Q(
+            session__ends_at__isnull=True,
+            session__starts_at__gt=now - VALID_AFTER_START_WITHOUT_END,
+        ),
+        order_line__order__user=user,
+        status=TicketStatus.VALID,
+    ).exists()

@@ -233,11 +233,11 @@ class LayoutAdmin(OrganizationScopedAdmin):
             return None
         return self._plan_response(layouts[0], fmt)
 
-    @admin.action(description=_("Download the seating plan (Tessera JSON)"))
+    @admin.action(description=_("Download the seating plan (Tessera JSON)"), permissions=["view"])
     def download_tessera_plan(self, request, queryset):
         return self._download_action(request, queryset, "tessera")
 
-    @admin.action(description=_("Download the seating plan (pretix JSON)"))
+    @admin.action(description=_("Download the seating plan (pretix JSON)"), permissions=["view"])
     def download_pretix_plan(self, request, queryset):
         return self._download_action(request, queryset, "pretix")
 

@@ -155,13 +155,14 @@ def test_a_payment_for_places_lost_meanwhile_is_refunded(sale, buyer, gateway, n
     assert Refund.objects.get(payment_id=bought.payment.pk).amount == Decimal("380.00")
 
 
-def test_a_wrong_amount_is_refused(sale, buyer, gateway, now):
+def test_a_wrong_amount_does_not_pay_the_order_and_is_given_back(sale, buyer, gateway, now):
     bought = checkout(sale, buyer, now, zone=sale.zones["A"].pk, quantity=1)
     Payment.objects.filter(pk=bought.payment.pk).update(amount=Decimal("1.00"))
     [callback] = gateway_callbacks(bought.payment.pk, now)
     deliver(gateway, callback)
     assert Order.objects.get(pk=bought.order.pk).status == OrderStatus.PENDING_PAYMENT
-    assert list(CallbackLog.objects.values_list("outcome", flat=True)) == ["invalid"]
+    assert list(CallbackLog.objects.values_list("outcome", flat=True)) == ["refunded"]
+    assert Refund.objects.get(payment_id=bought.payment.pk).amount == bought.order.total
 
 
 def _audit(order: Order) -> list:

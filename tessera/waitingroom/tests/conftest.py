@@ -1,8 +1,6 @@
 """Fixtures of the waiting-room tests: the hold guard switched on, a fresh per-process view,
-and the ``backend`` fixture that runs a test on the database and on Redis (its own key
-prefix, deleted afterwards)."""
-
-import uuid
+and the ``backend`` fixture that runs a test on the database and on the tests' Redis
+(``redis_url`` in the root conftest; its own key prefix, deleted afterwards)."""
 
 import pytest
 from django.test import override_settings
@@ -11,7 +9,6 @@ from tessera.inventory import admission
 from tessera.waitingroom import backends, status
 
 GUARD = "tessera.waitingroom.guards.require_admission"
-REDIS_URL = "redis://127.0.0.1:6379/7"
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +28,10 @@ def backend(request):
         with override_settings(REDIS_URL=""):
             yield backends.get_backend()
         return
-    prefix = f"tessera-test:{uuid.uuid4().hex[:12]}"
-    with override_settings(REDIS_URL=REDIS_URL, WAITINGROOM_REDIS_PREFIX=prefix):
+    # Asked for here, not in the signature, so the database runs start no Redis.
+    url = request.getfixturevalue("redis_url")
+    prefix = request.getfixturevalue("redis_prefix")
+    with override_settings(REDIS_URL=url, WAITINGROOM_REDIS_PREFIX=prefix):
         redis_backend = backends.get_backend()
         assert redis_backend.name == "redis"
         yield redis_backend
-        keys = list(redis_backend.client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            redis_backend.client.delete(*keys)
