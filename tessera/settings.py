@@ -290,3 +290,19 @@ TWO_FACTOR_REQUIRED_FOR_OPERATORS = True
 # Behind a reverse proxy: the request header that carries the client's address as the proxy
 # saw it (e.g. HTTP_X_REAL_IP); empty: the connection's address.
 CLIENT_IP_HEADER = os.environ.get("TESSERA_CLIENT_IP_HEADER", "")
+
+# --- email -------------------------------------------------------------------------------
+# Tickets sent again from the back office (tessera/tickets/delivery.py). Without a mail
+# server configured, messages are written to the console.
+EMAIL_BACKEND = os.environ.get(
+    "TESSERA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("TESSERA_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("TESSERA_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("TESSERA_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("TESSERA_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("TESSERA_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "Tessera <tickets@localhost>")
+# Back office: orders waiting this long for a payment's callback, or paid this long without
+# tickets, are listed as stuck.
+TESSERA_STUCK_PAYMENT_MINUTES = int(os.environ.get("TESSERA_STUCK_PAYMENT_MINUTES", "15"))

@@ -20,6 +20,7 @@ from tessera.aftersales.models import RefundRequest, RequestStatus
 from tessera.catalog.models import Event
 from tessera.checkin.models import Scan
 from tessera.core.models import AuditEntry
+from tessera.core.money import round_money
 from tessera.orders.models import (
     LedgerEntry,
     LedgerKind,
@@ -87,7 +88,7 @@ def order_timeline(order: Order) -> list[TimelineItem]:
             actor=str(entry.actor) if entry.actor_id else "",
             detail=_detail(entry.data),
         )
-        for entry in AuditEntry.objects.filter(match).select_related("actor")
+        for entry in AuditEntry.objects.filter(match).select_related("actor").order_by("at", "id")
     ]
     items += [
         TimelineItem(
@@ -110,7 +111,7 @@ def order_timeline(order: Order) -> list[TimelineItem]:
         )
         for scan in Scan.objects.filter(ticket_id__in=ticket_ids).select_related("gate")
     ]
-    return sorted(items, key=lambda item: (item.at, item.kind))
+    return sorted(items, key=lambda item: item.at)  # stable: same instant keeps log order
 
 
 # -- orders stuck in payment ----------------------------------------------------------------
@@ -229,8 +230,8 @@ def rates_by_event(orders: QuerySet) -> list[EventRates]:
     for row in money:
         rates = found.get((row["order__session__event_id"], row["currency"]))
         if rates is not None:
-            rates.refund_amount = row["amount"] or Decimal("0.00")
-            rates.fees_kept = row["fee"] or Decimal("0.00")
+            rates.refund_amount = round_money(row["amount"] or Decimal(0), rates.currency)
+            rates.fees_kept = round_money(row["fee"] or Decimal(0), rates.currency)
     exchanged = _exchanged_by_event(sorted({key[0] for key in found}))
     if exchanged is not None:
         for rates in found.values():
@@ -295,8 +296,8 @@ def order_rows(orders: QuerySet) -> tuple[list[str], list[list]]:
                 order.channel.code if order.channel_id else "",
                 "; ".join(methods.get(order.pk, [])),
                 order.total,
-                money.get("charged") or Decimal("0.00"),
-                -(money.get("refunded") or Decimal("0.00")),
+                round_money(money.get("charged") or Decimal(0), order.currency),
+                round_money(-(money.get("refunded") or Decimal(0)), order.currency),
                 order.currency,
                 _local(order.created_at),
                 _local(order.paid_at),
