@@ -13,6 +13,7 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -84,11 +85,14 @@ class CorrectNameForm(forms.Form):
     name = forms.CharField(label=_("Correct name"), max_length=80)
 
 
+class ZoneChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.session} · {obj.display_name} · {obj.price} {obj.currency}"
+
+
 class BoxOfficeForm(forms.Form):
     session = forms.ModelChoiceField(label=_("Session"), queryset=Session.objects.none())
-    zone = forms.ModelChoiceField(
-        label=_("Price zone"), queryset=PriceZone.objects.none(), required=False
-    )
+    zone = ZoneChoiceField(label=_("Price zone"), queryset=PriceZone.objects.none(), required=False)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100, required=False)
     seats = forms.CharField(
         label=_("Seats"),
@@ -108,7 +112,11 @@ class BoxOfficeForm(forms.Form):
     def __init__(self, *args, sessions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["session"].queryset = sessions
-        self.fields["zone"].queryset = PriceZone.objects.filter(session__in=sessions)
+        self.fields["zone"].queryset = (
+            PriceZone.objects.filter(session__in=sessions)
+            .select_related("session__event", "session__layout__venue")
+            .order_by("session__starts_at", "sort_order")
+        )
 
     def clean(self):
         data = super().clean()
@@ -410,7 +418,6 @@ class OrderAdmin(OrganizationScopedAdmin):
                     messages.SUCCESS,
                 )
                 return self._back(order)
-        zones = PriceZone.objects.filter(session__in=sessions).select_related("session")
         return TemplateResponse(
             request,
             "admin/aftersales/order/box_office.html",
@@ -418,7 +425,6 @@ class OrderAdmin(OrganizationScopedAdmin):
                 **self.admin_site.each_context(request),
                 "title": gettext("Box office sale"),
                 "form": form,
-                "zones": zones,
                 "opts": self.model._meta,
             },
         )
@@ -439,7 +445,10 @@ class OrderAdmin(OrganizationScopedAdmin):
         fmt = request.GET.get("format", "csv")
         if kind not in backoffice.EXPORTS or fmt not in ("csv", "xlsx"):
             raise Http404
-        orders = self._filtered_orders(request)
+        try:
+            orders = self._filtered_orders(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse("admin:orders_order_changelist") + "?e=1")
         header, rows = backoffice.EXPORTS[kind](orders)
         stamp = f"{clock.now():%Y%m%d-%H%M}"
         if fmt == "csv":
@@ -457,7 +466,10 @@ class OrderAdmin(OrganizationScopedAdmin):
     def rates_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        orders = self._filtered_orders(request)
+        try:
+            orders = self._filtered_orders(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse("admin:orders_order_changelist") + "?e=1")
         return TemplateResponse(
             request,
             "admin/aftersales/order/rates.html",
