@@ -7,8 +7,8 @@
 
 The holder's name is inside the ticket's credential (its holder digest), so a correction
 re-issues the credential: the old version is revoked (scanners refuse it after their next
-sync) and the next one carries the new name. One transaction: order line → ticket, each
-audited.
+sync) and the next one carries the new name. One transaction, locks in the refund's order
+(``services`` R2): order → order line → ticket; each change audited.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from django.db import transaction
 
 from tessera.aftersales.errors import NameNotCorrectable
 from tessera.aftersales.selectors import entered_ticket_ids
-from tessera.core import audit
+from tessera.core import audit, locks
 from tessera.core.models import AuditEntry
 from tessera.orders.attendees import set_attendee_name
-from tessera.orders.models import OrderLine
+from tessera.orders.models import Order, OrderLine
 from tessera.orders.services import AttendeesInvalid, clean_attendees
 from tessera.tickets.models import Ticket, TicketStatus
 from tessera.tickets.services import reissue_ticket
@@ -49,7 +49,11 @@ def correct_attendee_name(*, line: OrderLine, name: str, actor, now: datetime) -
     session = line.order.session
     organization_id = session.event.organization_id
     with transaction.atomic():
-        ticket = Ticket.objects.filter(order_line=line).first()
+        # The refund's lock order (services R2): order → order line → ticket. The order's
+        # lock also serialises corrections of one ticket (the count below).
+        locks.lock_rows(Order.objects).get(pk=line.order_id)
+        locks.lock_rows(OrderLine.objects).get(pk=line.pk)
+        ticket = locks.lock_rows(Ticket.objects).filter(order_line=line).first()
         if (
             ticket is None
             or ticket.status != TicketStatus.VALID
