@@ -28,6 +28,8 @@ from tessera.payments import services as payments
 from tessera.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tessera.payments.providers import provider_names
 from tessera.payments.providers.base import UnknownProvider
+from tessera.sale.choices import PlaceChoice
+from tessera.sale.services import checkout
 from tessera.tickets.models import Revocation, Ticket, TicketStatus
 
 pytestmark = pytest.mark.django_db
@@ -331,11 +333,22 @@ def test_buyers_cannot_pay_with_the_box_office(world, now):
     with pytest.raises(UnknownProvider):
         payments.start_payment(order=order, provider="box_office", user=fan, now=now)
     assert not Payment.objects.filter(order=order).exists()
+    # the one-call checkout refuses it before writing anything
+    orders_before = Order.objects.count()
+    with pytest.raises(UnknownProvider):
+        checkout(
+            session_id=sale.session.pk,
+            user=make_buyer(),
+            choice=PlaceChoice.parse({"seat_labels": "S1-A-8"}),
+            provider="box_office",
+            now=now,
+        )
+    assert Order.objects.count() == orders_before
+    assert sale.seat_unit("S1", "A", 8).status == UnitStatus.AVAILABLE
 
 
 def test_a_refund_of_a_box_office_sale_waits_for_an_operator_to_give_the_cash_back(world, now):
     from tessera.sale.box_office import sell_at_box_office
-    from tessera.sale.choices import PlaceChoice
 
     sale = world["a"]
     order = sell_at_box_office(
