@@ -36,7 +36,8 @@ from tessera.catalog.models import PriceZone, Session
 from tessera.core import clock, exports
 from tessera.core.errors import DomainError
 from tessera.orders.models import Order
-from tessera.payments.models import Payment, Refund
+from tessera.payments.models import Payment, Provider, Refund, RefundStatus
+from tessera.payments.services import settle_refund_by_hand
 from tessera.sale.box_office import sell_at_box_office
 from tessera.sale.choices import ChoiceInvalid, PlaceChoice
 from tessera.tickets import delivery
@@ -247,6 +248,11 @@ class OrderAdmin(OrganizationScopedAdmin):
             path("<int:pk>/correct/", wrap(self.correct_view), name="orders_order_correct"),
             path("<int:pk>/cancel/", wrap(self.cancel_view), name="orders_order_cancel"),
             path("<int:pk>/tickets.pdf", wrap(self.pdf_view), name="orders_order_pdf"),
+            path(
+                "<int:pk>/refunds/<uuid:refund_id>/returned/",
+                wrap(self.cash_returned_view),
+                name="orders_order_cash_returned",
+            ),
             *super().get_urls(),
         ]
 
@@ -278,7 +284,10 @@ class OrderAdmin(OrganizationScopedAdmin):
                     "order": order,
                     "lines": [(line, tickets.get(line.pk)) for line in lines],
                     "payments": Payment.objects.filter(order=order).order_by("created_at"),
-                    "refunds": Refund.objects.filter(payment__order=order).order_by("created_at"),
+                    "refunds": Refund.objects.filter(payment__order=order)
+                    .select_related("payment")
+                    .order_by("created_at"),
+                    "waiting_refund_states": (RefundStatus.FAILED, RefundStatus.STUCK),
                     "requests": requests_of_order(order),
                     "timeline": backoffice.order_timeline(order),
                     "can_act": self.can_act(request, order),
@@ -371,6 +380,32 @@ class OrderAdmin(OrganizationScopedAdmin):
                 "opts": self.model._meta,
             },
         )
+
+    def cash_returned_view(self, request, pk: int, refund_id):
+        """A refund of a box-office payment is given back at the counter: staff confirm it
+        here (``payments.services.settle_refund_by_hand``)."""
+        if request.method != "POST":
+            return self._back(self._order(request, pk))
+        order = self._acting_on(request, pk)
+        refund = Refund.objects.filter(
+            pk=refund_id, payment__order=order, payment__provider=Provider.BOX_OFFICE
+        ).first()
+        if refund is None:
+            raise Http404
+        reference = gettext("returned at the box office by %(user)s") % {
+            "user": request.user.get_username()
+        }
+        try:
+            settle_refund_by_hand(
+                refund=refund, actor=request.user, reference=reference[:80], now=self._now()
+            )
+        except DomainError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+        else:
+            self.message_user(
+                request, gettext("The refund is marked as given back."), messages.SUCCESS
+            )
+        return self._back(order)
 
     def pdf_view(self, request, pk: int):
         order = self._order(request, pk)

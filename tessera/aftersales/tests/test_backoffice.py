@@ -363,8 +363,24 @@ def test_a_refund_of_a_box_office_sale_waits_for_an_operator_to_give_the_cash_ba
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.cancel_order(order=order, actor=world["manager_a"], reason="asked", now=now)
     [refund] = Refund.objects.filter(payment__order=order)
-    assert refund.status == RefundStatus.FAILED  # waits for an operator (RefundAdmin)
+    assert refund.status == RefundStatus.FAILED  # waits for the counter (or an operator)
     assert "at the counter" in refund.last_error
+    url = f"{ORDERS}{order.pk}/refunds/{refund.pk}/returned/"
+    page = client_for(world["manager_a"]).get(f"{ORDERS}{order.pk}/change/").content.decode()
+    assert url in page
+
+    # finance may not confirm it; another organization's manager does not find it
+    assert post(client_for(world["finance_a"]), url).status_code == 403
+    assert post(client_for(world["manager_b"]), url).status_code == 404
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.FAILED
+
+    # when staff give the cash back and confirm it, then the refund is done and booked
+    post(client_for(world["manager_a"]), url)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.provider_reference.startswith("by hand: ")
+    ledger = sum(order.ledger.values_list("amount", flat=True), D(0))
+    assert ledger == D("0.00")
 
 
 # -- review queue --------------------------------------------------------------------------

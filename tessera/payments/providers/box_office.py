@@ -4,8 +4,9 @@ terminal. Tessera records it as a payment of this provider (``Payment.options["m
 gateway behind it, so nothing is opened, notified or queried remotely.
 
 A refund cannot be sent anywhere either: the money goes back at the counter. ``refund``
-therefore answers FAILED with that instruction, which hands the refund to an operator, who
-marks it returned by hand once the buyer has the money (``settle_refund_by_hand``).
+therefore answers FAILED with that instruction; once the buyer has the money, the
+organizer's staff confirm it on the order's back-office page (or an operator in the refund
+queue), which settles the refund by hand (``settle_refund_by_hand``).
 """
 
 from collections.abc import Mapping
