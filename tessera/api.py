@@ -72,6 +72,7 @@ CSRF_FAILED = gettext_lazy(
 
 
 def _mount_routers() -> None:
+    from tessera.aftersales.api_exchanges import router as exchanges_router
     from tessera.catalog.api import router as catalog_router
     from tessera.checkin.api import router as checkin_router
     from tessera.inventory.api import router as inventory_router
@@ -93,6 +94,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", waitingroom_router)
     api.add_router("/v1/", checkin_router)
     api.add_router("/v1/", storefront_router)
+    api.add_router("/v1/", exchanges_router)
 
 
 _mount_routers()

@@ -71,6 +71,7 @@ from tessera.aftersales.errors import (
 from tessera.aftersales.models import (
     ExchangeLine,
     ExchangeRequest,
+    ExchangeStage,
     ExchangeStatus,
     RefundRequestLine,
 )
@@ -530,3 +531,7 @@ def exchanges_of_order(order: Order):
         .select_related("new_order")
         .order_by("-created_at")
     )
+
+
+def stage_label(stage: str) -> str:
+    return ExchangeStage(stage).label
