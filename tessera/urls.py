@@ -19,5 +19,6 @@ urlpatterns = [
     path("tickets/", include("tessera.tickets.urls")),
     path("queue/", include("tessera.waitingroom.urls")),
     path("checkin/", include("tessera.checkin.urls")),
+    path("exchanges/", include("tessera.aftersales.urls_exchanges")),
     path("", include("tessera.storefront.urls")),
 ]
