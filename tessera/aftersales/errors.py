@@ -79,6 +79,8 @@ class BodyNotAnObject(InvalidInput):
     code = "invalid_json"
     status = 400
     default_message = _("Send a JSON object as the request body.")
+
+
 # -- exchanges ------------------------------------------------------------------------------------
 
 
@@ -164,4 +166,12 @@ class ExchangeNoLongerPossible(OrderNotPayable):
     default_message = _(
         "The tickets you gave back were refunded, exchanged or used meanwhile; your payment "
         "has been refunded."
+    )
+
+
+class ExchangedTicketsNotRefundable(DomainError):
+    code = "exchanged_tickets_not_refundable"
+    status = 409
+    default_message = _(
+        "Tickets received in an exchange cannot be refunded here yet: please contact the organizer."
     )

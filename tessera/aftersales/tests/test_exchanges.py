@@ -207,6 +207,13 @@ def test_an_even_exchange_swaps_at_once_without_money(now, fan):
     assert dates.unit(dates.second, "S2", 5).status == UnitStatus.SOLD
     assert dates.unit(dates.first.session, "S2", 1).status == UnitStatus.AVAILABLE
     assert_invariants(order, request.new_order)
+    # the new tickets' value is split over both orders: refunding them is refused for now
+    from tessera.aftersales import services as refunds
+    from tessera.aftersales.errors import ExchangedTicketsNotRefundable
+
+    with pytest.raises(ExchangedTicketsNotRefundable):
+        refunds.request_refund(order=request.new_order, user=fan, line_ids=None, now=now)
+    assert_invariants(order, request.new_order)
 
 
 def test_a_failed_payment_changes_nothing_and_the_old_tickets_stay_valid(dates, fan, now):
