@@ -73,6 +73,7 @@ CSRF_FAILED = gettext_lazy(
 
 def _mount_routers() -> None:
     from tessera.aftersales.api import router as aftersales_router
+    from tessera.aftersales.api_exchanges import router as exchanges_router
     from tessera.catalog.api import router as catalog_router
     from tessera.checkin.api import router as checkin_router
     from tessera.inventory.api import router as inventory_router
@@ -95,6 +96,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", checkin_router)
     api.add_router("/v1/", storefront_router)
     api.add_router("/v1/", aftersales_router)
+    api.add_router("/v1/", exchanges_router)
 
 
 _mount_routers()

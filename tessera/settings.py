@@ -175,6 +175,9 @@ PERIODIC_TASKS = [
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
 SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
 
+# Called when a payment completes an order, in its transaction (tessera/payments/services.py).
+ORDER_PAID_HOOKS: list[str] = ["tessera.aftersales.exchanges.complete_paid_exchange"]
+
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]
 

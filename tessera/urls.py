@@ -26,5 +26,6 @@ urlpatterns = [
     path("checkin/", include("tessera.checkin.urls")),
     path("", include("tessera.aftersales.urls")),
     path("account/", include("tessera.privacy.urls")),
+    path("exchanges/", include("tessera.aftersales.urls_exchanges")),
     path("", include("tessera.storefront.urls")),
 ]

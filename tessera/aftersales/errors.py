@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from tessera.core.errors import DomainError, InvalidInput, NotFound
+from tessera.orders.services import OrderNotPayable
 
 
 class RequestNotFound(NotFound):
@@ -78,6 +79,102 @@ class BodyNotAnObject(InvalidInput):
     code = "invalid_json"
     status = 400
     default_message = _("Send a JSON object as the request body.")
+
+
+# -- exchanges ------------------------------------------------------------------------------------
+
+
+class ExchangeNotFound(NotFound):
+    code = "exchange_not_found"
+    default_message = _("No such exchange.")
+
+
+class ExchangeNotAllowed(DomainError):
+    code = "exchange_not_allowed"
+    status = 409
+    default_message = _("Tickets for this session cannot be exchanged.")
+
+
+class ExchangeTooLate(DomainError):
+    code = "exchange_too_late"
+    status = 409
+    default_message = _("The exchange deadline for this session has passed.")
+
+
+class ExchangeOtherSessionNotAllowed(DomainError):
+    code = "exchange_other_session_not_allowed"
+    status = 409
+    default_message = _(
+        "Tickets for this session can only be exchanged for other places of the same session."
+    )
+
+
+class ExchangeOtherEvent(InvalidInput):
+    code = "exchange_other_event"
+    default_message = _("Tickets can only be exchanged for places of the same event.")
+
+
+class ExchangePlacesInvalid(InvalidInput):
+    code = "exchange_places_invalid"
+    default_message = _(
+        "Hold as many new places as tickets you give back, and confirm before the hold runs out."
+    )
+
+
+class ExchangeRefundPending(DomainError):
+    code = "exchange_refund_pending"
+    status = 409
+    default_message = _("A refund of these tickets has been requested: they cannot be exchanged.")
+
+
+class ExchangeAlreadyRequested(DomainError):
+    code = "exchange_already_requested"
+    status = 409
+    default_message = _(
+        "These tickets are already being exchanged: pay the difference of that exchange or "
+        "let it run out first."
+    )
+
+
+class ExchangeTicketUsed(DomainError):
+    code = "exchange_ticket_used"
+    status = 409
+    default_message = _("A ticket that has been used at the gate cannot be exchanged.")
+
+
+class ExchangeQuoteChanged(DomainError):
+    code = "exchange_quote_changed"
+    status = 409
+    default_message = _(
+        "The difference is not the one you were shown (prices or the fee changed): check the "
+        "new quote and confirm again."
+    )
+
+
+class ExchangeNotPayable(DomainError):
+    code = "exchange_not_payable"
+    status = 409
+    default_message = _("This exchange has nothing left to pay.")
+
+
+class ExchangeNoLongerPossible(OrderNotPayable):
+    """Raised while a payment of an exchange's difference completes, when the tickets given
+    back were refunded, exchanged or used meanwhile: the sale rolls back and the payment
+    is refunded (``payments.handle_callback``)."""
+
+    code = "exchange_no_longer_possible"
+    default_message = _(
+        "The tickets you gave back were refunded, exchanged or used meanwhile; your payment "
+        "has been refunded."
+    )
+
+
+class ExchangedTicketsNotRefundable(DomainError):
+    code = "exchanged_tickets_not_refundable"
+    status = 409
+    default_message = _(
+        "Tickets received in an exchange cannot be refunded here yet: please contact the organizer."
+    )
 
 
 class NameNotCorrectable(DomainError):

@@ -156,3 +156,130 @@ class RefundRequestLine(models.Model):
     @property
     def amount(self):
         return self.price - self.fee
+
+
+# -- exchanges (改签) ----------------------------------------------------------------------------
+
+
+class ExchangeStatus(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment of the difference")
+    COMPLETED = "completed", _("Exchanged")
+
+
+class ExchangeStage(models.TextChoices):
+    """What the fan sees: an exchange waiting for its payment fails when that payment
+    fails or its time runs out (nothing changed then: the old tickets stay valid)."""
+
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment of the difference")
+    COMPLETED = "completed", _("Exchanged")
+    FAILED = "failed", _("Not exchanged")
+
+
+class ExchangeRequest(models.Model):
+    """Tickets of one order exchanged for the places of a hold of the same fan (same event,
+    this session or another one when the policy allows), with the quoted difference.
+
+    ``new_order`` holds the new places: an order whose total is what the fan still pays
+    (``amount_due``; zero when the tickets given back cover the new ones). When nothing is
+    due the exchange is carried out at once; otherwise when the new order's payment
+    completes (``exchanges.complete_paid_exchange``), in the payment's transaction. Money
+    the fan gets back (``amount_back``) goes through provider refunds (``refunds``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="exchange_requests",
+        verbose_name=_("order"),
+    )
+    new_order = models.OneToOneField(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="exchange_source",
+        verbose_name=_("order of the new places"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ticket holder"),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ExchangeStatus.choices,
+        default=ExchangeStatus.AWAITING_PAYMENT,
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    old_price = models.DecimalField(
+        _("price of the tickets given back"), max_digits=12, decimal_places=2
+    )
+    new_price = models.DecimalField(_("price of the new places"), max_digits=12, decimal_places=2)
+    fee = models.DecimalField(_("exchange fee"), max_digits=12, decimal_places=2)
+    amount_due = models.DecimalField(_("difference to pay"), max_digits=12, decimal_places=2)
+    amount_back = models.DecimalField(_("difference to refund"), max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(_("requested at"))
+    completed_at = models.DateTimeField(_("exchanged at"), null=True, blank=True)
+    refunds = models.ManyToManyField(
+        "payments.Refund",
+        blank=True,
+        related_name="exchanges",
+        verbose_name=_("provider refunds"),
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("exchange")
+        verbose_name_plural = _("exchanges")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fee__gte=0)
+                & models.Q(amount_due__gte=0)
+                & models.Q(amount_back__gte=0)
+                & models.Q(
+                    amount_due=models.F("new_price")
+                    + models.F("fee")
+                    - models.F("old_price")
+                    + models.F("amount_back")
+                ),
+                name="exchange_request_sums",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="uniq_exchange_request_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} → {self.new_order.number}"
+
+    def stage_at(self, now) -> str:
+        if self.status == ExchangeStatus.COMPLETED:
+            return ExchangeStage.COMPLETED
+        new = self.new_order
+        if new.status == "pending_payment" and new.expires_at > now:
+            return ExchangeStage.AWAITING_PAYMENT
+        return ExchangeStage.FAILED
+
+
+class ExchangeLine(models.Model):
+    """One ticket (order line) given back in an exchange."""
+
+    request = models.ForeignKey(
+        ExchangeRequest, on_delete=models.CASCADE, related_name="lines", verbose_name=_("exchange")
+    )
+    line = models.ForeignKey(
+        "orders.OrderLine",
+        on_delete=models.PROTECT,
+        related_name="exchange_claims",
+        verbose_name=_("order line given back"),
+    )
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("exchanged ticket")
+        verbose_name_plural = _("exchanged tickets")
+        ordering = ["request", "line_id"]

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from tessera.aftersales import policies, selectors
 from tessera.aftersales.errors import (
     AlreadyRequested,
+    ExchangedTicketsNotRefundable,
     FeeChanged,
     LinesUnknown,
     OrderNotRefundable,
@@ -57,6 +58,7 @@ from tessera.aftersales.errors import (
 )
 from tessera.aftersales.fees import NOT_REFUNDABLE, Demand, Fee, Terms, refund_fee
 from tessera.aftersales.models import (
+    ExchangeRequest,
     Initiator,
     RefundRequest,
     RefundRequestLine,
@@ -160,6 +162,10 @@ def quote_refund(
     """
     if order.status not in orders.REFUNDABLE_ORDER_STATES:
         raise OrderNotRefundable()
+    if ExchangeRequest.objects.filter(new_order_id=order.pk).exists():
+        # The value of these tickets is split between this order and the one they were
+        # exchanged from; refunding them would have to draw on both.
+        raise ExchangedTicketsNotRefundable()
     chosen = _line_ids(order, line_ids)
     if RefundRequestLine.objects.filter(line_id__in=chosen, is_claimed=True).exists():
         raise AlreadyRequested()

@@ -212,6 +212,121 @@ def place_order(
     return order
 
 
+def place_exchange_order(
+    *, hold: Hold, user, total: Decimal, attendees: list[str], now: datetime
+) -> Order:
+    """An order for the places of a live hold whose price is settled elsewhere: an
+    after-sales exchange, where the tickets given back pay part of the new places. Its lines
+    copy today's prices; its ``total`` is only what the buyer still pays (zero or more).
+
+    The hold stays active (not ``ordered``): the sale's one-statement confirmation
+    (``sale.fastpath.confirm_sale``) confirms only orders of ordered holds, so a payment of
+    this order always completes through ``payments.services.complete_payment`` and its
+    ``settings.ORDER_PAID_HOOKS``, which carry out the exchange in the same transaction.
+    Runs inside the caller's transaction. Raises HoldNotUsable, AttendeesInvalid.
+    """
+    locks.require_transaction()
+    locked = (
+        locks.lock_rows(Hold.objects.select_related("session__event"))
+        .filter(pk=hold.pk, user=user)
+        .first()
+    )
+    if locked is None or locked.status != HoldStatus.ACTIVE or not locked.is_live(now):
+        raise HoldNotUsable
+    if Order.objects.filter(hold=locked).exists():
+        raise HoldNotUsable
+    units = list(
+        locked.units.filter(status=UnitStatus.HELD, hold_expires_at__gt=now)
+        .select_related("zone", "section", "seat__row")
+        .order_by("section__sort_order", "seat__row__sort_order", "seat__position", "id")
+    )
+    if len(units) != locked.quantity:
+        raise HoldNotUsable
+    names = clean_attendees(attendees, len(units))
+    currency = units[0].zone.currency
+    if any(u.zone.currency != currency for u in units):
+        raise InvalidInput(_("All places of one order must be priced in one currency."))
+    total = round_money(total, currency)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    number=new_order_number(now),
+                    user=user,
+                    session_id=locked.session_id,
+                    hold=locked,
+                    total=total,
+                    currency=currency,
+                    email=user.email,
+                    created_at=now,
+                    expires_at=locked.expires_at,
+                )
+            break
+        except IntegrityError:  # number collision: draw again
+            continue
+    else:  # pragma: no cover - 31^6 numbers a day
+        raise DomainError(_("Could not allocate an order number; please retry."))
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                unit=u,
+                zone=u.zone,
+                section_code=u.section.code,
+                section_name=u.section.display_name,
+                row_label=u.seat.row.label if u.seat else "",
+                seat_label=u.seat.label if u.seat else "",
+                zone_name=u.zone.display_name,
+                price=round_money(u.zone.price, currency),
+                currency=currency,
+                attendee_name=name,
+            )
+            for u, name in zip(units, names, strict=True)
+        ]
+    )
+    audit.record(
+        action="order.placed",
+        obj=order,
+        actor=user,
+        now=now,
+        organization_id=locked.session.event.organization_id,
+        data={"total": str(total), "places": len(units), "exchange": True},
+    )
+    return order
+
+
+def book_carried_value(
+    *, order: Order, amount: Decimal, reference: str, memo: str, now: datetime
+) -> LedgerEntry:
+    """Book money of this order that stays with it but now pays for something else (the
+    tickets an exchange gives in return for this order's): a charge without a provider
+    payment. It balances the refund ``refund_lines`` books for the lines given back, so the
+    order's ledger still sums to what its provider holds. Runs inside the caller's
+    transaction, which holds the order's lock. Idempotent per reference."""
+    locks.require_transaction()
+    existing = order.ledger.filter(kind=LedgerKind.CHARGE, reference=reference[:80]).first()
+    if existing is not None:
+        return existing
+    if amount < 0:
+        raise InvalidInput(_("A carried amount cannot be negative."))
+    entry = LedgerEntry.objects.create(
+        order=order,
+        kind=LedgerKind.CHARGE,
+        amount=round_money(amount, order.currency),
+        currency=order.currency,
+        reference=reference[:80],
+        at=now,
+        memo=memo[:200],
+    )
+    audit.record(
+        action="order.value_carried",
+        obj=order,
+        now=now,
+        data={"amount": str(amount), "reference": reference[:80]},
+    )
+    return entry
+
+
 def update_attendees(*, order: Order, user, attendees: list, now: datetime) -> Order:
     """Change attendee names while the order awaits payment."""
     with transaction.atomic():
