@@ -5,18 +5,23 @@ ids drawn from one; none writes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import FieldError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tessera.aftersales.models import RefundRequest, RequestStatus
+from tessera.aftersales.models import (
+    ExchangeLine,
+    ExchangeRequest,
+    ExchangeStatus,
+    Initiator,
+    RefundRequest,
+    RequestStatus,
+)
 from tessera.catalog.models import Event
 from tessera.checkin.models import Scan
 from tessera.core.models import AuditEntry
@@ -63,11 +68,16 @@ def _detail(data: dict) -> str:
 def order_timeline(order: Order) -> list[TimelineItem]:
     """Everything that happened to the order, oldest first: the audit entries of the order,
     its hold, payments, refunds, tickets and refund requests; the providers' callbacks; the
-    gate scans of its tickets."""
+    gate scans of its tickets; exchanges from or into it."""
     ticket_ids = list(Ticket.objects.filter(order_line__order=order).values_list("pk", flat=True))
     payment_ids = list(Payment.objects.filter(order=order).values_list("pk", flat=True))
     refund_ids = list(Refund.objects.filter(payment__order=order).values_list("pk", flat=True))
     request_ids = list(RefundRequest.objects.filter(order=order).values_list("pk", flat=True))
+    exchange_ids = list(
+        ExchangeRequest.objects.filter(Q(order=order) | Q(new_order=order)).values_list(
+            "pk", flat=True
+        )
+    )
     objects = [
         ("orders.order", [order.pk]),
         ("inventory.hold", [order.hold_id] if order.hold_id else []),
@@ -75,6 +85,7 @@ def order_timeline(order: Order) -> list[TimelineItem]:
         ("payments.payment", payment_ids),
         ("payments.refund", refund_ids),
         ("aftersales.refundrequest", request_ids),
+        ("aftersales.exchangerequest", exchange_ids),
     ]
     match = Q(pk__in=[])
     for object_type, ids in objects:
@@ -164,8 +175,8 @@ class EventRates:
     refunded: int = 0
     refund_amount: Decimal = Decimal("0.00")
     fees_kept: Decimal = Decimal("0.00")
-    exchanged: int | None = None  # None: exchanges do not exist yet
-    extra: dict = field(default_factory=dict)
+    exchanged: int = 0
+    exchange_fees: Decimal = Decimal("0.00")
 
     @property
     def refund_rate(self) -> Decimal | None:
@@ -175,33 +186,31 @@ class EventRates:
 
     @property
     def exchange_rate(self) -> Decimal | None:
-        if not self.sold or self.exchanged is None:
+        if not self.sold:
             return None
         return (Decimal(self.exchanged * 100) / self.sold).quantize(Decimal("0.1"))
 
 
-def _exchanged_by_event(event_ids: list[int]) -> dict[int, int] | None:
-    """Tickets exchanged per event, None while after-sales has no exchanges."""
-    try:
-        model = apps.get_model("aftersales", "ExchangeRequest")
-    except LookupError:
-        return None
-    try:
-        rows = (
-            model.objects.filter(
-                order__session__event_id__in=event_ids, status=RequestStatus.APPROVED
-            )
-            .values("order__session__event_id")
-            .annotate(n=Count("pk"))
+def _exchanged_by_event(orders: QuerySet) -> dict[tuple[int, str], dict]:
+    """Tickets given back in completed exchanges and the exchange fees kept, per (event,
+    currency) of the orders they were given back from."""
+    rows = (
+        ExchangeLine.objects.filter(
+            request__order__in=orders, request__status=ExchangeStatus.COMPLETED
         )
-        return {row["order__session__event_id"]: row["n"] for row in rows}
-    except FieldError:
-        return None
+        .values("request__order__session__event_id", "request__currency")
+        .annotate(n=Count("pk"), fee=Sum("fee"))
+    )
+    return {
+        (row["request__order__session__event_id"], row["request__currency"]): row for row in rows
+    }
 
 
 def rates_by_event(orders: QuerySet) -> list[EventRates]:
-    """Per event of the (scoped) orders: tickets sold, refunded, refunded money and fees
-    kept (approved requests), exchanges when they exist. Sorted by event name."""
+    """Per event of the (scoped) orders: tickets sold (lines of paid orders, refunded ones
+    included; lines given back in an exchange are void and their new places count instead),
+    refunded, refunded money and fees kept (approved requests), tickets given back in
+    completed exchanges and the exchange fees kept. Sorted by event name."""
     sold_orders = orders.filter(status__in=SOLD_ORDER_STATES)
     lines = (
         OrderLine.objects.filter(order__in=sold_orders)
@@ -232,10 +241,11 @@ def rates_by_event(orders: QuerySet) -> list[EventRates]:
         if rates is not None:
             rates.refund_amount = round_money(row["amount"] or Decimal(0), rates.currency)
             rates.fees_kept = round_money(row["fee"] or Decimal(0), rates.currency)
-    exchanged = _exchanged_by_event(sorted({key[0] for key in found}))
-    if exchanged is not None:
-        for rates in found.values():
-            rates.exchanged = exchanged.get(rates.event_id, 0)
+    for key, row in _exchanged_by_event(orders).items():
+        rates = found.get(key)
+        if rates is not None:
+            rates.exchanged = row["n"]
+            rates.exchange_fees = round_money(row["fee"] or Decimal(0), rates.currency)
     names = {e.pk: e.display_name for e in Event.objects.filter(pk__in={k[0] for k in found})}
     for rates in found.values():
         rates.event_name = names.get(rates.event_id, rates.event_name)
@@ -353,7 +363,9 @@ def ticket_rows(orders: QuerySet) -> tuple[list[str], list[list]]:
 
 
 def aftersales_rows(orders: QuerySet) -> tuple[list[str], list[list]]:
+    """Refund requests and exchanges of the orders, one row each, oldest first."""
     header = [
+        _("kind"),
         _("request"),
         _("order number"),
         _("event"),
@@ -362,7 +374,9 @@ def aftersales_rows(orders: QuerySet) -> tuple[list[str], list[list]]:
         _("tickets"),
         _("price of the tickets"),
         _("fee"),
-        _("amount to refund"),
+        _("amount back"),
+        _("difference to pay"),
+        _("order of the new places"),
         _("currency"),
         _("reason given"),
         _("decision note"),
@@ -373,28 +387,65 @@ def aftersales_rows(orders: QuerySet) -> tuple[list[str], list[list]]:
         RefundRequest.objects.filter(order__in=orders)
         .select_related("order__session__event")
         .annotate(tickets=Count("lines"))
-        .order_by("created_at")
+        .prefetch_related("refunds")
     )
     rows = [
-        [
-            str(r.pk),
-            r.order.number,
-            r.order.session.event.display_name,
-            r.get_initiator_display(),
-            r.get_stage_display(),
-            r.tickets,
-            r.price,
-            r.fee,
-            r.amount,
-            r.currency,
-            r.reason,
-            r.decision_note,
-            _local(r.created_at),
-            _local(r.decided_at),
-        ]
-        for r in requests.prefetch_related("refunds")
+        (
+            r.created_at,
+            [
+                _("Refund"),
+                str(r.pk),
+                r.order.number,
+                r.order.session.event.display_name,
+                r.get_initiator_display(),
+                r.get_stage_display(),
+                r.tickets,
+                r.price,
+                r.fee,
+                r.amount,
+                Decimal("0.00"),
+                "",
+                r.currency,
+                r.reason,
+                r.decision_note,
+                _local(r.created_at),
+                _local(r.decided_at),
+            ],
+        )
+        for r in requests
     ]
-    return header, rows
+    exchanges = (
+        ExchangeRequest.objects.filter(order__in=orders)
+        .select_related("order__session__event", "new_order")
+        .annotate(tickets=Count("lines"))
+    )
+    rows += [
+        (
+            x.created_at,
+            [
+                _("Exchange"),
+                str(x.pk),
+                x.order.number,
+                x.order.session.event.display_name,
+                Initiator.FAN.label,
+                x.get_status_display(),
+                x.tickets,
+                x.old_price,
+                x.fee,
+                x.amount_back,
+                x.amount_due,
+                x.new_order.number if x.new_order_id else "",
+                x.currency,
+                "",
+                "",
+                _local(x.created_at),
+                _local(x.completed_at),
+            ],
+        )
+        for x in exchanges
+    ]
+    rows.sort(key=lambda item: item[0])
+    return header, [row for _at, row in rows]
 
 
 EXPORTS = {

@@ -14,8 +14,9 @@ from openpyxl import load_workbook
 
 from tessera.accounts.models import Role
 from tessera.accounts.tests.factories import make_member
-from tessera.aftersales import services
-from tessera.aftersales.models import RefundRequest, RequestStatus
+from tessera.aftersales import backoffice, exchanges, services
+from tessera.aftersales.models import ExchangeStatus, RefundRequest, RequestStatus
+from tessera.aftersales.tests.exchange_factories import make_two_dates
 from tessera.aftersales.tests.factories import bought
 from tessera.catalog import services as catalog
 from tessera.core.models import AuditEntry
@@ -28,6 +29,7 @@ from tessera.payments import services as payments
 from tessera.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tessera.payments.providers import provider_names
 from tessera.payments.providers.base import UnknownProvider
+from tessera.payments.testing import pay_locally
 from tessera.sale.choices import PlaceChoice
 from tessera.sale.services import checkout
 from tessera.tickets.models import Revocation, Ticket, TicketStatus
@@ -484,8 +486,9 @@ def test_exports_hold_the_rows_and_guard_against_formulas(world, now):
     # the after-sales export lists the organization's requests
     _ask(world, "a", now)
     _ask(world, "b", now)
+    client.cookies["django_language"] = "en"
     after = csv_rows(client.get(f"{ORDERS}export/?kind=aftersales&format=csv"))
-    assert [row[1] for row in after[1:]] == [order.number]
+    assert [(row[0], row[2]) for row in after[1:]] == [("Refund", order.number)]
     # an export filtered like the list: another status leaves nothing
     empty = csv_rows(client.get(f"{ORDERS}export/?kind=orders&format=csv&status__exact=expired"))
     assert len(empty) == 1
@@ -521,3 +524,55 @@ def test_rates_per_event_count_refunded_tickets_and_fees(world, now):
     assert "50.0 %" in page
     assert f"{request.amount} CNY" in page
     assert world["b"].session.event.name_en not in page
+
+
+def test_a_completed_exchange_counts_in_the_rates_the_export_and_the_timeline(now):
+    # given an order of two tickets, one exchanged for a seat of the second date (fee 10.00)
+    dates = make_two_dates(now, fee="10.00")
+    fan = make_buyer()
+    order = bought(dates.first, fan, [1, 2], now, section="S2")
+    line = order.lines.order_by("pk").first()
+    hold = inventory.hold_units(
+        session=dates.second,
+        user=fan,
+        unit_ids=[dates.unit(dates.second, "S2", 5).pk],
+        now=now,
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        exchange = exchanges.confirm_exchange(
+            order=order,
+            user=fan,
+            line_ids=[line.pk],
+            hold=hold,
+            expected_difference="10.00",
+            now=now,
+        )
+    if exchange.status != ExchangeStatus.COMPLETED:  # the fee is owed: paid at the cashier
+        payment = exchanges.pay_difference(request=exchange, user=fan, now=now)
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            pay_locally(payment_id=payment.pk, now=now)
+        exchange.refresh_from_db()
+    assert exchange.status == ExchangeStatus.COMPLETED
+    manager = make_member(
+        organization=dates.first.session.event.organization,
+        role=Role.FINANCE,
+        is_staff=True,
+        password=None,
+    )
+    client = client_for(manager)
+    client.cookies["django_language"] = "en"
+
+    # then the rates count one exchanged ticket of the two sold (the new place included)
+    [rates] = backoffice.rates_by_event(Order.objects.all())
+    assert (rates.sold, rates.exchanged, rates.exchange_fees) == (2, 1, D("10.00"))
+    assert rates.exchange_rate == D("50.0")
+    page = client.get(f"{ORDERS}rates/").content.decode()
+    assert "50.0 %" in page and "10.00 CNY" in page
+    # and the after-sales export has the exchange with its new order
+    rows = csv_rows(client.get(f"{ORDERS}export/?kind=aftersales&format=csv"))
+    [row] = rows[1:]
+    assert (row[0], row[2], row[11]) == ("Exchange", order.number, exchange.new_order.number)
+    # and both orders' timelines show it
+    for each in (order, exchange.new_order):
+        actions = [item.action for item in backoffice.order_timeline(each)]
+        assert "exchange.completed" in actions
