@@ -48,7 +48,7 @@ def box_office_channel(organization) -> SalesChannel:
         defaults={
             "organization": organization,
             "name": f"{organization.name} 售票处"[:80],
-            "name_en": f"{organization.display_name} box office"[:80],
+            "name_en": f"{organization.name_en or organization.name} box office"[:80],
         },
     )
     return channel
