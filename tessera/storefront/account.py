@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -18,7 +19,7 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
-from tessera.payments.models import Refund, RefundStatus
+from tessera.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tessera.storefront import steps
 from tessera.tickets.models import Ticket, TicketStatus
 
@@ -147,6 +148,20 @@ def order_detail(request, number: str):
     refund = refund_state(order) if order.status == OrderStatus.CANCELLED else ""
     is_lost = bool(refund) and order.paid_at is None
     can_recover = hold is not None and (is_expired or is_lost) and order.session.is_on_sale(now)
+    is_pending = order.status == OrderStatus.PENDING_PAYMENT and not is_expired
+    is_waiting = order.status == OrderStatus.PAID or is_pending
+    # The latest attempt tells a failed or abandoned payment from one still on its way.
+    payment = Payment.objects.filter(order=order).order_by("-created_at").first()
+    watch = {}
+    if is_waiting:
+        watch = {
+            "order_url": reverse("api:get_order", kwargs={"number": order.number}),
+            "order_status": order.status,
+            "payment_url": reverse("api:get_payment", kwargs={"payment_id": payment.pk})
+            if payment
+            else "",
+            "payment_status": payment.status if payment else "",
+        }
     return render(
         request,
         "storefront/order.html",
@@ -157,9 +172,12 @@ def order_detail(request, number: str):
             "lines": list(order.lines.all()),
             "tickets": tickets,
             "valid_status": TicketStatus.VALID,
-            "is_waiting": order.status == OrderStatus.PAID
-            or (order.status == OrderStatus.PENDING_PAYMENT and not is_expired),
-            "is_pending": order.status == OrderStatus.PENDING_PAYMENT and not is_expired,
+            "is_waiting": is_waiting,
+            "is_pending": is_pending,
+            "is_failed": is_pending
+            and payment is not None
+            and payment.status == PaymentStatus.FAILED,
+            "watch": watch,
             "is_expired": is_expired,
             "is_lost": is_lost,
             "refund": refund,

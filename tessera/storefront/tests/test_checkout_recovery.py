@@ -285,13 +285,14 @@ def test_order_page_while_paying_shows_the_countdown_then_the_expiry_and_recover
 
     waiting = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'data-deadline="{order.expires_at.astimezone(UTC).isoformat()}"' in waiting
-    assert 'http-equiv="refresh"' in waiting
+    assert 'http-equiv="refresh"' not in waiting  # the status is watched by order-status.js
+    assert f'data-order-url="/api/v1/orders/{order.number}"' in waiting
     assert 'id="hold-expired"' not in waiting
 
     _expire(hold, now)
     expired = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="countdown"' not in expired
-    assert 'http-equiv="refresh"' not in expired
+    assert 'id="order-watch"' not in expired
     assert 'id="hold-expired"' in expired
     assert reverse("storefront:checkout_recover", args=[hold.pk]) in expired
     order.refresh_from_db()
