@@ -67,6 +67,9 @@ def test_kiosk_scanner_today_first_typed_numbers_and_repeat_entries(
         assert options.first.inner_text().startswith(messages["today"] + " 00:05 · ")
         assert messages["today"] == ("Today" if english else "今天")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(
+            path=artifacts_dir / f"checkin-kiosk-setup-{locale}-{width}.png", full_page=True
+        )
         page.select_option("#session", str(g.session.pk))
         page.check("#names")
         page.click("#load")
@@ -77,6 +80,10 @@ def test_kiosk_scanner_today_first_typed_numbers_and_repeat_entries(
         assert page.inner_text("#result-title") == messages["ticket_number"]
         assert messages["ticket_number"] == (
             "That is the ticket number: scan the QR code" if english else "这是票号：请扫描二维码"
+        )
+
+        page.screenshot(
+            path=artifacts_dir / f"checkin-kiosk-number-{locale}-{width}.png", full_page=True
         )
 
         # when a ticket enters (online) and the same code comes again
