@@ -117,6 +117,10 @@ def test_kiosk_scanner_today_first_typed_numbers_and_repeat_entries(
         assert page.inner_text("#result-place") == (
             "1区, row A, seat 2" if english else "1区 A排2座"
         )
+        # back online, the device syncs the two offline scans before the test ends
+        page.evaluate("delete document.getElementById('notice').dataset.synced")
         context.set_offline(False)
+        page.wait_for_selector("#notice[data-synced='1']")
+        assert Scan.objects.filter(is_offline=True).count() == 2
     finally:
         context.close()
