@@ -59,6 +59,9 @@ class ScanOut(Schema):
     ticket_id: int | None
     holder_name: str
     counted: bool
+    place: str = ""
+    entered_at: datetime | None = None
+    entered_gate: str = ""
 
 
 class OfflineScanIn(Schema):
@@ -135,6 +138,9 @@ def scan(request, payload: ScanIn, session_id: int = Path(..., ge=1, le=_MAX_ID)
         ticket_id=result.ticket_id,
         holder_name=result.holder_name,
         counted=result.scan.counted,
+        place=result.place,
+        entered_at=result.entered_at,
+        entered_gate=result.entered_gate,
     )
 
 

@@ -11,7 +11,7 @@ from django.db.models.functions import TruncMinute
 
 from tessera.catalog.models import Session
 from tessera.checkin.models import CheckinList, Direction, Gate, Presence, Scan
-from tessera.checkin.services import rotation_secret, settings_for
+from tessera.checkin.services import place_text, rotation_secret, settings_for
 from tessera.core.i18n import localized
 from tessera.tickets.models import Ticket, TicketStatus
 from tessera.tickets.selectors import list_signing_keys, revocation_list
@@ -47,19 +47,38 @@ def device_bundle(*, session: Session, include_names: bool, now: datetime) -> di
             }
         )
     tickets = []
+    places = []
     rows = Ticket.objects.filter(session=session, status=TicketStatus.VALID).values_list(
-        "pk", "unit_id", "unit__section_id", "unit__zone_id", "holder_name"
+        "pk",
+        "unit_id",
+        "unit__section_id",
+        "unit__zone_id",
+        "holder_name",
+        "order_line__section_name",
+        "order_line__row_label",
+        "order_line__seat_label",
     )
-    for ticket_id, unit_id, section_id, zone_id, holder in rows.order_by("pk"):
+    for ticket_id, unit_id, section_id, zone_id, holder, section, row_label, seat in rows.order_by(
+        "pk"
+    ):
         row = [ticket_id, unit_id, section_id, zone_id]
         if include_names:
             row.append(holder)
         tickets.append(row)
+        places.append([ticket_id, place_text(section=section, row=row_label, seat=seat)])
     presence = list(
         Presence.objects.filter(session=session, entries__gt=0)
         .values_list("ticket_id", "is_inside", "entries")
         .order_by("ticket_id")
     )
+    # When and where each ticket inside went in, so an offline "already entered" can say so.
+    last_entries = {}
+    for ticket_id, scanned_at, gate_id in (
+        Scan.objects.filter(session=session, direction=Direction.ENTRY, is_accepted=True)
+        .values_list("ticket_id", "scanned_at", "gate_id")
+        .order_by("scanned_at", "pk")
+    ):
+        last_entries[ticket_id] = (scanned_at.isoformat(), gate_id)
     rotation = rotation_secret(session) if settings.uses_rotating_codes else None
     return {
         "session_id": session.pk,
@@ -86,7 +105,11 @@ def device_bundle(*, session: Session, include_names: bool, now: datetime) -> di
         "gates": gates,
         "lists": lists,
         "tickets": tickets,
-        "presence": [[t, inside, entries] for t, inside, entries in presence],
+        "presence": [
+            [t, inside, entries, *last_entries.get(t, (None, None))]
+            for t, inside, entries in presence
+        ],
+        "places": places,
     }
 
 

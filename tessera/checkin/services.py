@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import uuid as uuid_module
 from collections import defaultdict
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import Session
@@ -33,6 +35,7 @@ from tessera.checkin.models import (
 )
 from tessera.core import audit, locks
 from tessera.core.errors import DomainError, InvalidInput, NotFound
+from tessera.core.i18n import localized
 from tessera.inventory.models import InventoryUnit
 from tessera.tickets import credentials
 from tessera.tickets.models import KeyPurpose, SessionKey, Ticket, TicketStatus
@@ -48,6 +51,9 @@ ENTRY_CLOSED = "entry_closed"
 STATIC_NOT_ALLOWED = "static_not_allowed"
 CODE_EXPIRED = "code_expired"
 UNKNOWN_TICKET = "unknown_ticket"
+# The ten digits printed under a QR code, typed by hand: a number is no proof of a ticket.
+TICKET_NUMBER = "ticket_number"
+_TYPED_NUMBER = re.compile(r"[0-9][0-9 -]{3,18}[0-9]")
 # Scanner results; credential reasons (malformed, forged, ...) come from credentials.py.
 REASONS = (
     VALID,
@@ -61,6 +67,7 @@ REASONS = (
     STATIC_NOT_ALLOWED,
     CODE_EXPIRED,
     UNKNOWN_TICKET,
+    TICKET_NUMBER,
 )
 # Flags of offline scans the replay did not count.
 FLAG_DUPLICATE = "duplicate_entry"
@@ -284,6 +291,8 @@ def judge_code(
     credential checks in the order of docs/ticket-credential.md, then session, rotating code
     or static code allowed, entry window and gate lists."""
     text = (text or "").strip()
+    if _TYPED_NUMBER.fullmatch(text):
+        return Verdict(TICKET_NUMBER)
     rotating = credentials.split_rotating_text(text)
     code = None
     if rotating is not None:
@@ -461,6 +470,42 @@ class ScanResult:
     reason: str
     ticket_id: int | None
     holder_name: str = ""
+    place: str = ""  # where the ticket sits, for the gate staff
+    entered_at: datetime | None = None  # for ALREADY_ENTERED: when and where it went in
+    entered_gate: str = ""
+
+
+def place_text(*, section: str, row: str, seat: str) -> str:
+    """A place as gate staff read it: "1区, row A, seat 3" (standing: "GA · standing")."""
+    if seat:
+        return gettext("%(s)s, row %(r)s, seat %(n)s") % {"s": section, "r": row, "n": seat}
+    return f"{section} · {gettext('standing')}"
+
+
+def _place_of(ticket_id: int | None) -> str:
+    if ticket_id is None:
+        return ""
+    row = (
+        Ticket.objects.filter(pk=ticket_id)
+        .values_list("order_line__section_name", "order_line__row_label", "order_line__seat_label")
+        .first()
+    )
+    return place_text(section=row[0], row=row[1], seat=row[2]) if row else ""
+
+
+def _last_entry(session: Session, ticket_id: int) -> tuple[datetime | None, str]:
+    """When and at which gate the ticket last went in (a counted entry)."""
+    scan = (
+        Scan.objects.filter(
+            session=session, ticket_id=ticket_id, direction=Direction.ENTRY, is_accepted=True
+        )
+        .select_related("gate")
+        .order_by("-scanned_at", "-pk")
+        .first()
+    )
+    if scan is None:
+        return None, ""
+    return scan.scanned_at, localized(scan.gate, "name") if scan.gate else ""
 
 
 def scan_online(
@@ -495,8 +540,25 @@ def scan_online(
         if existing is None:
             raise
         return _earlier_result(existing)
-    holder = _holder_name(payload.ticket_id) if payload is not None else ""
-    return ScanResult(scan, reason, payload.ticket_id if payload else None, holder)
+    return _described(session, ScanResult(scan, reason, payload.ticket_id if payload else None))
+
+
+def _described(session: Session, result: ScanResult) -> ScanResult:
+    """The result with the holder, the place and, for a ticket already inside, its entry."""
+    if result.ticket_id is None:
+        return result
+    entered_at, entered_gate = None, ""
+    if result.reason == ALREADY_ENTERED:
+        entered_at, entered_gate = _last_entry(session, result.ticket_id)
+    return ScanResult(
+        result.scan,
+        result.reason,
+        result.ticket_id,
+        _holder_name(result.ticket_id),
+        _place_of(result.ticket_id),
+        entered_at,
+        entered_gate,
+    )
 
 
 def _holder_name(ticket_id: int | None) -> str:
@@ -506,7 +568,7 @@ def _holder_name(ticket_id: int | None) -> str:
 
 
 def _earlier_result(scan: Scan) -> ScanResult:
-    return ScanResult(scan, scan.reason, scan.ticket_id, _holder_name(scan.ticket_id))
+    return _described(scan.session, ScanResult(scan, scan.reason, scan.ticket_id))
 
 
 def _store_online_scan(

@@ -21,7 +21,7 @@ from tessera.core.errors import NotFound
 # The camera path decodes QR codes with jsQR (npm, pinned in package.json). Without
 # `npm ci` the scanner still works with a keyboard-wedge scanner or typed codes.
 DECODER_FILE = Path("jsqr") / "dist" / "jsQR.js"
-SHELL_VERSION = "checkin-shell-v1"
+SHELL_VERSION = "checkin-shell-v2"
 
 
 def _node_modules() -> Path:
@@ -69,6 +69,10 @@ def scanner_messages() -> dict[str, str]:
             "The camera decoder is not installed: use a scanner or type the code."
         ),
         "holder": _("Holder: %(name)s"),
+        "ticket_number": _("That is the ticket number: scan the QR code"),
+        "entered_at": _("Entered at %(time)s"),
+        "entered_at_gate": _("Entered at %(time)s, %(gate)s"),
+        "today": _("Today"),
         "flag_duplicate_entry": _("Duplicate entry at another gate"),
     }
 

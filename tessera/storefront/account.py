@@ -8,19 +8,23 @@ from datetime import UTC, datetime
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from tessera.aftersales.policies import session_policy_lines
 from tessera.aftersales.selectors import requests_of_order
 from tessera.catalog.models import Session
+from tessera.checkin.services import settings_for
 from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
-from tessera.payments.models import Refund, RefundStatus
+from tessera.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from tessera.storefront import steps
+from tessera.tickets import services as ticket_services
 from tessera.tickets.models import Ticket, TicketStatus
+from tessera.tickets.qr import qr_svg_inline
 
 _WITH_TICKETS = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
 
@@ -125,6 +129,28 @@ def refund_state(order: Order) -> str:
     return "done"
 
 
+def accepts_static_codes(session: Session) -> bool:
+    """Whether the gates take the static QR code (and so a printed PDF) of this session's
+    tickets; a session with live rotating codes only accepts them on the ticket page."""
+    rules = settings_for(session)
+    return not rules.uses_rotating_codes or rules.is_static_credential_allowed
+
+
+def ticket_codes(tickets: list[Ticket], *, static: bool, now: datetime) -> list[dict]:
+    """Each ticket with its QR code as inline SVG when static codes are accepted (empty for
+    a ticket that is not valid, or when only the live code on the ticket page admits)."""
+    rows = []
+    for ticket in tickets:
+        svg = ""
+        if static and ticket.status == TicketStatus.VALID:
+            svg = qr_svg_inline(
+                ticket_services.credential_for(ticket=ticket, now=now),
+                title=_("QR code of ticket %(number)s") % {"number": ticket.number},
+            )
+        rows.append({"ticket": ticket, "qr_svg": svg})
+    return rows
+
+
 @never_cache
 @login_required
 def order_detail(request, number: str):
@@ -140,6 +166,7 @@ def order_detail(request, number: str):
             .select_related("order_line")
             .order_by("id")
         )
+    static_codes = accepts_static_codes(order.session)
     hold = order.hold
     is_expired = order.status == OrderStatus.EXPIRED or (
         order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= now
@@ -147,6 +174,20 @@ def order_detail(request, number: str):
     refund = refund_state(order) if order.status == OrderStatus.CANCELLED else ""
     is_lost = bool(refund) and order.paid_at is None
     can_recover = hold is not None and (is_expired or is_lost) and order.session.is_on_sale(now)
+    is_pending = order.status == OrderStatus.PENDING_PAYMENT and not is_expired
+    is_waiting = order.status == OrderStatus.PAID or is_pending
+    # The latest attempt tells a failed or abandoned payment from one still on its way.
+    payment = Payment.objects.filter(order=order).order_by("-created_at").first()
+    watch = {}
+    if is_waiting:
+        watch = {
+            "order_url": reverse("api:get_order", kwargs={"number": order.number}),
+            "order_status": order.status,
+            "payment_url": reverse("api:get_payment", kwargs={"payment_id": payment.pk})
+            if payment
+            else "",
+            "payment_status": payment.status if payment else "",
+        }
     return render(
         request,
         "storefront/order.html",
@@ -156,10 +197,15 @@ def order_detail(request, number: str):
             "hold": hold,
             "lines": list(order.lines.all()),
             "tickets": tickets,
+            "ticket_codes": ticket_codes(tickets, static=static_codes, now=now),
+            "static_codes": static_codes,
             "valid_status": TicketStatus.VALID,
-            "is_waiting": order.status == OrderStatus.PAID
-            or (order.status == OrderStatus.PENDING_PAYMENT and not is_expired),
-            "is_pending": order.status == OrderStatus.PENDING_PAYMENT and not is_expired,
+            "is_waiting": is_waiting,
+            "is_pending": is_pending,
+            "is_failed": is_pending
+            and payment is not None
+            and payment.status == PaymentStatus.FAILED,
+            "watch": watch,
             "is_expired": is_expired,
             "is_lost": is_lost,
             "refund": refund,

@@ -309,6 +309,24 @@ def checkout_payment(request, hold_id):
             "policy": session_policy_lines(session=context["session"], now=now),
         }
     )
+    if request.method == "POST" and order is not None and request.POST.get("action") == "release":
+        # From the order page after a failed payment: cancel, say so where the fan lands.
+        try:
+            orders.cancel_order(
+                order=order, actor=request.user, reason="released by buyer", now=now
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your places were released and order %(number)s is cancelled; "
+                    "nothing was charged."
+                )
+                % {"number": order.number},
+            )
+        return redirect("storefront:order", number=order.number)
     if request.method == "POST" and order is not None:
         if not context["is_live"]:
             context["error"] = _("Your hold has expired before the payment started.")

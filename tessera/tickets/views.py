@@ -57,8 +57,7 @@ def ticket_detail(request, public_id):
             "ticket": summary,
             "qr_svg": qr_svg,
             "rotating": rotating.uses_rotating_codes and bool(frames),
-            "static_allowed": rotating.is_static_credential_allowed
-            or not rotating.uses_rotating_codes,
+            "static_allowed": _static_allowed(ticket),
         },
     )
 
@@ -68,6 +67,12 @@ def _rotating_settings(ticket):
     from tessera.checkin.services import settings_for
 
     return settings_for(ticket.session)
+
+
+def _static_allowed(ticket) -> bool:
+    """Whether the gates take this ticket's static code (a PDF or a saved QR image)."""
+    rules = _rotating_settings(ticket)
+    return rules.is_static_credential_allowed or not rules.uses_rotating_codes
 
 
 ROTATING_FRAMES = 4  # the current step and the next three, so a short signal loss is fine
@@ -116,7 +121,7 @@ def ticket_rotating(request, public_id):
 @login_required
 def ticket_qr(request, public_id):
     ticket = _owned_ticket(request, public_id)
-    if ticket.status != TicketStatus.VALID:
+    if ticket.status != TicketStatus.VALID or not _static_allowed(ticket):
         raise Http404
     credential = services.credential_for(ticket=ticket, now=clock.now())
     return HttpResponse(qr_svg_document(credential), content_type="image/svg+xml")
@@ -133,6 +138,8 @@ def order_pdf(request, number: str):
     tickets = selectors.list_order_tickets(order, valid_only=True)
     if not tickets:
         raise Http404
+    if not _static_allowed(tickets[0]):
+        raise Http404(_("This session admits only the live QR code: there is no printable ticket."))
     now = clock.now()
     pages = [
         (selectors.summarize_ticket(ticket), services.credential_for(ticket=ticket, now=now))

@@ -28,6 +28,7 @@ class WaitingRoomForm(forms.ModelForm):
         fields = [
             "organization",
             "name",
+            "name_en",
             "sessions",
             "prequeue_opens_at",
             "opens_at",

@@ -24,6 +24,7 @@ def add_demo_waiting_room(*, now: datetime) -> WaitingRoom | None:
     return services.create_room(
         organization=sessions[0].event.organization,
         name="林夏「星河」北京站 开票排队",
+        name_en="Lin Xia Galaxy Tour Beijing: on-sale queue",
         sessions=sessions,
         prequeue_opens_at=now - timedelta(hours=1),
         opens_at=now + timedelta(minutes=5),

@@ -12,6 +12,7 @@ for the room itself.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tessera.core.i18n import BilingualMixin
 from tessera.core.models import TimeStampedModel
 
 
@@ -34,7 +35,7 @@ STICKY_STATUSES = (RoomStatus.PAUSED, RoomStatus.SOLD_OUT, RoomStatus.CLOSED)
 ENDED_STATUSES = (RoomStatus.SOLD_OUT, RoomStatus.CLOSED)
 
 
-class WaitingRoom(TimeStampedModel):
+class WaitingRoom(BilingualMixin, TimeStampedModel):
     organization = models.ForeignKey(
         "accounts.Organization",
         on_delete=models.PROTECT,
@@ -42,6 +43,7 @@ class WaitingRoom(TimeStampedModel):
         verbose_name=_("organization"),
     )
     name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
     sessions = models.ManyToManyField(
         "catalog.Session", related_name="waiting_rooms", verbose_name=_("sessions")
     )
@@ -99,9 +101,6 @@ class WaitingRoom(TimeStampedModel):
         return self.current_rate or (
             self.rate_per_minute if self.rate_mode == RateMode.FIXED else 0
         )
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class QueueEntry(models.Model):

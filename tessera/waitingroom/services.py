@@ -36,6 +36,7 @@ def create_room(
     *,
     organization,
     name: str,
+    name_en: str = "",
     sessions: list,
     prequeue_opens_at: datetime,
     opens_at: datetime,
@@ -60,6 +61,7 @@ def create_room(
     room = WaitingRoom(
         organization=organization,
         name=name,
+        name_en=name_en,
         prequeue_opens_at=prequeue_opens_at,
         opens_at=opens_at,
         rate_mode=rate_mode,

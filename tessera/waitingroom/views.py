@@ -9,11 +9,14 @@ from urllib.parse import unquote
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import dateformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tessera.core import clock
 from tessera.core.errors import DomainError
+from tessera.core.i18n import is_english
 from tessera.inventory.admission import cookie_name
 from tessera.waitingroom import services
 from tessera.waitingroom.backends import get_backend
@@ -39,6 +42,7 @@ def _strings() -> dict:
         "open": _("You are in line. Keep this page open; it updates by itself."),
         "paused": _("Admission is paused for a moment. You keep your place."),
         "admitted": _("It's your turn! Taking you to the sale…"),
+        "choose": _("It's your turn! Choose the session you want to buy for:"),
         "soldOut": _("Sold out: every place has been sold."),
         "closed": _("This waiting room is closed."),
         "expired": _("Your admission time is over. Join again to get a new place."),
@@ -46,11 +50,43 @@ def _strings() -> dict:
     }
 
 
+# Chinese tickets say 周三, shorter than Django's 星期三.
+_ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def session_when(session) -> str:
+    """When ``session`` starts, in its venue's time zone, date first: "12月30日 周三 19:30" or
+    "Wed 30 Dec 19:30" (the date is what tells a room's sessions apart)."""
+    local = session.starts_at.astimezone(session.layout.venue.zone_info)
+    if is_english():
+        return dateformat.format(local, "D j M H:i")
+    return f"{local.month}月{local.day}日 {_ZH_WEEKDAYS[local.weekday()]} {local:%H:%M}"
+
+
+def _choices(sessions: list) -> list[dict]:
+    """The admitted fan's ways in: one per session, with the event's name when the room
+    sells more than one event."""
+    several_events = len({s.event_id for s in sessions}) > 1
+    return [
+        {
+            "session": s,
+            "when": session_when(s),
+            "event": s.event.display_name if several_events else "",
+            "url": reverse("storefront:buy", args=[s.pk]),
+        }
+        for s in sessions
+    ]
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def queue(request, room_id: int):
     """The room's queue page; POST joins (or rejoins: the same place while it holds)."""
-    room = WaitingRoom.objects.filter(pk=room_id).prefetch_related("sessions__event").first()
+    room = (
+        WaitingRoom.objects.filter(pk=room_id)
+        .prefetch_related("sessions__event", "sessions__layout__venue")
+        .first()
+    )
     if room is None:
         raise Http404(_("No such waiting room."))
     now = clock.now()
@@ -73,12 +109,20 @@ def queue(request, room_id: int):
         status = check_status(token, now=now)
         if status["state"] == "expired":
             token = None  # show the join button again
+    sessions = sorted(room.sessions.all(), key=lambda s: (s.starts_at, s.pk))
+    if status and status["admitted"] and len(sessions) == 1:
+        # One session: no choice to make, straight to the sale with the pass.
+        response = redirect("storefront:buy", session_id=sessions[0].pk)
+        _set_pass_cookies(response, status)
+        return response
     return render(
         request,
         "waitingroom/queue.html",
         {
             "room": room,
-            "sessions": list(room.sessions.all()),
+            "sessions": sessions,
+            "choices": _choices(sessions),
+            "events": list(dict.fromkeys(s.event.display_name for s in sessions)),
             "state": room.state_at(now),
             "token": token,
             "status": status,

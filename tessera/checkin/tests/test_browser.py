@@ -66,6 +66,8 @@ def test_the_browser_verifier_agrees_with_the_python_one(live_server, page):
         (live[:-6] + "000000" if not live.endswith("000000") else live[:-6] + "111111", at),
         (valid[:-2], at),
         ("TS1:" + valid[5:], at),
+        ("0000000001", at),  # the ticket number, typed by hand
+        (" 0000 0000 01 ", at),
     ]
     expected = [
         "valid",
@@ -83,6 +85,8 @@ def test_the_browser_verifier_agrees_with_the_python_one(live_server, page):
         "code_expired",
         "malformed",
         "malformed",
+        "ticket_number",
+        "ticket_number",
     ]
     bundle = selectors.device_bundle(session=g.session, include_names=False, now=at)
     rules = services.load_rules(g.session)

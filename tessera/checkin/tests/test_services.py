@@ -287,3 +287,45 @@ def test_a_refused_offline_scan_stored_by_a_racing_retry_is_not_stored_twice(mon
     services.sync_scans(scans=[refused], **kwargs)
     monkeypatch.undo()
     assert Scan.objects.filter(uuid=refused.uuid).count() == 1
+
+
+def test_a_typed_ticket_number_is_refused_as_a_number_and_changes_nothing():
+    # given a session with a valid ticket
+    g = make_gates(tickets=1)
+    rules = services.load_rules(g.session)
+
+    # when its printed number (or any digits) is typed instead of the QR code
+    verdicts = [
+        services.judge_code(text, rules=rules, gate_id=None, direction="entry", now=AT_GATE)
+        for text in (f"{g.tickets[0].pk:010d}", " 0000 0000 01 ", "12345")
+    ]
+    result = online(g, f"{g.tickets[0].pk:010d}")
+
+    # then the scanner is told to scan the QR code, and nobody is let in
+    assert [v.reason for v in verdicts] == [services.TICKET_NUMBER] * 3
+    assert result.reason == services.TICKET_NUMBER
+    assert result.ticket_id is None
+    assert not Presence.objects.filter(is_inside=True).exists()
+    # a short code or letters still count as "not a Tessera ticket"
+    assert (
+        services.judge_code("123", rules=rules, gate_id=None, direction="entry", now=AT_GATE).reason
+        == "malformed"
+    )
+
+
+def test_already_entered_says_when_at_which_gate_and_the_seat():
+    # given a ticket that went in at the north gate ten minutes ago
+    g = make_gates(tickets=1)
+    first = online(g, g.credentials[0], gate=g.north, now=at(0))
+    assert first.reason == services.VALID
+    assert first.place == "1区, row A, seat 1"
+
+    # when it is shown again at the south gate
+    again = online(g, g.credentials[0], gate=g.south, now=at(10))
+
+    # then the answer names the first entry's time and gate, and the seat (in English here)
+    assert again.reason == services.ALREADY_ENTERED
+    assert again.entered_at == at(0)
+    assert again.entered_gate == "North gate"
+    assert again.place == "1区, row A, seat 1"
+    assert Scan.objects.filter(is_accepted=True).count() == 1

@@ -46,7 +46,7 @@ const show = (data) => {
   $("queue-progress").setAttribute("aria-valuenow", String(percent));
   let message = strings.open;
   if (pre) message = strings.prequeue;
-  else if (data.admitted) message = strings.admitted;
+  else if (data.admitted) message = data.buy_urls.length > 1 ? strings.choose : strings.admitted;
   else if (data.sold_out) message = strings.soldOut;
   else if (data.state === "paused") message = strings.paused;
   else if (data.state === "closed") message = strings.closed;

@@ -285,14 +285,78 @@ def test_order_page_while_paying_shows_the_countdown_then_the_expiry_and_recover
 
     waiting = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'data-deadline="{order.expires_at.astimezone(UTC).isoformat()}"' in waiting
-    assert 'http-equiv="refresh"' in waiting
+    assert 'http-equiv="refresh"' not in waiting  # the status is watched by order-status.js
+    assert f'data-order-url="/api/v1/orders/{order.number}"' in waiting
     assert 'id="hold-expired"' not in waiting
 
     _expire(hold, now)
     expired = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'id="countdown"' not in expired
-    assert 'http-equiv="refresh"' not in expired
+    assert 'id="order-watch"' not in expired
     assert 'id="hold-expired"' in expired
     assert reverse("storefront:checkout_recover", args=[hold.pk]) in expired
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_PAYMENT  # reading the page changes nothing
+
+
+def test_after_a_failed_payment_the_order_page_offers_to_pay_again_and_release(client, fan, sale):
+    # given an order whose payment the gateway reported as failed
+    now = timezone.now()
+    hold = inventory.hold_units(
+        session=sale.session, user=fan, unit_ids=[sale.seat_unit("S1", "A", 2).id], now=now
+    )
+    order = orders.place_order(hold=hold, user=fan, attendees=["王芳"], now=now)
+    payment = payments.start_payment(order=order, provider="sandbox", user=fan, now=now)
+    pay_locally(payment_id=payment.pk, now=now, choice="fail")
+    url = reverse("storefront:order", args=[order.number])
+
+    # when the fan opens the order page
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    # then it shows the failure, the countdown and the way back to paying
+    assert 'id="payment-failed"' in page
+    assert 'id="payment-waiting"' not in page
+    assert 'id="countdown"' in page
+    assert reverse("storefront:checkout_payment", args=[hold.pk]) in page
+    assert 'data-payment-status="failed"' in page
+
+    # when they release the places, they land on the order page, which says what happened
+    released = client.post(
+        reverse("storefront:checkout_payment", args=[hold.pk]),
+        {"action": "release"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+    assert released.redirect_chain == [(url, 302)]
+    assert (
+        f"Your places were released and order {order.number} is cancelled; nothing was charged."
+        in released.content.decode()
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert InventoryUnit.objects.filter(status=UnitStatus.HELD).count() == 0
+
+
+def test_release_of_a_paid_order_is_refused_and_changes_nothing(client, fan, sale):
+    # given a paid and fulfilled order
+    now = timezone.now()
+    hold = inventory.hold_units(
+        session=sale.session, user=fan, unit_ids=[sale.seat_unit("S1", "A", 3).id], now=now
+    )
+    order = orders.place_order(hold=hold, user=fan, attendees=["王芳"], now=now)
+    payment = payments.start_payment(order=order, provider="sandbox", user=fan, now=now)
+    pay_locally(payment_id=payment.pk, now=now)
+    order.refresh_from_db()
+    status_before = order.status
+
+    # when a release is posted for it anyway
+    response = client.post(
+        reverse("storefront:checkout_payment", args=[hold.pk]), {"action": "release"}
+    )
+
+    # then the fan is sent to the order page and nothing changed
+    assert response.status_code == 302
+    assert response.headers["Location"] == reverse("storefront:order", args=[order.number])
+    order.refresh_from_db()
+    assert order.status == status_before != OrderStatus.CANCELLED
+    assert InventoryUnit.objects.filter(status=UnitStatus.SOLD).count() == 1

@@ -84,7 +84,19 @@ async function signIn(token) {
 async function showSetup(device) {
   $("device-name").textContent = `${device.name} · ${device.organization}`;
   const select = $("session");
-  select.replaceChildren(...device.sessions.map((s) => new Option(`${s.event_name} · ${new Date(s.starts_at).toLocaleString()}`, s.id)));
+  // Today's sessions first (the one the gate is working), then the others by time; the
+  // date leads the label because that is what tells two nights of a tour apart.
+  const lang = document.documentElement.lang || undefined;
+  const today = new Date().toDateString();
+  const isToday = (s) => new Date(s.starts_at).toDateString() === today;
+  const when = (s) => {
+    const at = new Date(s.starts_at);
+    const time = at.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hour12: false });
+    if (isToday(s)) return `${T.today} ${time}`;
+    return `${at.toLocaleDateString(lang, { weekday: "short", month: "short", day: "numeric" })} ${time}`;
+  };
+  const sessions = [...device.sessions].sort((a, b) => (isToday(b) - isToday(a)) || (Date.parse(a.starts_at) - Date.parse(b.starts_at)));
+  select.replaceChildren(...sessions.map((s) => new Option(`${when(s)} · ${s.event_name}`, s.id)));
   show("setup");
 }
 
@@ -92,13 +104,13 @@ async function loadBundle(sessionId) {
   const names = $("names").checked ? "?names=true" : "";
   const bundle = await api(`/sessions/${sessionId}/bundle${names}`);
   await kvSet(`bundle:${sessionId}`, bundle);
-  const presence = new Map(bundle.presence.map(([t, inside, entries]) => [t, { inside, entries }]));
+  const presence = new Map(bundle.presence.map(([t, inside, entries, at, gate]) => [t, { inside, entries, at, gate }]));
   // Offline scans not yet synced still count on this device.
   for (const scan of await queueAll()) {
     if (scan.session_id !== sessionId || !scan.accepted) continue;
     const s = presence.get(scan.ticket_id) || { inside: false, entries: 0 };
-    if (scan.direction === "entry") presence.set(scan.ticket_id, { inside: true, entries: s.entries + 1 });
-    else presence.set(scan.ticket_id, { inside: false, entries: s.entries });
+    if (scan.direction === "entry") presence.set(scan.ticket_id, { inside: true, entries: s.entries + 1, at: scan.scanned_at, gate: scan.gate_id });
+    else presence.set(scan.ticket_id, { ...s, inside: false });
   }
   await kvSet(`presence:${sessionId}`, [...presence]);
   return bundle;
@@ -120,7 +132,13 @@ async function useBundle(bundle) {
 }
 
 // -- scanning ----------------------------------------------------------------------------
-function showResult(reason, { holder = "", ticketId = null, direction = "entry" } = {}) {
+function enteredText(at, gate) {
+  if (!at) return "";
+  const time = new Date(at).toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
+  return gate ? fmt(T.entered_at_gate, { time, gate }) : fmt(T.entered_at, { time });
+}
+
+function showResult(reason, { holder = "", ticketId = null, direction = "entry", place = "", enteredAt = null, enteredGate = "" } = {}) {
   const box = $("result");
   const ok = reason === "valid";
   box.hidden = false;
@@ -128,20 +146,28 @@ function showResult(reason, { holder = "", ticketId = null, direction = "entry" 
   box.dataset.reason = reason;
   box.dataset.seq = String(window.__scans || 0);
   $("result-title").textContent = ok && direction === "exit" ? T.valid_exit : T[reason] || reason;
+  $("result-entered").textContent = reason === "already_entered" ? enteredText(enteredAt, enteredGate) : "";
+  $("result-place").textContent = place;
   $("result-detail").textContent = [ticketId ? `#${String(ticketId).padStart(10, "0")}` : "", holder ? fmt(T.holder, { name: holder }) : ""].filter(Boolean).join(" · ");
 }
 
 async function scanOffline(text, scanUuid) {
   const direction = state.direction;
   const verdict = await judge(state.ctx, text, { gateId: state.gateId, direction });
-  const reason = applyAttendance(state.ctx, state.presence, verdict, direction);
+  const scannedAt = new Date().toISOString();
+  const reason = applyAttendance(state.ctx, state.presence, verdict, direction, { at: scannedAt, gateId: state.gateId });
   const ticketId = verdict.payload ? verdict.payload.ticketId : null;
   await queuePut({
     uuid: scanUuid, session_id: state.sessionId, ticket_id: ticketId, code: text, gate_id: state.gateId,
-    direction, scanned_at: new Date().toISOString(), accepted: reason === "valid", reason,
+    direction, scanned_at: scannedAt, accepted: reason === "valid", reason,
   });
   await kvSet(`presence:${state.sessionId}`, [...state.presence]);
-  return { reason, ticketId, holder: ticketId ? state.ctx.names.get(ticketId) || "" : "" };
+  const known = ticketId ? state.presence.get(ticketId) || {} : {};
+  return {
+    reason, ticketId, holder: ticketId ? state.ctx.names.get(ticketId) || "" : "",
+    place: ticketId ? state.ctx.placeLabels.get(ticketId) || "" : "",
+    enteredAt: known.at || null, enteredGate: known.gate ? state.ctx.gateNames.get(known.gate) || "" : "",
+  };
 }
 
 async function handleCode(raw) {
@@ -155,10 +181,13 @@ async function handleCode(raw) {
       const r = await api(`/sessions/${state.sessionId}/scans`, {
         method: "POST", body: JSON.stringify({ uuid: scanUuid, code: text, gate_id: state.gateId, direction }),
       });
-      result = { reason: r.reason, ticketId: r.ticket_id, holder: r.holder_name };
+      result = {
+        reason: r.reason, ticketId: r.ticket_id, holder: r.holder_name,
+        place: r.place || "", enteredAt: r.entered_at, enteredGate: r.entered_gate || "",
+      };
       if (r.accepted) {
         const s = state.presence.get(r.ticket_id) || { inside: false, entries: 0 };
-        state.presence.set(r.ticket_id, direction === "entry" ? { inside: true, entries: s.entries + 1 } : { inside: false, entries: s.entries });
+        state.presence.set(r.ticket_id, direction === "entry" ? { inside: true, entries: s.entries + 1, at: new Date().toISOString(), gate: state.gateId } : { ...s, inside: false });
         await kvSet(`presence:${state.sessionId}`, [...state.presence]);
       }
     } catch (error) {

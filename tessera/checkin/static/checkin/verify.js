@@ -89,6 +89,8 @@ export async function buildContext(bundle) {
   for (const [ticketId, version] of bundle.revocations) revoked.set(ticketId, Math.max(version, revoked.get(ticketId) || 0));
   const places = new Map();
   const names = new Map();
+  const placeLabels = new Map(bundle.places || []);
+  const gateNames = new Map((bundle.gates || []).map((g) => [g.id, g.name]));
   for (const row of bundle.tickets) {
     places.set(row[1], [row[2], row[3]]);
     if (row.length > 4) names.set(row[0], row[4]);
@@ -110,6 +112,8 @@ export async function buildContext(bundle) {
     keys,
     revoked,
     places,
+    placeLabels,
+    gateNames,
     names,
     gateLists,
     hasLists: bundle.lists.length > 0,
@@ -156,8 +160,12 @@ export async function checkRotatingCode(ctx, ticketId, code, nowMs) {
 }
 
 // {reason, payload}: reason "valid" or why the code is refused (as services.judge_code).
+// The ten digits printed under a QR code, typed by hand (as services.TICKET_NUMBER).
+const TYPED_NUMBER = /^[0-9][0-9 -]{3,18}[0-9]$/;
+
 export async function judge(ctx, rawText, { gateId = null, direction = "entry", nowMs = Date.now() } = {}) {
   let text = (rawText || "").trim();
+  if (TYPED_NUMBER.test(text)) return { reason: "ticket_number", payload: null };
   const rotating = splitRotating(text);
   let code = null;
   if (rotating) [text, code] = rotating;
@@ -199,17 +207,18 @@ export async function judge(ctx, rawText, { gateId = null, direction = "entry", 
 
 // Attendance as the device knows it: ticket id -> {inside, entries}. Returns the reason
 // after attendance and updates ``presence`` when the scan is accepted.
-export function applyAttendance(ctx, presence, verdict, direction) {
+// An accepted entry also records when (ISO text) and at which gate, for "already entered".
+export function applyAttendance(ctx, presence, verdict, direction, { at = null, gateId = null } = {}) {
   if (verdict.reason !== "valid") return verdict.reason;
   const id = verdict.payload.ticketId;
   const state = presence.get(id) || { inside: false, entries: 0 };
   if (direction === "entry") {
     if (state.inside) return "already_entered";
     if (state.entries && !ctx.settings.is_reentry_allowed) return "reentry_not_allowed";
-    presence.set(id, { inside: true, entries: state.entries + 1 });
+    presence.set(id, { inside: true, entries: state.entries + 1, at, gate: gateId });
   } else {
     if (!state.inside) return "not_inside";
-    presence.set(id, { inside: false, entries: state.entries });
+    presence.set(id, { ...state, inside: false });
   }
   return "valid";
 }
