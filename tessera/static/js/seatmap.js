@@ -35,6 +35,7 @@ const state = {
   lost: new Set(),
   heat: false,
   holding: false,
+  standing: null, // the standing section whose quantity the bar holds
 };
 
 const view = new PanZoom(svg, {
@@ -197,6 +198,7 @@ async function openSection(section, focus = null) {
     return;
   }
   $("sm-standing").hidden = true;
+  state.standing = null;
   if (!state.geometry[section.id]) {
     const response = await fetch(config.urls.seats.replace("{id}", section.id));
     state.geometry[section.id] = await response.json();
@@ -359,6 +361,8 @@ function toggleSeat(circle) {
   }
   state.proposed.clear();
   $("sm-proposal").hidden = true;
+  state.standing = null;
+  $("sm-standing").hidden = true;
   paintSeats(state.open);
   renderSelection();
 }
@@ -416,8 +420,14 @@ function renderSelection() {
     li.append(text, remove);
     list.appendChild(li);
   }
-  const n = state.selected.size;
-  const count = n === 1 ? T.selectedOne : fmt(T.selectedCount, { n });
+  let n = state.selected.size;
+  let count = n === 1 ? T.selectedOne : fmt(T.selectedCount, { n });
+  if (state.standing) {
+    const zone = config.zones[state.standing.zone];
+    n = Math.max(0, Math.floor(Number($("sm-standing-qty").value) || 0));
+    minor = zone ? zone.minor * n : 0;
+    count = fmt(T.standingCount, { n, section: state.standing.name });
+  }
   $("sm-count").textContent = n ? count : ""; // the reason under the button says what to do
   $("sm-total").textContent = n ? money(minor) : "";
   $("sm-bar").dataset.count = String(n);
@@ -430,7 +440,10 @@ function updateHoldButton() {
   let reason = "";
   if (!config.onSale) reason = T.reasonClosed;
   else if (state.holding) reason = T.reasonHolding;
-  else if (state.selected.size === 0) reason = T.reasonEmpty;
+  else if (state.standing) {
+    const n = Number($("sm-standing-qty").value);
+    if (!(n >= 1 && n <= config.maxSeats)) reason = fmt(T.limit, { n: config.maxSeats });
+  } else if (state.selected.size === 0) reason = T.reasonEmpty;
   button.disabled = reason !== "";
   $("sm-hold-reason").textContent = reason;
   $("sm-bar").dataset.disabled = reason ? "1" : "0";
@@ -565,6 +578,8 @@ async function propose(event) {
   notice("");
   await preview(data);
   // the proposal replaces what was picked by hand: one choice, one hold button
+  state.standing = null;
+  $("sm-standing").hidden = true;
   state.selected.clear();
   for (const seat of data.seats) {
     state.selected.set(seat.unit_id, {
@@ -580,6 +595,12 @@ async function propose(event) {
 }
 
 function showStanding(section) {
+  // a standing area replaces any seats picked: the bar holds its quantity
+  state.standing = section;
+  state.selected.clear();
+  state.proposed.clear();
+  $("sm-proposal").hidden = true;
+  if (state.open) paintSeats(state.open);
   const form = $("sm-standing");
   const zone = config.zones[section.zone];
   $("sm-standing-title").textContent = fmt(T.standingTitle, {
@@ -588,13 +609,14 @@ function showStanding(section) {
   });
   form.dataset.section = section.id;
   form.hidden = false;
+  renderSelection();
   $("sm-standing-qty").focus();
 }
 
 async function holdStanding(event) {
-  event.preventDefault();
+  if (event) event.preventDefault();
   const form = $("sm-standing");
-  const button = $("sm-standing-hold");
+  const button = $("sm-hold");
   button.disabled = true;
   const { status, data } = await post(config.urls.hold, {
     section: Number(form.dataset.section),
@@ -605,7 +627,7 @@ async function holdStanding(event) {
     return;
   }
   notice(data && data.error ? data.error.message : T.error, "error");
-  button.disabled = false;
+  updateHoldButton();
 }
 
 // -- heat map ----------------------------------------------------------------------------------
@@ -683,7 +705,11 @@ $("sm-zoom-out").addEventListener("click", () => view.zoom(1 / 1.25));
 $("sm-heat").addEventListener("change", toggleHeat);
 $("sm-best").addEventListener("submit", propose);
 $("sm-standing").addEventListener("submit", holdStanding);
-$("sm-hold").addEventListener("click", () => holdUnits([...state.selected.keys()], $("sm-hold")));
+$("sm-hold").addEventListener("click", () => {
+  if (state.standing) holdStanding();
+  else holdUnits([...state.selected.keys()], $("sm-hold"));
+});
+$("sm-standing-qty").addEventListener("input", renderSelection);
 
 root.classList.add("is-live"); // the no-JavaScript form stays in its <noscript>
 renderSelection();

@@ -49,6 +49,7 @@ def _strings() -> dict:
         "alternative": _("Take %(seats)s · %(total)s"),
         "noAlternative": _("No block of that size is left nearby; choose other seats."),
         "error": _("Something went wrong. Please try again."),
+        "standingCount": _("%(section)s · %(n)s places"),
         "standingTitle": _("%(section)s · standing, %(price)s each"),
         "heatLow": _("Quiet"),
         "heatHigh": _("In demand"),

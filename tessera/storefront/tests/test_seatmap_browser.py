@@ -158,7 +158,14 @@ def test_standing_places_through_the_quantity_picker(live_server, page, sale):
 
     page.click(".sm-section[data-section='GA']")
     page.fill("#sm-standing-qty", "3")
-    page.click("#sm-standing-hold")
+
+    # the bar counts the standing places and holds them with the same one button
+    assert page.locator("#sm-count").inner_text() == zh(
+        "%(section)s · %(n)s places", section=sale.sections["GA"].name, n=3
+    )
+    assert page.locator("#sm-total").inner_text() == "¥540.00"
+    assert page.locator(".button-primary:visible").count() == 1
+    page.click("#sm-hold")
     page.wait_for_url(CHECKOUT)
 
     hold = Hold.objects.get(pk=CHECKOUT.search(page.url).group(1))
