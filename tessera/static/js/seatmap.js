@@ -445,6 +445,7 @@ function updateHoldButton() {
     if (!(n >= 1 && n <= config.maxSeats)) reason = fmt(T.limit, { n: config.maxSeats });
   } else if (state.selected.size === 0) reason = T.reasonEmpty;
   button.disabled = reason !== "";
+  if (!state.holding) button.textContent = state.standing ? T.holdPlaces : T.hold;
   $("sm-hold-reason").textContent = reason;
   $("sm-bar").dataset.disabled = reason ? "1" : "0";
 }

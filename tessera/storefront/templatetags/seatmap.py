@@ -44,6 +44,7 @@ def _strings() -> dict:
         "selectedOne": _("1 seat selected"),
         "selectedCount": _("%(n)s seats selected"),
         "hold": _("Hold these seats"),
+        "holdPlaces": _("Hold these places"),
         "holding": _("Holding…"),
         "proposal": _("Proposed: %(seats)s · %(total)s"),
         "alternative": _("Take %(seats)s · %(total)s"),

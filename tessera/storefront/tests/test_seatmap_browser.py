@@ -164,6 +164,7 @@ def test_standing_places_through_the_quantity_picker(live_server, page, sale):
         "%(section)s · %(n)s places", section=sale.sections["GA"].name, n=3
     )
     assert page.locator("#sm-total").inner_text() == "¥540.00"
+    assert page.locator("#sm-hold").inner_text() == zh("Hold these places")
     assert page.locator(".button-primary:visible").count() == 1
     page.click("#sm-hold")
     page.wait_for_url(CHECKOUT)
