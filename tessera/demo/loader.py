@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from tessera.accounts.models import Organization, OrganizationKind, Role, User
@@ -33,7 +35,9 @@ from tessera.catalog.models import (
     ZoneAssignment,
 )
 from tessera.checkin.demo import add_demo_checkin
+from tessera.demo.posters import poster_path
 from tessera.inventory.services import generate_units
+from tessera.venues.bulk import PlannedRow, PlannedSeat, PlannedSection, write_sections
 from tessera.venues.generator import LayoutSpec, generate_layout
 from tessera.venues.models import City, Layout, Section, SectionKind, Venue
 from tessera.waitingroom.demo import add_demo_waiting_room
@@ -215,20 +219,129 @@ def _round_robin(team_count: int) -> list[list[tuple[int, int]]]:
 
 
 def _assign_zones_by_distance(
-    session: Session, layout: Layout, zones: list[PriceZone], sections: list[Section]
+    session: Session,
+    layout: Layout,
+    zones: list[PriceZone],
+    sections: list[Section],
+    floor_codes: frozenset[str] = frozenset(),
 ) -> list[ZoneAssignment]:
     """Seated sections nearer the focal point get the dearer zones (quantiles of distance);
-    standing sections go to the last zone. Returns unsaved assignments."""
-    seated = [s for s in sections if s.kind == SectionKind.SEATED]
+    standing sections go to the last zone. On a layout with a seated floor (``floor_codes``)
+    the first zone is the floor's seats and the stands share the zones between the first and
+    the last. Returns unsaved assignments."""
+    floor = [s for s in sections if s.code in floor_codes and s.kind == SectionKind.SEATED]
+    seated = [s for s in sections if s.kind == SectionKind.SEATED and s.code not in floor_codes]
     standing = [s for s in sections if s.kind == SectionKind.STANDING]
     seat_zones = zones[:-1] if standing else zones
+    if floor:
+        seat_zones = seat_zones[1:]
     seated.sort(key=lambda s: math.hypot(s.label_x - layout.focal_x, s.label_y - layout.focal_y))
-    result = []
+    result = [ZoneAssignment(session=session, zone=zones[0], section=s) for s in floor]
     for index, section in enumerate(seated):
         band = min(len(seat_zones) - 1, index * len(seat_zones) // max(1, len(seated)))
         result.append(ZoneAssignment(session=session, zone=seat_zones[band], section=section))
     result += [ZoneAssignment(session=session, zone=zones[-1], section=s) for s in standing]
     return result
+
+
+# The concert floor of the arena: an end stage, three seated floor blocks in front of it and
+# standing behind them, in plan units of the arena layout.
+FLOOR_BLOCKS = 3
+FLOOR_ROWS = 15
+FLOOR_SEATS_PER_ROW = 9
+FLOOR_PITCH = 11.0  # between seats and between rows
+FLOOR_STANDING_CAPACITY = 2400
+STAGE_DEPTH = 60.0
+
+
+def add_concert_floor(layout: Layout) -> frozenset[str]:
+    """Put an end stage and sellable places on ``layout``'s floor: seated blocks F1-F3
+    facing the stage (row 1 nearest it) and a standing area T1 behind them. The stage front
+    becomes the focal point, so best available and the stands' zones look at the stage.
+    Returns the codes of the seated floor blocks."""
+    floor = next(shape for shape in layout.shapes if shape.get("kind") == "floor")
+    xs = [p[0] for p in floor["points"]]
+    ys = [p[1] for p in floor["points"]]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    cy = (y0 + y1) / 2
+    stage_front = x0 + STAGE_DEPTH
+    stage_half = (y1 - y0) * 0.3
+    layout.shapes = [
+        *layout.shapes,
+        {
+            "kind": "stage",
+            "label": "舞台",
+            "label_en": "Stage",
+            "points": [
+                [x0, round(cy - stage_half, 1)],
+                [stage_front, round(cy - stage_half, 1)],
+                [stage_front, round(cy + stage_half, 1)],
+                [x0, round(cy + stage_half, 1)],
+            ],
+        },
+    ]
+    layout.focal_x, layout.focal_y, layout.focal_label = stage_front, cy, "舞台"
+    layout.save(update_fields=["shapes", "focal_x", "focal_y", "focal_label"])
+
+    p = FLOOR_PITCH
+    block_height = FLOOR_SEATS_PER_ROW * p
+    aisle = ((y1 - y0) - 20 - FLOOR_BLOCKS * block_height) / (FLOOR_BLOCKS - 1)
+    first_row_x = stage_front + 2.5 * p
+    last_row_x = first_row_x + (FLOOR_ROWS - 1) * p
+    sections = []
+    for b in range(FLOOR_BLOCKS):
+        top = y0 + 10 + b * (block_height + aisle)
+        code = f"F{b + 1}"
+        section = PlannedSection(
+            code=code,
+            name=f"内场 {code} 区",
+            name_en=f"Floor block {code}",
+            kind=SectionKind.SEATED,
+            tier=1,
+            outline=[
+                [round(first_row_x - p / 2, 1), round(top, 1)],
+                [round(last_row_x + p / 2, 1), round(top, 1)],
+                [round(last_row_x + p / 2, 1), round(top + block_height, 1)],
+                [round(first_row_x - p / 2, 1), round(top + block_height, 1)],
+            ],
+            label_x=round((first_row_x + last_row_x) / 2, 1),
+            label_y=round(top + block_height / 2, 1),
+        )
+        for r in range(FLOOR_ROWS):
+            x = round(first_row_x + r * p, 1)
+            seats = [
+                PlannedSeat(
+                    str(i),
+                    i,
+                    x,
+                    round(top + (i - 0.5) * p, 1),
+                    is_aisle=i in (1, FLOOR_SEATS_PER_ROW),
+                )
+                for i in range(1, FLOOR_SEATS_PER_ROW + 1)
+            ]
+            section.rows.append(PlannedRow(label=str(r + 1), seats=seats))
+        sections.append(section)
+    standing_x0 = last_row_x + 2.5 * p
+    sections.append(
+        PlannedSection(
+            code="T1",
+            name="内场站票",
+            name_en="Floor standing",
+            kind=SectionKind.STANDING,
+            tier=1,
+            outline=[
+                [round(standing_x0, 1), y0 + 10],
+                [x1 - 10, y0 + 10],
+                [x1 - 10, y1 - 10],
+                [round(standing_x0, 1), y1 - 10],
+            ],
+            label_x=round((standing_x0 + x1 - 10) / 2, 1),
+            label_y=round(cy, 1),
+            capacity=FLOOR_STANDING_CAPACITY,
+        )
+    )
+    write_sections(layout=layout, sections=sections)
+    return frozenset(s.code for s in sections if s.kind == SectionKind.SEATED)
 
 
 class _Loader:
@@ -238,6 +351,7 @@ class _Loader:
         self.stdout = stdout
         self.sections_by_layout: dict[int, list[Section]] = {}
         self.zone_rows: list[tuple[Session, list[tuple]]] = []
+        self.floor_codes: dict[int, frozenset[str]] = {}
 
     def say(self, text: str) -> None:
         if self.stdout is not None:
@@ -349,6 +463,7 @@ class _Loader:
         self.arena = generate_layout(
             venue=arena, spec=LayoutSpec.arena_15k(), name="演唱会", name_en="Concert"
         )
+        self.floor_codes[self.arena.pk] = add_concert_floor(self.arena)
         hall = Venue.objects.create(
             organization=self.venue_org,
             city=self.cities["shanghai"],
@@ -705,9 +820,26 @@ class _Loader:
         for session, _spec in self.zone_rows:
             layout = session.layout
             assignments += _assign_zones_by_distance(
-                session, layout, by_session[session.pk], self.sections_by_layout[layout.pk]
+                session,
+                layout,
+                by_session[session.pk],
+                self.sections_by_layout[layout.pk],
+                self.floor_codes.get(layout.pk, frozenset()),
             )
         ZoneAssignment.objects.bulk_create(assignments, batch_size=2000)
+
+    def posters(self) -> None:
+        """Attach each event's poster (``posters/<slug>.svg``, drawn by ``demo.posters``) as
+        its image; the file is copied into the media storage once."""
+        for event in Event.objects.order_by("pk"):
+            source = poster_path(event.slug)
+            if not source.exists():
+                continue
+            name = f"events/demo/{source.name}"
+            if not default_storage.exists(name):
+                name = default_storage.save(name, ContentFile(source.read_bytes()))
+            event.image.name = name
+            event.save(update_fields=["image"])
 
     def units(self) -> None:
         """Sellable places for the sessions on sale now: the next round of league matches,
@@ -741,6 +873,7 @@ def load_demo(*, now: datetime, stdout=None) -> DemoSummary:
             loader.live()
             loader.policies()
             loader.price_zones()
+            loader.posters()
             loader.units()
             add_demo_waiting_room(now=now)
             add_demo_checkin(now=now)

@@ -8,10 +8,12 @@ HEAT_WINDOW_MINUTES):
 * *views*: how often fans opened the section's seat view (``SectionViewCount``, one row per
   session, section and UTC minute, incremented by ``record_section_view``).
 
-The heat of a section is ``(taken / max taken + views / max views) / 2`` over the sections of
-the session (a term is 0 when its maximum is 0), rounded to two decimals: 1.00 is the
-section selling fastest *and* looked at most. ``taken_per_minute`` is ``taken /
-window_minutes`` rounded to two decimals.
+The heat of a section is ``(taken / scale taken + views / scale views) / 2``, rounded to two
+decimals, where a scale is the busiest section's figure but never less than
+``HEAT_FULL_TAKEN`` places or ``HEAT_FULL_VIEWS`` views in the window: 1.00 is the section
+selling fastest *and* looked at most in a sale that is really busy, while two tickets sold
+in a quiet sale stay cool (0.05) instead of making their section the "hottest".
+``taken_per_minute`` is ``taken / window_minutes`` rounded to two decimals.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from tessera.inventory.models import InventoryUnit, SectionViewCount, UnitStatus
 from tessera.venues.models import Section
 
 HEAT_WINDOW_MINUTES = 15
+# Below these figures in the window no section is "hot", however it compares to the others.
+HEAT_FULL_TAKEN = 20  # places held or sold
+HEAT_FULL_VIEWS = 20  # openings of the section's seat view
 _CENT = Decimal("0.01")
 
 
@@ -92,8 +97,8 @@ def section_heat(
         .annotate(n=Sum("views"))
         .values_list("section_id", "n")
     )
-    top_taken = max(taken.values(), default=0)
-    top_views = max(views.values(), default=0)
+    top_taken = max([HEAT_FULL_TAKEN, *taken.values()])
+    top_views = max([HEAT_FULL_VIEWS, *views.values()])
     result = {}
     for section_id in sorted(section_ids):
         t, v = taken.get(section_id, 0), views.get(section_id, 0)

@@ -50,10 +50,53 @@ def test_heat_combines_places_taken_and_views_in_the_window():
     from decimal import Decimal as D
 
     assert figures == {
-        s1.pk: {"taken": 4, "views": 0, "taken_per_minute": D("0.27"), "heat": D("0.50")},
-        s2.pk: {"taken": 2, "views": 4, "taken_per_minute": D("0.13"), "heat": D("0.75")},
-        s3.pk: {"taken": 0, "views": 1, "taken_per_minute": D("0.00"), "heat": D("0.13")},
+        # (4/20 + 0/20) / 2, (2/20 + 4/20) / 2, (0/20 + 1/20) / 2: a quiet sale stays cool
+        s1.pk: {"taken": 4, "views": 0, "taken_per_minute": D("0.27"), "heat": D("0.10")},
+        s2.pk: {"taken": 2, "views": 4, "taken_per_minute": D("0.13"), "heat": D("0.15")},
+        s3.pk: {"taken": 0, "views": 1, "taken_per_minute": D("0.00"), "heat": D("0.03")},
     }
+
+
+def test_two_tickets_sold_are_not_hot_but_a_busy_section_is():
+    from decimal import Decimal as D
+
+    now = timezone.now().replace(second=30, microsecond=0)
+    sale = make_sale(
+        sections=2,
+        rows=4,
+        seats_per_row=10,
+        max_tickets_per_order=40,
+        max_tickets_per_account=40,
+        now=now,
+    )
+    s1, s2 = sale.sections["S1"], sale.sections["S2"]
+    # given a quiet sale: two tickets of S1 taken, S1 looked at twice
+    inventory.hold_units(
+        session=sale.session,
+        user=make_buyer(),
+        unit_ids=[u.pk for u in sale.units("S1")[:2]],
+        now=now,
+    )
+    for _ in range(2):
+        demand.record_section_view(session=sale.session, section=s1, now=now)
+
+    # then S1 is the busiest section, but cool: (2/20 + 2/20) / 2
+    quiet = demand.section_heat(session=sale.session, now=now)
+    assert (quiet[s1.pk]["heat"], quiet[s2.pk]["heat"]) == (D("0.10"), D("0.00"))
+
+    # when 30 places of S2 go and it is opened 25 times
+    inventory.hold_units(
+        session=sale.session,
+        user=make_buyer(),
+        unit_ids=[u.pk for u in sale.units("S2")[:30]],
+        now=now,
+    )
+    for _ in range(25):
+        demand.record_section_view(session=sale.session, section=s2, now=now)
+
+    # then S2 is hot and S1 cooler still: (2/30 + 2/25) / 2
+    busy = demand.section_heat(session=sale.session, now=now)
+    assert (busy[s1.pk]["heat"], busy[s2.pk]["heat"]) == (D("0.07"), D("1.00"))
 
 
 def test_no_activity_is_zero_heat_everywhere():

@@ -18,6 +18,8 @@ const T = config.strings;
 const $ = (id) => document.getElementById(id);
 const svg = $("sm-svg");
 const seatLayer = $("sm-seats");
+const rowLayer = $("sm-rows");
+const MIN_SEAT_PX = 24; // a seat's diameter on screen once its section is open: one tap
 
 const fmt = (text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => values[k]);
 const sectionsByCode = config.sections;
@@ -32,6 +34,8 @@ const state = {
   proposed: new Set(),
   lost: new Set(),
   heat: false,
+  holding: false,
+  standing: null, // the standing section whose quantity the bar holds
 };
 
 const view = new PanZoom(svg, {
@@ -108,6 +112,51 @@ function paintOverview() {
   }
 }
 
+// -- section tooltips: name, zone and price, places left -------------------------------------
+
+function tipText(section) {
+  const a = state.availability[section.id];
+  const zone = config.zones[section.zone];
+  const lines = [section.name];
+  lines.push(zone ? fmt(T.tipPrice, { zone: zone.name, price: zone.price }) : T.closed);
+  if (a) lines.push(a.free === 0 ? T.soldOut : fmt(T.left, { n: a.free }));
+  return lines;
+}
+
+function showTip(el, clientX, clientY) {
+  const section = sectionsByCode[el.dataset.section];
+  const tip = $("sm-tip");
+  if (!section || root.dataset.state !== "overview") {
+    tip.hidden = true;
+    return;
+  }
+  tip.replaceChildren(
+    ...tipText(section).map((line, i) => {
+      const span = document.createElement(i === 0 ? "strong" : "span");
+      span.textContent = line;
+      return span;
+    }),
+  );
+  tip.dataset.section = section.code;
+  tip.hidden = false;
+  const stage = $("sm-stage").getBoundingClientRect();
+  let x = clientX;
+  let y = clientY;
+  if (x === undefined) {
+    const box = el.getBoundingClientRect();
+    x = box.left + box.width / 2;
+    y = box.top + box.height / 2;
+  }
+  const left = Math.min(Math.max(x - stage.left + 12, 4), stage.width - tip.offsetWidth - 4);
+  const top = Math.min(Math.max(y - stage.top + 12, 4), stage.height - tip.offsetHeight - 4);
+  tip.style.left = `${left}px`;
+  tip.style.top = `${top}px`;
+}
+
+function hideTip() {
+  $("sm-tip").hidden = true;
+}
+
 async function poll() {
   try {
     const headers = state.etag ? { "If-None-Match": state.etag } : {};
@@ -143,26 +192,93 @@ function seatLabel(section, row, seat) {
   return fmt(T.seat, { section: section.code, row: row.label, seat: seat[2] });
 }
 
-async function openSection(section) {
+async function openSection(section, focus = null) {
   if (section.kind === "standing") {
     showStanding(section);
     return;
   }
   $("sm-standing").hidden = true;
+  state.standing = null;
   if (!state.geometry[section.id]) {
     const response = await fetch(config.urls.seats.replace("{id}", section.id));
     state.geometry[section.id] = await response.json();
   }
   post(config.urls.view.replace("{id}", section.id)); // a view for the heat map
   state.open = section.id;
+  hideTip();
   root.dataset.state = "seats";
   root.dataset.section = section.code;
   $("sm-back").hidden = false;
+  const zone = config.zones[section.zone];
+  $("sm-legend").style.setProperty("--sm-zone", zone ? zone.color : "#888");
   drawSeats(section);
   const g = state.geometry[section.id];
   const xs = g.rows.flatMap((r) => r.seats.map((s) => s[0]));
   const ys = g.rows.flatMap((r) => r.seats.map((s) => s[1]));
-  view.fit(Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys));
+  // room for the row labels beyond the rows' ends
+  const m = g.pitch * 1.8;
+  view.fit(Math.min(...xs) - m, Math.min(...ys) - m, Math.max(...xs) + m, Math.max(...ys) + m, 0.04);
+  // big enough to tap: zoom in on the section's middle until a seat is MIN_SEAT_PX wide
+  const [, , scale] = view.toPlan(0, 0);
+  const diameter = g.pitch * 0.84 * scale;
+  if (diameter > 0 && diameter < MIN_SEAT_PX) {
+    view.zoom(MIN_SEAT_PX / diameter);
+    if (focus) {
+      // keep the seats the fan is shown (a proposal, an alternative) in the middle
+      const [, , w, h] = view.box;
+      view.set([focus[0] - w / 2, focus[1] - h / 2, w, h]);
+    }
+  }
+  showDirection(xs, ys);
+}
+
+function showDirection(xs, ys) {
+  // which way the stage (pitch, floor…) lies from the open section, as an arrow on screen
+  const focal = config.focal;
+  const cx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const cy = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const box = $("sm-direction");
+  if (!focal || !focal.label || (Math.abs(focal.x - cx) < 1 && Math.abs(focal.y - cy) < 1)) {
+    box.hidden = true;
+    return;
+  }
+  const degrees = (Math.atan2(focal.y - cy, focal.x - cx) * 180) / Math.PI + 90;
+  $("sm-direction-arrow").style.transform = `rotate(${degrees.toFixed(0)}deg)`;
+  $("sm-direction-text").textContent = fmt(T.towards, { place: focal.label });
+  box.dataset.degrees = degrees.toFixed(0);
+  box.hidden = false;
+}
+
+function drawRowLabels(g) {
+  // the row's label beyond both ends of the row, away from its seats
+  rowLayer.replaceChildren();
+  const fragment = document.createDocumentFragment();
+  for (const row of g.rows) {
+    if (!row.seats.length) continue;
+    const ends = [
+      [row.seats[0], row.seats[1]],
+      [row.seats[row.seats.length - 1], row.seats[row.seats.length - 2]],
+    ];
+    for (const [end, next] of ends) {
+      let dx = -1;
+      let dy = 0;
+      if (next) {
+        const length = Math.hypot(end[0] - next[0], end[1] - next[1]) || 1;
+        dx = (end[0] - next[0]) / length;
+        dy = (end[1] - next[1]) / length;
+      }
+      const text = document.createElementNS(SVG_NS, "text");
+      text.setAttribute("x", (end[0] + dx * g.pitch * 1.1).toFixed(1));
+      text.setAttribute("y", (end[1] + dy * g.pitch * 1.1).toFixed(1));
+      text.setAttribute("font-size", (g.pitch * 0.55).toFixed(1));
+      text.setAttribute("class", "sm-row-label");
+      text.setAttribute("aria-hidden", "true");
+      text.textContent = row.label;
+      fragment.appendChild(text);
+      if (row.seats.length === 1) break;
+    }
+  }
+  rowLayer.appendChild(fragment);
 }
 
 function drawSeats(section) {
@@ -195,6 +311,7 @@ function drawSeats(section) {
     }
   }
   seatLayer.appendChild(fragment);
+  drawRowLabels(g);
   paintSeats(section.id);
 }
 
@@ -244,8 +361,23 @@ function toggleSeat(circle) {
   }
   state.proposed.clear();
   $("sm-proposal").hidden = true;
+  state.standing = null;
+  $("sm-standing").hidden = true;
   paintSeats(state.open);
   renderSelection();
+}
+
+function seatIndex(sectionId, unitId) {
+  const g = state.geometry[sectionId];
+  if (!g) return -1;
+  let index = 0;
+  for (const row of g.rows) {
+    for (const s of row.seats) {
+      if (s[4] === unitId) return index;
+      index++;
+    }
+  }
+  return -1;
 }
 
 function dropTaken() {
@@ -288,17 +420,42 @@ function renderSelection() {
     li.append(text, remove);
     list.appendChild(li);
   }
-  const n = state.selected.size;
-  const count = n === 1 ? T.selectedOne : fmt(T.selectedCount, { n });
-  $("sm-count").textContent = n ? count : T.nothingSelected;
+  let n = state.selected.size;
+  let count = n === 1 ? T.selectedOne : fmt(T.selectedCount, { n });
+  if (state.standing) {
+    const zone = config.zones[state.standing.zone];
+    n = Math.max(0, Math.floor(Number($("sm-standing-qty").value) || 0));
+    minor = zone ? zone.minor * n : 0;
+    count = fmt(T.standingCount, { n, section: state.standing.name });
+  }
+  $("sm-count").textContent = n ? count : ""; // the reason under the button says what to do
   $("sm-total").textContent = n ? money(minor) : "";
-  $("sm-hold").disabled = n === 0;
+  $("sm-bar").dataset.count = String(n);
+  updateHoldButton();
+}
+
+function updateHoldButton() {
+  // disabled looks disabled and says why, next to the button
+  const button = $("sm-hold");
+  let reason = "";
+  if (!config.onSale) reason = T.reasonClosed;
+  else if (state.holding) reason = T.reasonHolding;
+  else if (state.standing) {
+    const n = Number($("sm-standing-qty").value);
+    if (!(n >= 1 && n <= config.maxSeats)) reason = fmt(T.limit, { n: config.maxSeats });
+  } else if (state.selected.size === 0) reason = T.reasonEmpty;
+  button.disabled = reason !== "";
+  if (!state.holding) button.textContent = state.standing ? T.holdPlaces : T.hold;
+  $("sm-hold-reason").textContent = reason;
+  $("sm-bar").dataset.disabled = reason ? "1" : "0";
 }
 
 // -- holds, proposals, lost seats -------------------------------------------------------------
 
 async function holdUnits(unitIds, button) {
   button.disabled = true;
+  state.holding = true;
+  updateHoldButton();
   const label = button.textContent;
   button.textContent = T.holding;
   try {
@@ -314,7 +471,9 @@ async function holdUnits(unitIds, button) {
     notice(T.error, "error");
   }
   button.textContent = label;
+  state.holding = false;
   button.disabled = false;
+  updateHoldButton();
 }
 
 function markTaken(seat) {
@@ -379,8 +538,21 @@ function showLost(message, details) {
 async function preview(proposal) {
   state.proposed = new Set(proposal.unit_ids);
   const section = sectionsById[proposal.seats[0].section_id];
-  if (state.open !== section.id) await openSection(section);
-  else paintSeats(section.id);
+  if (state.open !== section.id) {
+    if (!state.geometry[section.id]) {
+      const response = await fetch(config.urls.seats.replace("{id}", section.id));
+      state.geometry[section.id] = await response.json();
+    }
+    const g = state.geometry[section.id];
+    const points = g.rows.flatMap((r) => r.seats).filter((s) => state.proposed.has(s[4]));
+    const focus = points.length
+      ? [
+          points.reduce((a, p) => a + p[0], 0) / points.length,
+          points.reduce((a, p) => a + p[1], 0) / points.length,
+        ]
+      : null;
+    await openSection(section, focus);
+  } else paintSeats(section.id);
 }
 
 async function propose(event) {
@@ -398,19 +570,38 @@ async function propose(event) {
   const text = document.createElement("p");
   text.className = "sm-proposal-text";
   text.textContent = fmt(T.proposal, { seats: data.seats.map((s) => s.label).join(", "), total: data.total });
-  const accept = document.createElement("button");
-  accept.type = "button";
-  accept.className = "button button-primary";
-  accept.id = "sm-accept";
-  accept.textContent = T.accept;
-  accept.addEventListener("click", () => holdUnits(data.unit_ids, accept));
-  box.append(text, accept);
+  const hint = document.createElement("p");
+  hint.className = "sm-proposal-hint";
+  hint.textContent = T.proposalHint;
+  box.append(text, hint);
   box.hidden = false;
+  $("sm-lost").hidden = true;
   notice("");
   await preview(data);
+  // the proposal replaces what was picked by hand: one choice, one hold button
+  state.standing = null;
+  $("sm-standing").hidden = true;
+  state.selected.clear();
+  for (const seat of data.seats) {
+    state.selected.set(seat.unit_id, {
+      label: seat.label,
+      zone: seat.zone_id,
+      section: seat.section_id,
+      index: seatIndex(seat.section_id, seat.unit_id),
+    });
+  }
+  if (state.open) paintSeats(state.open);
+  renderSelection();
+  $("sm-bar").scrollIntoView({ block: "nearest" });
 }
 
 function showStanding(section) {
+  // a standing area replaces any seats picked: the bar holds its quantity
+  state.standing = section;
+  state.selected.clear();
+  state.proposed.clear();
+  $("sm-proposal").hidden = true;
+  if (state.open) paintSeats(state.open);
   const form = $("sm-standing");
   const zone = config.zones[section.zone];
   $("sm-standing-title").textContent = fmt(T.standingTitle, {
@@ -419,13 +610,14 @@ function showStanding(section) {
   });
   form.dataset.section = section.id;
   form.hidden = false;
+  renderSelection();
   $("sm-standing-qty").focus();
 }
 
 async function holdStanding(event) {
-  event.preventDefault();
+  if (event) event.preventDefault();
   const form = $("sm-standing");
-  const button = $("sm-standing-hold");
+  const button = $("sm-hold");
   button.disabled = true;
   const { status, data } = await post(config.urls.hold, {
     section: Number(form.dataset.section),
@@ -436,7 +628,7 @@ async function holdStanding(event) {
     return;
   }
   notice(data && data.error ? data.error.message : T.error, "error");
-  button.disabled = false;
+  updateHoldButton();
 }
 
 // -- heat map ----------------------------------------------------------------------------------
@@ -451,7 +643,6 @@ function heatColor(value) {
 async function toggleHeat() {
   state.heat = $("sm-heat").checked;
   root.classList.toggle("is-heat", state.heat);
-  root.querySelector(".sm-heat-legend").hidden = !state.heat;
   let figures = {};
   if (state.heat) {
     const response = await fetch(config.urls.heat, { cache: "no-store" });
@@ -486,12 +677,26 @@ function activate(target) {
 }
 
 svg.addEventListener("click", (event) => activate(event.target));
+svg.addEventListener("pointermove", (event) => {
+  if (event.pointerType === "touch") return;
+  const el = event.target.closest && event.target.closest(".sm-section");
+  if (el) showTip(el, event.clientX, event.clientY);
+  else hideTip();
+});
+svg.addEventListener("pointerleave", hideTip);
+svg.addEventListener("focusin", (event) => {
+  const el = event.target.closest(".sm-section");
+  if (el) showTip(el);
+});
+svg.addEventListener("focusout", hideTip);
 svg.addEventListener("keydown", (event) => {
   if ((event.key === "Enter" || event.key === " ") && activate(event.target)) event.preventDefault();
 });
 $("sm-back").addEventListener("click", () => {
   state.open = null;
   seatLayer.replaceChildren();
+  rowLayer.replaceChildren();
+  $("sm-direction").hidden = true;
   root.dataset.state = "overview";
   $("sm-back").hidden = true;
   view.reset();
@@ -501,8 +706,13 @@ $("sm-zoom-out").addEventListener("click", () => view.zoom(1 / 1.25));
 $("sm-heat").addEventListener("change", toggleHeat);
 $("sm-best").addEventListener("submit", propose);
 $("sm-standing").addEventListener("submit", holdStanding);
-$("sm-hold").addEventListener("click", () => holdUnits([...state.selected.keys()], $("sm-hold")));
+$("sm-hold").addEventListener("click", () => {
+  if (state.standing) holdStanding();
+  else holdUnits([...state.selected.keys()], $("sm-hold"));
+});
+$("sm-standing-qty").addEventListener("input", renderSelection);
 
+root.classList.add("is-live"); // the no-JavaScript form stays in its <noscript>
 renderSelection();
 poll().then(() => {
   // the overview is drawn with its first availability: what the benchmark times

@@ -41,20 +41,29 @@ def _strings() -> dict:
         "sectionLabel": _("Section %(section)s, %(zone)s, %(state)s"),
         "limit": _("You can choose at most %(n)s seats per order."),
         "taken": _("Someone else just took %(seats)s; it was removed from your choice."),
-        "nothingSelected": _("Choose seats on the map."),
         "selectedOne": _("1 seat selected"),
         "selectedCount": _("%(n)s seats selected"),
         "hold": _("Hold these seats"),
+        "holdPlaces": _("Hold these places"),
         "holding": _("Holding…"),
         "proposal": _("Proposed: %(seats)s · %(total)s"),
-        "accept": _("Take these seats"),
         "alternative": _("Take %(seats)s · %(total)s"),
         "noAlternative": _("No block of that size is left nearby; choose other seats."),
         "error": _("Something went wrong. Please try again."),
+        "standingCount": _("%(section)s · %(n)s places"),
         "standingTitle": _("%(section)s · standing, %(price)s each"),
         "heatLow": _("Quiet"),
         "heatHigh": _("In demand"),
         "remove": _("Remove %(seat)s"),
+        "reasonEmpty": _("Choose seats on the map or ask for the best seats first."),
+        "reasonClosed": _("This session is not on sale right now."),
+        "reasonHolding": _("Holding your seats…"),
+        "proposalHint": _(
+            "These seats are now your choice: hold them below, or tap seats to change."
+        ),
+        "tipPrice": _("%(zone)s · %(price)s"),
+        "towards": _("%(place)s this way"),
+        "focal": _("Stage"),
     }
 
 
@@ -76,7 +85,7 @@ def _urls(session_id: int) -> dict:
     }
 
 
-def seatmap_config(request, session, data) -> dict:
+def seatmap_config(request, session, data, *, is_on_sale: bool = True) -> dict:
     zones = list(session.price_zones.all())
     currency = zones[0].currency if zones else "CNY"
     symbol, exponent = _CURRENCY.get(currency, ("", 2))
@@ -90,6 +99,8 @@ def seatmap_config(request, session, data) -> dict:
             "kind": row["kind"],
             "zone": primary.primary.pk if primary and primary.primary else None,
         }
+    focal_label = _("Stage")
+    layout = session.layout
     return {
         "sessionId": session.pk,
         "maxSeats": session.max_tickets_per_order,
@@ -109,6 +120,8 @@ def seatmap_config(request, session, data) -> dict:
         },
         "sections": sections,
         "pollSeconds": 5,
+        "onSale": is_on_sale,
+        "focal": {"x": layout.focal_x, "y": layout.focal_y, "label": focal_label},
         "strings": _strings(),
     }
 
@@ -118,9 +131,15 @@ def seatmap(context, session):
     # the overview, the config and the legend each read the zones: one query for all three
     prefetch_related_objects([session], "price_zones")
     data = list_session_overviews([session])[session.pk]
+    overview = build_overview(data)
+    config = seatmap_config(
+        context["request"], session, data, is_on_sale=context.get("is_on_sale", True)
+    )
+    if overview.focal_label:
+        config["focal"]["label"] = overview.focal_label
     return {
-        "ov": build_overview(data),
-        "config": seatmap_config(context["request"], session, data),
+        "ov": overview,
+        "config": config,
         "session": session,
         "venue_name": session.layout.venue.display_name,
         "zones": list(session.price_zones.all()),

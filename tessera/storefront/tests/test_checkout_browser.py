@@ -69,11 +69,14 @@ def test_stepwise_checkout_with_progress_countdown_back_and_tickets(
 
     # step 1, seats: the buy page holds the best two seats of zone A
     page.click(f"a[href='/sessions/{sale.session.pk}/buy/']")
-    page.check(f"input[name=zone][value='{sale.zones['A'].pk}']")
-    page.check("input[name=mode][value=best]")
-    page.fill("input[name=quantity]", "2")
+    # (the price zone form is there only without JavaScript: the map's best seats)
+    page.wait_for_selector("#seatmap[data-ready='1']")
+    page.select_option("#sm-best-zone", str(sale.zones["A"].pk))
+    page.fill("#sm-best-qty", "2")
+    page.click("#sm-propose")
+    page.wait_for_selector(".sm-seat.is-proposed")
     page.screenshot(path=artifacts_dir / "checkout-1-seats.png", full_page=True)
-    page.click("#hold-button")
+    page.click("#sm-hold")
 
     # step 2, attendees: the held places with prices and total, the countdown running
     page.wait_for_selector("#checkout-form")

@@ -239,7 +239,7 @@ def test_heat_per_section(client, sale):
                 "taken": 0,
                 "views": 1,
                 "taken_per_minute": "0.00",
-                "heat": "0.50",
+                "heat": "0.03",
             },
             str(sale.sections["GA"].pk): {
                 "taken": 0,

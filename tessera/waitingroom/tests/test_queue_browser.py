@@ -65,10 +65,13 @@ def test_join_the_pre_queue_get_admitted_at_opening_and_hold_places(
     assert cookie_name(sale.session.pk) in cookies
 
     # and they can hold places
-    page.check(f"input[name=zone][value='{sale.zones['A'].pk}']")
-    page.check("input[name=mode][value=best]")
-    page.fill("input[name=quantity]", "2")
-    page.click("#hold-button")
+    # (the price zone form is there only without JavaScript: the map's best seats)
+    page.wait_for_selector("#seatmap[data-ready='1']")
+    page.select_option("#sm-best-zone", str(sale.zones["A"].pk))
+    page.fill("#sm-best-qty", "2")
+    page.click("#sm-propose")
+    page.wait_for_selector(".sm-seat.is-proposed")
+    page.click("#sm-hold")
     page.wait_for_selector("#countdown")
     hold = Hold.objects.get()
     assert hold.user.username == "fan"
