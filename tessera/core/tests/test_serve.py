@@ -126,7 +126,7 @@ class Served:
         return self.get("/api/v1/sessions?limit=1") == (200, b'{"items": [], "count": 0}')
 
     def task_workers(self) -> list[int]:
-        return [p for p in _children(self.process.pid) if "db_worker" in _cmdline(p)]
+        return [p for p in _children(self.process.pid) if "task_worker" in _cmdline(p)]
 
     def granian(self) -> int:
         (pid,) = [p for p in _children(self.process.pid) if "granian" in _cmdline(p)]

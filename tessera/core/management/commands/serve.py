@@ -7,8 +7,12 @@ What runs (each number can be given with a flag or an environment variable):
   thread of a process at a time (the GIL), so the CPU work of requests spreads over cores
   only through processes; threads let a process go on while another request waits for the
   database. Every thread holds its own database connection, so a few are enough.
-- tasks: ``--task-workers`` ``db_worker`` processes, by default 2, so that a payment
-  callback never waits behind a slow task and one dying worker leaves another running.
+- tasks: ``--task-workers`` ``task_worker`` processes, by default 2, so that a payment
+  callback never waits behind a slow task and one dying worker leaves another running. Each
+  keeps a heartbeat; the tasks a killed worker had claimed go back to the queue once its
+  heartbeat is older than the lease (``core.workers``), and every worker sweeps at start.
+- metrics: every child writes its counters under ``PROMETHEUS_MULTIPROC_DIR`` (given, else
+  ``var/metrics/<port>/``, emptied at start), so ``/metrics`` adds up all processes.
 - this process, the supervisor: it hands the periodic tidy-up tasks to the workers every
   minute and starts again any child that exits or is killed (granian, a task worker), after
   a pause of 0.5 s that doubles, up to 30 s, while the child keeps dying within 10 s of its
@@ -203,11 +207,11 @@ class Command(BaseCommand):
                 self._web_command(host, port, layout.web_processes, layout.threads),
             )
         ]
+        self.env["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_directory(port))
         worker_command = [
             sys.executable,
             str(settings.BASE_DIR / "manage.py"),
-            "db_worker",
-            "--no-reload",
+            "task_worker",
             "--interval",
             "0.5",
         ]
@@ -243,6 +247,22 @@ class Command(BaseCommand):
         self._say("Tessera has stopped.")
 
     # -- the children ------------------------------------------------------------------------
+
+    @staticmethod
+    def _metrics_directory(port: int):
+        """Where the children write their metrics (``core.metrics``), emptied at start: the
+        given ``PROMETHEUS_MULTIPROC_DIR``, else ``var/metrics/<port>``."""
+        from pathlib import Path
+
+        given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        directory = Path(given) if given else settings.VAR_DIR / "metrics" / str(port)
+        if directory.exists():
+            for entry in directory.glob("*.db"):
+                entry.unlink()
+        else:
+            directory.mkdir(parents=True)
+        os.chmod(directory, 0o700)
+        return directory
 
     def _web_command(self, host: str, port: int, workers: int, threads: int) -> list[str]:
         return [
