@@ -19,5 +19,6 @@ urlpatterns = [
     path("tickets/", include("tessera.tickets.urls")),
     path("queue/", include("tessera.waitingroom.urls")),
     path("checkin/", include("tessera.checkin.urls")),
+    path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
     path("", include("tessera.storefront.urls")),
 ]
