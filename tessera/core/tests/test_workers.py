@@ -135,7 +135,7 @@ def test_a_worker_beats_while_it_runs_and_removes_its_heartbeat_when_it_stops(da
 # -- the lease on the database backend ----------------------------------------------------------
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the worker closes connections in a transaction
 def test_tasks_of_a_worker_whose_heartbeat_is_stale_go_back_to_the_queue_and_run(
     database_tasks, caplog
 ):
@@ -193,7 +193,7 @@ def test_a_task_whose_workers_keep_dying_is_failed_after_the_last_attempt(databa
     assert row.traceback == "3 workers died while running this task (last: dead)."
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the worker closes connections in a transaction
 def test_a_task_carries_the_request_id_into_the_worker_log(database_tasks, caplog):
     # given a task enqueued while answering request "req-abcdef12"
     with requestid.bound("req-abcdef12"):
