@@ -295,3 +295,24 @@ def _task_finished(sender, task_result, **kwargs) -> None:
 def connect_signals() -> None:
     task_started.connect(_task_started, dispatch_uid="tessera.core.workers.started")
     task_finished.connect(_task_finished, dispatch_uid="tessera.core.workers.finished")
+
+
+# -- the periodic tasks ---------------------------------------------------------------------
+
+
+def enqueue_periodic_tasks() -> dict[str, str]:
+    """Hand every task of ``settings.PERIODIC_TASKS`` to the workers once; path → the task
+    result's id, or the error that kept it out of the queue. ``manage.py serve`` calls it
+    every ``TESSERA_HOUSEKEEPING_SECONDS``; machines without ``serve``'s workers run
+    ``manage.py enqueue_periodic_tasks`` from a timer (docs/operations.md). Running it on
+    several machines at once is harmless: every periodic task is idempotent."""
+    from django.utils.module_loading import import_string
+
+    outcome = {}
+    for path in settings.PERIODIC_TASKS:
+        try:
+            outcome[path] = str(import_string(path).enqueue().id)
+        except Exception as exc:
+            outcome[path] = f"not enqueued: {exc}"
+            logger.error("%s not enqueued: %s", path, exc)
+    return outcome

@@ -282,3 +282,15 @@ def test_on_rq_a_job_claimed_by_a_dead_worker_is_requeued_after_the_lease_and_ru
     SimpleWorker([rq_tasks], connection=rq_tasks.connection, job_class=Job).work(burst=True)
     assert tidy_expired_holds.get_result(task_result.id).status == TaskResultStatus.SUCCESSFUL
     assert held(unit_ids) == 0
+
+
+@pytest.mark.django_db
+def test_the_periodic_tasks_command_enqueues_each_periodic_task_once(database_tasks):
+    from django.core.management import call_command
+
+    call_command("enqueue_periodic_tasks", verbosity=0)
+
+    queued = sorted(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert queued == sorted(database_tasks.PERIODIC_TASKS)
+    assert "tessera.core.tasks.requeue_abandoned_tasks" in queued
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"READY"}

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
 
 from tessera.core.db import prepare_connections, release_connections
 
@@ -356,13 +355,13 @@ class Command(BaseCommand):
 
     def _enqueue_housekeeping(self) -> None:
         """Hand the tasks named in ``settings.PERIODIC_TASKS`` to the workers."""
+        from tessera.core.workers import enqueue_periodic_tasks
+
         prepare_connections()  # the supervisor's connection may have gone stale in a minute
         try:
-            for path in settings.PERIODIC_TASKS:
-                try:
-                    import_string(path).enqueue()
-                except Exception as exc:
-                    self._say(f"{path} not enqueued: {exc}", err=True)
+            for path, result in enqueue_periodic_tasks().items():
+                if result.startswith("not enqueued"):
+                    self._say(f"{path} {result}", err=True)
         finally:
             release_connections()
 
