@@ -216,16 +216,19 @@ def _sweep_rq(*, now: datetime, fresh: set[str]) -> Swept:
             try:
                 execution.refresh()
                 worker, claimed_at = execution.worker_name, execution.created_at
-            except ValueError:  # the execution's own record expired: its worker is long gone
+            except ValueError:
+                # The execution's record is gone: its worker finished the job just now (and
+                # took the registry entry with it, checked below), or died long ago.
                 worker, claimed_at = "", None
             if worker in fresh or (claimed_at is not None and claimed_at > now - lease()):
                 continue
+            # Taking the entry out of the registry is the claim on it: a worker that finished
+            # the job meanwhile (or another sweep) has taken it already.
+            if not redis.zrem(registry.key, execution.composite_key):
+                continue
+            redis.delete(execution.key)
             job = queue.fetch_job(job_id)
-            with redis.pipeline() as pipeline:
-                registry.remove_execution(execution, pipeline=pipeline)
-                pipeline.delete(execution.key)
-                pipeline.execute()
-            if job is None:
+            if job is None or job.get_status() != JobStatus.STARTED:
                 continue
             attempts = int(job.meta.get("tessera_claims", 1))
             if attempts >= _max_attempts():

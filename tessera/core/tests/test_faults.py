@@ -528,3 +528,94 @@ def test_database_connections_dropped_during_callbacks_lose_no_paid_order(databa
         assert poller.failures == []
         assert_every_paid_order_has_its_tickets(state, burst)
         assert (get(server, "/health/ready") or (0,))[0] == 200
+
+
+RQ_REDIS_URL = "redis://127.0.0.1:6379/11"
+
+RQ_STATE = r"""
+import json, sys
+import django
+django.setup()
+import django_rq
+from rq.executions import Execution
+from tessera.core.models import AuditEntry, WorkerHeartbeat
+from tessera.core.taskbackends import Job
+queue = django_rq.get_queue("default", job_class=Job)
+registry = queue.started_job_registry
+claims = []
+for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+    execution = Execution(execution_id, job_id, connection=queue.connection)
+    try:
+        execution.refresh()
+    except ValueError:  # finished between the two reads
+        continue
+    beat = WorkerHeartbeat.objects.filter(pk=execution.worker_name).first()
+    claims.append([job_id, execution.worker_name, beat.pid if beat else None])
+job = queue.fetch_job(sys.argv[1])
+print(json.dumps({
+    "claims": claims,
+    "status": job.get_status().value if job else None,
+    "claimed": job.meta.get("tessera_claims", 1) if job else None,
+    "runs": AuditEntry.objects.filter(action="test.linger", object_id=sys.argv[2]).count(),
+}))
+"""
+
+
+@pytest.mark.django_db
+def test_on_rq_a_worker_killed_while_it_runs_a_task_is_replaced_and_the_task_runs_again(
+    database, tmp_path
+):
+    import redis
+
+    client = redis.Redis.from_url(RQ_REDIS_URL)
+
+    def forget_default_queue():  # (other tests' queues in this database have other names)
+        for key in client.scan_iter(match="rq:*:default*"):
+            client.delete(key)
+
+    forget_default_queue()
+    database.environment |= {
+        "TESSERA_REDIS_URL": RQ_REDIS_URL,
+        "TESSERA_TASK_BACKEND": "rq",
+    }
+    sale = json.loads(database.run(SETUP, str(FANS // 2)))
+    try:
+        with served(database, tmp_path) as server:
+            poller = Poller(server)
+            poller.start()
+            burst = Burst(server, sale).start()
+
+            # when an RQ task worker is killed while it runs a task of 6 s
+            marker = uuid.uuid4().hex
+            job_id = database.run(ENQUEUE, marker, "6")
+
+            def holder():
+                state = json.loads(database.run(RQ_STATE, job_id, marker))
+                pids = [pid for claimed, _, pid in state["claims"] if claimed == job_id]
+                return pids[0] if pids and pids[0] else None
+
+            victim = wait_for("an RQ worker runs the lingering task", holder)
+            assert victim in task_workers(server)
+            os.kill(victim, signal.SIGKILL)
+            burst.join()
+
+            # then a new worker replaces it, the job goes back to the queue after the lease
+            # and runs to the end, once
+            wait_for(
+                "a new task worker",
+                lambda: len(task_workers(server)) == 2 and victim not in task_workers(server),
+            )
+
+            def finished():
+                state = json.loads(database.run(RQ_STATE, job_id, marker))
+                return state if state["status"] == "finished" else None
+
+            state = wait_for("the job finished", finished, timeout=60)
+            assert (state["runs"], state["claimed"], state["claims"]) == (1, 2, [])
+            # and the web answered throughout, every paid order has its tickets
+            poller.stop.set()
+            poller.join()
+            assert poller.failures == []
+            assert_every_paid_order_has_its_tickets(settled(database), burst)
+    finally:
+        forget_default_queue()

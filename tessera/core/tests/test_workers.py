@@ -264,7 +264,8 @@ def test_on_rq_a_job_claimed_by_a_dead_worker_is_requeued_after_the_lease_and_ru
     task_result = tidy_expired_holds.using(queue_name=rq_tasks.name).enqueue()
     dying = SimpleWorker([rq_tasks], connection=rq_tasks.connection, job_class=Job, name="dead")
     job, _queue = dying.dequeue_job_and_maintain_ttl(timeout=1)
-    dying.prepare_execution(job)
+    dying.prepare_execution(job)  # as RQ's worker does before it runs a job
+    dying.prepare_job_execution(job)
     beat("dead", now - timedelta(seconds=5))
     assert rq_tasks.count == 0
     assert rq_tasks.started_job_registry.get_job_ids(cleanup=False) == [task_result.id]

@@ -85,5 +85,7 @@ class Command(BaseCommand):
         worker = SimpleWorker(
             rq_queues, connection=rq_queues[0].connection, job_class=Job, name=worker_id
         )
-        # No scheduler process: Tessera enqueues no deferred (run_after) task.
-        worker.work(with_scheduler=False, logging_level="INFO" if verbosity else "WARNING")
+        # RQ's own lines follow TESSERA_LOG_LEVEL, as everything else does. No scheduler
+        # process: Tessera enqueues no deferred (run_after) task.
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        worker.work(with_scheduler=False, logging_level=level if verbosity else "WARNING")
