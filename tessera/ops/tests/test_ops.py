@@ -8,6 +8,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -51,7 +53,18 @@ def call(path: str, *, method: str = "GET", headers: dict | None = None):
         answered["status"] = int(status[:3])
         answered["headers"] = dict(response_headers)
 
-    body = b"".join(application(environ, start_response))
+    # As Django's test client does: the test's transaction must outlive the request, so
+    # Django's connection closing at request start and end (which its client re-connects to
+    # request_started after each of its requests) is off meanwhile.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        response = application(environ, start_response)
+        body = b"".join(response)
+        if hasattr(response, "close"):
+            response.close()
+    finally:
+        signals.request_finished.connect(close_old_connections)
     return answered["status"], answered["headers"], body
 
 
