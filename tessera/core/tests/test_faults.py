@@ -381,7 +381,7 @@ def task_workers(server: Server) -> dict[int, str]:
     return {pid: c for pid, c in server.members().items() if "task_worker" in c}
 
 
-def wait_for(what: str, check, timeout: float = 30.0):
+def wait_for(what: str, check, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()

@@ -30,7 +30,7 @@ from tessera.core.management.commands.serve import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-TIMEOUT = 20.0  # seconds any one wait may take before the test fails
+TIMEOUT = 60.0  # seconds any one wait may take before the test fails (a loaded machine)
 
 
 def _environment(var_dir: Path) -> dict[str, str]:
