@@ -79,7 +79,7 @@ def add_arguments(parser) -> None:
         "--task-workers",
         type=int,
         default=1,
-        help="db_worker processes serve starts (default 1)",
+        help="task_worker processes serve starts (default 1)",
     )
     parser.add_argument(
         "--cap", type=float, default=None, help="sell-out time cap in seconds (300, quick 20)"
@@ -326,7 +326,7 @@ def _process_cpu() -> dict[int, tuple[str, float]]:
         seconds = sum(int(f) for f in fields[11:15]) / _TICK
         if comm == "postgres" or cmdline.startswith("postgres"):
             kind = "postgres"
-        elif "db_worker" in cmdline:
+        elif "task_worker" in cmdline:
             kind = "task_worker"
         elif "granian" in cmdline or "tessera.wsgi" in cmdline:
             kind = "web"
@@ -883,7 +883,7 @@ def _start_py_spy(server: Server, out_dir: Path, seconds: float) -> list[subproc
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "db_worker" in cmdline:
+        if "task_worker" in cmdline:
             name = "task_worker"
         elif "granian" in cmdline and "manage.py" not in cmdline:
             name = "web"
@@ -931,7 +931,7 @@ class Chaos:
         found = []
         for server in self.servers:
             for pid, cmdline in server.members().items():
-                if "db_worker" in cmdline:
+                if "task_worker" in cmdline:
                     found.append((pid, "task_worker"))
                 elif "granian" in cmdline:
                     found.append((pid, "web"))

@@ -26,7 +26,7 @@ class Server:
     """``with Server(...) as server:`` serves at ``server.base_url`` until the block ends.
 
     ``manage.py serve`` starts granian with ``--workers``/``--threads`` and
-    ``--task-workers`` ``db_worker`` processes, as ``make run`` does but with the numbers
+    ``--task-workers`` ``task_worker`` processes, as ``make run`` does but with the numbers
     given here. ``serve`` runs in a session of its own (its children each in their own process
     group within it), stopped with SIGTERM, which it passes on to its children; whatever of
     the session is left after the grace period gets SIGKILL. Output goes to ``log_path``.
@@ -132,7 +132,7 @@ class Server:
         about to start it again), else None."""
         if any(p.poll() is not None for p in self.processes):
             return f"a server process exited; see {self.log_path}"
-        workers = sum("db_worker" in c for c in self.members().values())
+        workers = sum("task_worker" in c for c in self.members().values())
         if workers < self.task_workers:
             return f"{self.task_workers - workers} task worker(s) gone; see {self.log_path}"
         return None

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "tessera.core",
     "tessera.accounts",
     "tessera.venues",
@@ -157,7 +158,25 @@ else:
         }
     }
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# --- task workers (docs/operations.md) -----------------------------------------------------
+# Tasks go through RQ (django-tasks-rq) when Redis is configured, else through the database
+# (django-tasks-db); TESSERA_TASK_BACKEND=database|rq chooses explicitly. Both backends are
+# Tessera's subclasses (tessera/core/taskbackends.py: the request id travels with a task).
+TASK_BACKEND = os.environ.get("TESSERA_TASK_BACKEND") or ("rq" if REDIS_URL else "database")
+if TASK_BACKEND not in ("database", "rq") or (TASK_BACKEND == "rq" and not REDIS_URL):
+    raise ValueError("TESSERA_TASK_BACKEND must be 'database', or 'rq' with TESSERA_REDIS_URL set")
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300}}
+RQ_SHOW_ADMIN_LINK = False  # its dashboard would bypass the back office's permissions
+if TASK_BACKEND == "rq":
+    TASKS = {"default": {"BACKEND": "tessera.core.taskbackends.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "tessera.core.taskbackends.DatabaseBackend"}}
+# A worker writes its heartbeat every WORKER_HEARTBEAT_SECONDS; the tasks claimed by a worker
+# whose heartbeat is older than TASK_LEASE_SECONDS are put back in the queue (tasks are
+# idempotent), up to TASK_MAX_ATTEMPTS claims in all (tessera/core/workers.py).
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("TESSERA_WORKER_HEARTBEAT_SECONDS", "5"))
+TASK_LEASE_SECONDS = float(os.environ.get("TESSERA_TASK_LEASE_SECONDS", "60"))
+TASK_MAX_ATTEMPTS = 5
 # How the sandbox gateway delivers its callbacks: "pool" (background threads of each web
 # process, retried) or "inline" (at once, in the request that decided; tests).
 SANDBOX_DELIVERY = "pool"
@@ -170,6 +189,7 @@ PERIODIC_TASKS = [
     "tessera.sale.tasks.reconcile_payments",
     "tessera.payments.tasks.retry_refunds",
     "tessera.payments.tasks.daily_ledger_check",
+    "tessera.core.tasks.requeue_abandoned_tasks",
 ]
 
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
@@ -268,10 +288,24 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("TESSERA_HSTS_INCLUDE_SUBDOMAINS", False)
     SECURE_HSTS_PRELOAD = _env_bool("TESSERA_HSTS_PRELOAD", False)
 
+# Logs: text lines by default; TESSERA_LOG_FORMAT=json writes one JSON object per line
+# (tessera/core/logs.py), each with the request id of its request or task.
+LOG_FORMAT = os.environ.get("TESSERA_LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "tessera.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "tessera.core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("TESSERA_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

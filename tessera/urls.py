@@ -27,5 +27,6 @@ urlpatterns = [
     path("", include("tessera.aftersales.urls")),
     path("account/", include("tessera.privacy.urls")),
     path("exchanges/", include("tessera.aftersales.urls_exchanges")),
+    path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
     path("", include("tessera.storefront.urls")),
 ]

@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from tessera.core import db
+        from tessera.core import db, workers
 
         db.install()  # connections are checked after an error or idle time, not every request
+        workers.connect_signals()  # a task's request id, log lines and metrics

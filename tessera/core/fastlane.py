@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from tessera.core.db import finish_connections, prepare_connections
 from tessera.core.errors import DomainError
+from tessera.core.metrics import ROUTE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -141,12 +142,33 @@ class Route:
     method: str
     pattern: re.Pattern
     handler: Handler
+    label: str = ""  # the pattern with <name> for each named group: the metrics' route
 
 
 def route(method: str, pattern: str, handler: Handler) -> Route:
     """A route of ``method`` and a full-path regular expression (named groups become
     ``request.args``)."""
-    return Route(method, re.compile(pattern), handler)
+    return Route(method, re.compile(pattern), handler, _label(pattern))
+
+
+def _label(pattern: str) -> str:
+    """``pattern`` with each named group ``(?P<name>...)`` (nested groups included) written
+    ``<name>``, as Django's URL patterns name their parts."""
+    label, i = [], 0
+    while (start := pattern.find("(?P<", i)) >= 0:
+        name_end = pattern.index(">", start)
+        depth, j = 0, start
+        while True:
+            if pattern[j] == "\\":
+                j += 2
+                continue
+            depth += {"(": 1, ")": -1}.get(pattern[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        label += [pattern[i:start], f"<{pattern[start + 4 : name_end]}>"]
+        i = j
+    return "".join([*label, pattern[i:]])
 
 
 def json_answer(status: int, data, headers: list[tuple[str, str]] | None = None) -> Answer:
@@ -227,6 +249,7 @@ def wrap(application, routes: list[Route]):
             match = candidate.pattern.fullmatch(path)
             if match is None:
                 continue
+            environ[ROUTE_KEY] = candidate.label
             answered = _serve(candidate, match, environ, start_response)
             if answered is not None:
                 return answered

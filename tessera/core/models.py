@@ -62,3 +62,28 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user_id", "scope", "key"], name="uniq_idempotency"),
         ]
+
+
+class WorkerHeartbeat(models.Model):
+    """A running task worker, as it last reported itself (``core.workers``).
+
+    Each worker process writes its row when it starts and every ``WORKER_HEARTBEAT_SECONDS``
+    from a thread of its own (so a long task does not stop it) and deletes it when it stops
+    cleanly. A row older than ``TASK_LEASE_SECONDS`` is a worker that died (SIGKILL, a lost
+    machine): the tasks it had claimed are put back in the queue by
+    ``workers.requeue_abandoned_tasks``.
+    """
+
+    worker_id = models.CharField(_("worker"), max_length=64, primary_key=True)
+    backend = models.CharField(_("task backend"), max_length=20)
+    host = models.CharField(_("host"), max_length=255)
+    pid = models.PositiveIntegerField(_("process id"))
+    started_at = models.DateTimeField(_("started at"))
+    beat_at = models.DateTimeField(_("last heartbeat at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("task worker")
+        verbose_name_plural = _("task workers")
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.host}:{self.pid})"

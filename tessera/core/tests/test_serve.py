@@ -30,7 +30,7 @@ from tessera.core.management.commands.serve import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-TIMEOUT = 20.0  # seconds any one wait may take before the test fails
+TIMEOUT = 60.0  # seconds any one wait may take before the test fails (a loaded machine)
 
 
 def _environment(var_dir: Path) -> dict[str, str]:
@@ -126,7 +126,7 @@ class Served:
         return self.get("/api/v1/sessions?limit=1") == (200, b'{"items": [], "count": 0}')
 
     def task_workers(self) -> list[int]:
-        return [p for p in _children(self.process.pid) if "db_worker" in _cmdline(p)]
+        return [p for p in _children(self.process.pid) if "task_worker" in _cmdline(p)]
 
     def granian(self) -> int:
         (pid,) = [p for p in _children(self.process.pid) if "granian" in _cmdline(p)]

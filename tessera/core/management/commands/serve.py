@@ -7,8 +7,12 @@ What runs (each number can be given with a flag or an environment variable):
   thread of a process at a time (the GIL), so the CPU work of requests spreads over cores
   only through processes; threads let a process go on while another request waits for the
   database. Every thread holds its own database connection, so a few are enough.
-- tasks: ``--task-workers`` ``db_worker`` processes, by default 2, so that a payment
-  callback never waits behind a slow task and one dying worker leaves another running.
+- tasks: ``--task-workers`` ``task_worker`` processes, by default 2, so that a payment
+  callback never waits behind a slow task and one dying worker leaves another running. Each
+  keeps a heartbeat; the tasks a killed worker had claimed go back to the queue once its
+  heartbeat is older than the lease (``core.workers``), and every worker sweeps at start.
+- metrics: every child writes its counters under ``PROMETHEUS_MULTIPROC_DIR`` (given, else
+  ``var/metrics/<port>/``, emptied at start), so ``/metrics`` adds up all processes.
 - this process, the supervisor: it hands the periodic tidy-up tasks to the workers every
   minute and starts again any child that exits or is killed (granian, a task worker), after
   a pause of 0.5 s that doubles, up to 30 s, while the child keeps dying within 10 s of its
@@ -36,7 +40,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
 
 from tessera.core.db import prepare_connections, release_connections
 
@@ -203,11 +206,11 @@ class Command(BaseCommand):
                 self._web_command(host, port, layout.web_processes, layout.threads),
             )
         ]
+        self.env["PROMETHEUS_MULTIPROC_DIR"] = str(self._metrics_directory(port))
         worker_command = [
             sys.executable,
             str(settings.BASE_DIR / "manage.py"),
-            "db_worker",
-            "--no-reload",
+            "task_worker",
             "--interval",
             "0.5",
         ]
@@ -243,6 +246,22 @@ class Command(BaseCommand):
         self._say("Tessera has stopped.")
 
     # -- the children ------------------------------------------------------------------------
+
+    @staticmethod
+    def _metrics_directory(port: int):
+        """Where the children write their metrics (``core.metrics``), emptied at start: the
+        given ``PROMETHEUS_MULTIPROC_DIR``, else ``var/metrics/<port>``."""
+        from pathlib import Path
+
+        given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        directory = Path(given) if given else settings.VAR_DIR / "metrics" / str(port)
+        if directory.exists():
+            for entry in directory.glob("*.db"):
+                entry.unlink()
+        else:
+            directory.mkdir(parents=True)
+        os.chmod(directory, 0o700)
+        return directory
 
     def _web_command(self, host: str, port: int, workers: int, threads: int) -> list[str]:
         return [
@@ -336,13 +355,13 @@ class Command(BaseCommand):
 
     def _enqueue_housekeeping(self) -> None:
         """Hand the tasks named in ``settings.PERIODIC_TASKS`` to the workers."""
+        from tessera.core.workers import enqueue_periodic_tasks
+
         prepare_connections()  # the supervisor's connection may have gone stale in a minute
         try:
-            for path in settings.PERIODIC_TASKS:
-                try:
-                    import_string(path).enqueue()
-                except Exception as exc:
-                    self._say(f"{path} not enqueued: {exc}", err=True)
+            for path, result in enqueue_periodic_tasks().items():
+                if result.startswith("not enqueued"):
+                    self._say(f"{path} {result}", err=True)
         finally:
             release_connections()
 
