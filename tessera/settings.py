@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tessera.waitingroom",
     "tessera.checkin",
     "tessera.aftersales",
+    "tessera.transfers",
     "tessera.storefront",
     "tessera.demo",
 ]
@@ -167,10 +168,15 @@ PERIODIC_TASKS = [
     "tessera.sale.tasks.reconcile_payments",
     "tessera.payments.tasks.retry_refunds",
     "tessera.payments.tasks.daily_ledger_check",
+    "tessera.transfers.tasks.expire_transfers",
 ]
 
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
 SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
+
+# Checks a ticket's transfer must pass when it is sent and when it is accepted
+# (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
+TRANSFER_GUARDS: list[str] = []
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]
