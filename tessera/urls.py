@@ -19,5 +19,6 @@ urlpatterns = [
     path("tickets/", include("tessera.tickets.urls")),
     path("queue/", include("tessera.waitingroom.urls")),
     path("checkin/", include("tessera.checkin.urls")),
+    path("transfers/", include("tessera.transfers.urls")),
     path("", include("tessera.storefront.urls")),
 ]
