@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class TransferStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting for the recipient")
+    PENDING = "pending", _("Waiting to be accepted")
     ACCEPTED = "accepted", _("Accepted")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
