@@ -55,7 +55,7 @@ def accepted_transfer_count(ticket_id: int) -> int:
 
 def _for_display(qs: QuerySet[Transfer]) -> QuerySet[Transfer]:
     return qs.select_related(
-        "ticket__order_line",
+        "ticket__order_line__order",
         "ticket__session__event",
         "ticket__session__layout__venue",
         "sender",
@@ -85,7 +85,7 @@ def list_tickets_given_to(user) -> list[Ticket]:
     return list(
         Ticket.objects.filter(holder=user, status=TicketStatus.VALID)
         .exclude(order_line__order__user=user)
-        .select_related("order_line", "session__event", "session__layout__venue")
+        .select_related("order_line__order", "session__event", "session__layout__venue")
         .order_by("session__starts_at", "pk")
     )
 
