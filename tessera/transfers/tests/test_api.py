@@ -1,13 +1,21 @@
 """The transfer endpoints, one thin test each, plus the link shown once and bad input."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tessera.tickets.models import Ticket
 from tessera.transfers.models import Transfer, TransferStatus
 from tessera.transfers.tests.factories import make_transferable
+
+
+def soon():
+    """A session a month from the real clock: these pages read the clock themselves."""
+    return timezone.now() + timedelta(days=30)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +32,7 @@ def post(client, path, body, **headers):
 
 def test_send_by_link_shows_the_link_once_and_the_recipient_accepts_it():
     # given 王小明 and 李雷 signed in
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     wang, li = client_for(s.buyer), client_for(s.friend)
     ticket = s.tickets[0]
 
@@ -62,7 +70,7 @@ def test_send_by_link_shows_the_link_once_and_the_recipient_accepts_it():
 
 
 def test_accept_and_cancel_by_id():
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     wang, li = client_for(s.buyer), client_for(s.friend)
     body = {
         "ticket": str(s.tickets[0].public_id),
@@ -118,7 +126,7 @@ def test_accept_and_cancel_by_id():
     ],
 )
 def test_bad_sends_answer_a_clear_error_and_change_nothing(body, status, code):
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     wang = client_for(s.buyer)
     body = {
         k: (v.replace("{t}", str(s.tickets[0].public_id)) if isinstance(v, str) else v)
@@ -132,7 +140,7 @@ def test_bad_sends_answer_a_clear_error_and_change_nothing(body, status, code):
 
 
 def test_someone_elses_ticket_and_an_unknown_link_are_not_found():
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     li = client_for(s.friend)
     answer = post(
         li, "/api/v1/transfers", {"ticket": str(s.tickets[0].public_id), "channel": "link"}
@@ -147,7 +155,7 @@ def test_someone_elses_ticket_and_an_unknown_link_are_not_found():
 
 
 def test_errors_are_translated_for_a_chinese_client():
-    s = make_transferable(is_transferable=False)
+    s = make_transferable(starts_at=soon(), is_transferable=False)
     wang = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
     wang.force_login(s.buyer)
     answer = post(

@@ -1,13 +1,22 @@
 """A transfer between two accounts in a real Chromium, and the gate scanner that refuses the
 old QR code after its next sync (see the root conftest.py and checkin's browser tests)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from tessera.checkin import services as checkin
 from tessera.tickets.models import Ticket
 from tessera.tickets.services import credential_for
 from tessera.transfers.models import Transfer, TransferStatus
 from tessera.transfers.tests.factories import make_transferable
+
+
+def soon():
+    """A session a month from the real clock: these pages read the clock themselves."""
+    return timezone.now() + timedelta(days=30)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +47,7 @@ def test_a_ticket_sent_by_link_and_accepted_then_the_old_qr_is_refused_after_syn
 ):
     # given 王小明's order of two tickets, 李雷's account, and a gate phone that has
     # downloaded the session for offline use
-    s = make_transferable(password=PASSWORD)
+    s = make_transferable(starts_at=soon(), password=PASSWORD)
     ticket = s.tickets[0]
     old_code = credential_for(ticket=ticket)
     base = live_server.url

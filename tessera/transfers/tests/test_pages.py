@@ -2,13 +2,21 @@
 page, my transfers, the entries on the order and account pages."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tessera.tickets.models import Ticket
 from tessera.transfers.models import Transfer, TransferStatus
 from tessera.transfers.tests.factories import make_transferable
+
+
+def soon():
+    """A session a month from the real clock: these pages read the clock themselves."""
+    return timezone.now() + timedelta(days=30)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +29,7 @@ def client_for(user, lang="en") -> Client:
 
 def test_send_a_link_from_the_order_page_and_accept_it_on_the_link_page():
     # given 王小明's order page shows a "Transfer" entry per ticket
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     wang, li = client_for(s.buyer), client_for(s.friend)
     ticket = s.tickets[0]
     order_page = wang.get(f"/orders/{s.order.number}/").content.decode()
@@ -67,7 +75,7 @@ def test_send_a_link_from_the_order_page_and_accept_it_on_the_link_page():
 
 
 def test_send_by_phone_then_the_recipient_accepts_from_my_transfers_and_sender_cancels():
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     wang, li = client_for(s.buyer, "zh-hans"), client_for(s.friend, "zh-hans")
     first, second = s.tickets
     sent = wang.post(
@@ -110,7 +118,7 @@ def test_send_by_phone_then_the_recipient_accepts_from_my_transfers_and_sender_c
     ],
 )
 def test_bad_input_on_the_send_form_shows_the_error_and_changes_nothing(data, message):
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     wang = client_for(s.buyer)
     answer = wang.post(f"/transfers/tickets/{s.tickets[0].public_id}/send/", data)
     assert answer.status_code == 422
@@ -119,7 +127,7 @@ def test_bad_input_on_the_send_form_shows_the_error_and_changes_nothing(data, me
 
 
 def test_pages_of_someone_elses_ticket_or_transfer_are_not_found():
-    s = make_transferable()
+    s = make_transferable(starts_at=soon())
     li = client_for(s.friend)
     ticket = s.tickets[0]
     assert li.get(f"/transfers/tickets/{ticket.public_id}/send/").status_code == 404
