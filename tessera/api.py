@@ -82,6 +82,7 @@ def _mount_routers() -> None:
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
     from tessera.tickets.api import router as tickets_router
+    from tessera.transfers.api import router as transfers_router
     from tessera.venues.api import router as venues_router
     from tessera.waitingroom.api import router as waitingroom_router
 
@@ -94,6 +95,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", tickets_router)
     api.add_router("/v1/", waitingroom_router)
     api.add_router("/v1/", checkin_router)
+    api.add_router("/v1/", transfers_router)
     api.add_router("/v1/", storefront_router)
     api.add_router("/v1/", aftersales_router)
     api.add_router("/v1/", exchanges_router)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tessera.waitingroom",
     "tessera.checkin",
     "tessera.aftersales",
+    "tessera.transfers",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.demo",
@@ -190,6 +191,7 @@ PERIODIC_TASKS = [
     "tessera.payments.tasks.retry_refunds",
     "tessera.payments.tasks.daily_ledger_check",
     "tessera.core.tasks.requeue_abandoned_tasks",
+    "tessera.transfers.tasks.expire_transfers",
 ]
 
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
@@ -197,6 +199,12 @@ SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions
 
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
 ORDER_PAID_HOOKS: list[str] = ["tessera.aftersales.exchanges.complete_paid_exchange"]
+# Checks a ticket's transfer must pass when it is sent and when it is accepted
+# (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
+TRANSFER_GUARDS: list[str] = []
+# Checks a ticket must pass before its buyer gives it back by a refund or an exchange
+# (tessera/aftersales/services.py): not offered to or held by someone else.
+TICKET_RETURN_GUARDS: list[str] = ["tessera.transfers.guards.refuse_tickets_in_transfer"]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]

@@ -28,5 +28,6 @@ urlpatterns = [
     path("account/", include("tessera.privacy.urls")),
     path("exchanges/", include("tessera.aftersales.urls_exchanges")),
     path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
+    path("transfers/", include("tessera.transfers.urls")),
     path("", include("tessera.storefront.urls")),
 ]

@@ -191,8 +191,11 @@ def _live_exchange_of(line_ids: list[int], now: datetime) -> bool:
     ).exists()
 
 
-def _check_tickets(line_ids: list[int]) -> None:
+def _check_tickets(line_ids: list[int], *, now: datetime) -> None:
+    from tessera.aftersales.services import run_ticket_return_guards
+
     found = list(Ticket.objects.filter(order_line_id__in=line_ids))
+    run_ticket_return_guards([t.pk for t in found], now=now)
     if len(found) != len(line_ids) or any(t.status != TicketStatus.VALID for t in found):
         raise LinesUnknown(details={"tickets": "not valid"})
     if selectors.entered_ticket_ids([t.pk for t in found]):
@@ -218,7 +221,7 @@ def quote_exchange(
         raise ExchangeRefundPending()
     if _live_exchange_of(ids, now):
         raise ExchangeAlreadyRequested()
-    _check_tickets(ids)
+    _check_tickets(ids, now=now)
     if hold is None or hold.user_id != user.pk:
         raise ExchangePlacesInvalid(details={"hold": "unknown"})
     session = Session.objects.select_related("event", "layout__venue").get(pk=hold.session_id)

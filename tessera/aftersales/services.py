@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from tessera.aftersales import policies, selectors
@@ -137,8 +139,16 @@ def _line_ids(order: Order, line_ids) -> list[int]:
     return sorted(chosen)
 
 
-def _check_tickets(line_ids: list[int]) -> list[Ticket]:
+def run_ticket_return_guards(ticket_ids: list[int], *, now: datetime) -> None:
+    """``settings.TICKET_RETURN_GUARDS``: checks a ticket must pass before the buyer gives it
+    back (refund, exchange); transfers refuse tickets offered to, or held by, someone else."""
+    for path in settings.TICKET_RETURN_GUARDS:
+        import_string(path)(ticket_ids=ticket_ids, now=now)
+
+
+def _check_tickets(line_ids: list[int], *, now: datetime) -> list[Ticket]:
     found = list(Ticket.objects.filter(order_line_id__in=line_ids).order_by("pk"))
+    run_ticket_return_guards([ticket.pk for ticket in found], now=now)
     if any(ticket.status != TicketStatus.VALID for ticket in found):
         raise LinesUnknown(details={"tickets": "revoked"})
     if selectors.entered_ticket_ids([ticket.pk for ticket in found]):
@@ -169,7 +179,7 @@ def quote_refund(
     chosen = _line_ids(order, line_ids)
     if RefundRequestLine.objects.filter(line_id__in=chosen, is_claimed=True).exists():
         raise AlreadyRequested()
-    _check_tickets(chosen)
+    _check_tickets(chosen, now=now)
     session = Session.objects.select_related("layout__venue").get(pk=order.session_id)
     policy = policy_for(session)
     terms = Terms.of(policy)

@@ -87,13 +87,14 @@ class RevocationQuery(Schema):
 
 @router.get("/tickets/{public_id}", auth=django_auth, response={200: TicketOut, **_ERRORS})
 def get_ticket(request, public_id: UUID):
-    """A ticket of the signed-in buyer with its current credential (the QR code's text);
-    ``credential`` is null once the ticket is revoked. Someone else's ticket answers 404."""
+    """A ticket of the signed-in buyer or holder with its current credential (the QR code's
+    text); ``credential`` is null once the ticket is revoked, and for a buyer who transferred
+    it to another account. Someone else's ticket answers 404."""
     ticket = selectors.get_ticket_of_owner(public_id=public_id, user=request.auth)
     summary = selectors.summarize_ticket(ticket)
     credential = None
     qr_url = None
-    if ticket.status == TicketStatus.VALID:
+    if ticket.status == TicketStatus.VALID and ticket.is_held_by(request.auth):
         credential = services.credential_for(ticket=ticket, now=clock_now())
         qr_url = f"/tickets/{ticket.public_id}/qr.svg"
     return {

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -72,6 +73,16 @@ class Ticket(models.Model):
         verbose_name=_("place"),
     )
     holder_name = models.CharField(_("holder"), max_length=80, blank=True)
+    # The account that holds the ticket: empty while it is the order's buyer; set when a
+    # transfer gives the ticket to another account (``reissue_ticket``).
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="held_tickets",
+        verbose_name=_("holder account"),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=TicketStatus.choices, default=TicketStatus.VALID
     )
@@ -94,6 +105,15 @@ class Ticket(models.Model):
     @property
     def is_valid(self) -> bool:
         return self.status == TicketStatus.VALID
+
+    @property
+    def holder_account_id(self) -> int:
+        """The id of the account holding the ticket: the transfer's recipient, else the
+        buyer (reads the order line and order when they are not loaded)."""
+        return self.holder_id or self.order_line.order.user_id
+
+    def is_held_by(self, user) -> bool:
+        return bool(getattr(user, "pk", None)) and self.holder_account_id == user.pk
 
 
 class Revocation(models.Model):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import dateformat
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -53,13 +53,23 @@ def _tickets_for_display() -> QuerySet[Ticket]:
     )
 
 
+def held_by(user) -> Q:
+    """Tickets whose holder account is ``user``: given to them by a transfer, or bought by
+    them and never given away (``Ticket.holder`` empty)."""
+    return Q(holder=user) | Q(holder__isnull=True, order_line__order__user=user)
+
+
 def get_ticket_of_owner(*, public_id: UUID | str, user) -> Ticket:
-    """The ticket with ``public_id`` if ``user`` bought it; NotFound otherwise (also for
-    someone else's ticket, so ticket ids cannot be probed)."""
+    """The ticket with ``public_id`` if ``user`` bought it or holds it now (a transfer's
+    recipient); NotFound otherwise (also for someone else's ticket, so ticket ids cannot be
+    probed). A buyer who gave the ticket away still sees it, without its credential
+    (``Ticket.is_held_by``)."""
     if not getattr(user, "is_authenticated", False):
         raise NotFound()
     try:
-        return _tickets_for_display().get(public_id=public_id, order_line__order__user=user)
+        return _tickets_for_display().get(
+            Q(order_line__order__user=user) | Q(holder=user), public_id=public_id
+        )
     except (Ticket.DoesNotExist, ValidationError, ValueError) as exc:
         raise NotFound() from exc
 

@@ -333,7 +333,7 @@ def _clean_text(value: str, *, field: str, max_length: int, message) -> str:
 
 
 def _refresh(target: Ticket, source: Ticket) -> None:
-    for field in ("status", "version", "holder_name", "revoked_at"):
+    for field in ("status", "version", "holder_name", "holder_id", "revoked_at"):
         setattr(target, field, getattr(source, field))
 
 
@@ -377,9 +377,12 @@ def revoke_ticket(*, ticket: Ticket, reason: str, now: datetime, actor=None) -> 
     return locked
 
 
-def reissue_ticket(*, ticket: Ticket, holder_name: str, now: datetime, actor=None) -> Ticket:
+def reissue_ticket(
+    *, ticket: Ticket, holder_name: str, now: datetime, actor=None, holder=None
+) -> Ticket:
     """Give the ticket to a new holder (transfer): the current credential version is
-    revoked and the next version, carrying the new holder, becomes the valid one.
+    revoked and the next version, carrying the new holder, becomes the valid one. With
+    ``holder`` (an account), that account holds the ticket from now on (``Ticket.holder``).
 
     Raises InvalidInput for an empty or too long name, TicketRevoked for a revoked ticket.
     """
@@ -405,14 +408,21 @@ def reissue_ticket(*, ticket: Ticket, holder_name: str, now: datetime, actor=Non
         )
         locked.version = old_version + 1
         locked.holder_name = holder_name
-        locked.save(update_fields=["version", "holder_name"])
+        fields = ["version", "holder_name"]
+        if holder is not None:
+            locked.holder = holder
+            fields.append("holder")
+        locked.save(update_fields=fields)
+        data = {"revoked_version": old_version, "version": locked.version}
+        if holder is not None:
+            data["holder"] = holder.pk
         audit.record(
             action="ticket.reissued",
             obj=locked,
             actor=actor,
             now=now,
             organization_id=_organization_id(locked),
-            data={"revoked_version": old_version, "version": locked.version},
+            data=data,
         )
     _refresh(ticket, locked)
     return locked

@@ -1,6 +1,8 @@
 """The ticket pages of a buyer: a ticket with its QR code, the QR code alone, the order's PDF.
 
-Only the buyer sees them; anyone else gets 404, exactly as for a ticket that does not exist.
+Only the buyer and the ticket's holder (a transfer's recipient) see them; anyone else gets
+404, exactly as for a ticket that does not exist. The QR code is shown to the holder alone: a
+buyer who gave the ticket away sees that it went, not its credential.
 Responses carry ``Cache-Control: no-store``: a credential admits whoever shows it.
 """
 
@@ -40,7 +42,8 @@ def ticket_detail(request, public_id):
     qr_svg = ""
     rotating = _rotating_settings(ticket)
     frames = []
-    if summary.is_valid:
+    is_holder = ticket.is_held_by(request.user)
+    if summary.is_valid and is_holder:
         now = clock.now()
         if rotating.uses_rotating_codes:
             frames = _rotating_frames(ticket, summary.number, now, rotating.rotating_step_seconds)
@@ -56,6 +59,7 @@ def ticket_detail(request, public_id):
         {
             "ticket": summary,
             "qr_svg": qr_svg,
+            "given_away": summary.is_valid and not is_holder,
             "rotating": rotating.uses_rotating_codes and bool(frames),
             "static_allowed": _static_allowed(ticket),
         },
@@ -109,7 +113,11 @@ def ticket_rotating(request, public_id):
     """The live QR codes of a ticket whose session uses rotating codes."""
     ticket = _owned_ticket(request, public_id)
     rotating = _rotating_settings(ticket)
-    if ticket.status != TicketStatus.VALID or not rotating.uses_rotating_codes:
+    if (
+        ticket.status != TicketStatus.VALID
+        or not rotating.uses_rotating_codes
+        or not ticket.is_held_by(request.user)
+    ):
         raise Http404
     summary_number = ticket.number
     frames = _rotating_frames(ticket, summary_number, clock.now(), rotating.rotating_step_seconds)
@@ -121,7 +129,11 @@ def ticket_rotating(request, public_id):
 @login_required
 def ticket_qr(request, public_id):
     ticket = _owned_ticket(request, public_id)
-    if ticket.status != TicketStatus.VALID or not _static_allowed(ticket):
+    if (
+        ticket.status != TicketStatus.VALID
+        or not _static_allowed(ticket)
+        or not ticket.is_held_by(request.user)
+    ):
         raise Http404
     credential = services.credential_for(ticket=ticket, now=clock.now())
     return HttpResponse(qr_svg_document(credential), content_type="image/svg+xml")
@@ -135,7 +147,11 @@ def order_pdf(request, number: str):
         order = selectors.get_order_of_owner(number=number, user=request.user)
     except NotFound as exc:
         raise Http404 from exc
-    tickets = selectors.list_order_tickets(order, valid_only=True)
+    tickets = [
+        ticket
+        for ticket in selectors.list_order_tickets(order, valid_only=True)
+        if ticket.is_held_by(request.user)
+    ]
     if not tickets:
         raise Http404
     if not _static_allowed(tickets[0]):

@@ -362,3 +362,24 @@ def test_a_session_with_paid_orders_cannot_be_cancelled_silently(sale, fan, now)
     catalog.cancel_session(session=sale.session, actor=None, now=now)
     sale.session.refresh_from_db()
     assert sale.session.status == SessionStatus.CANCELLED
+
+
+def test_a_ticket_offered_to_someone_else_cannot_be_refunded(sale, fan, now):
+    from tessera.transfers import services as transfers
+    from tessera.transfers.errors import TicketInTransfer
+
+    catalog.set_policy(
+        event=sale.session.event,
+        actor=None,
+        now=now,
+        is_refundable=True,
+        is_transferable=True,
+        max_transfers=1,
+    )
+    order = bought(sale, fan, [1], now)
+    ticket = Ticket.objects.get(order_line__order=order)
+    transfers.send_transfer(ticket=ticket, sender=fan, channel="link", now=now)
+    before = snapshot(order)
+    with pytest.raises(TicketInTransfer):
+        services.request_refund(order=order, user=fan, line_ids=None, now=now)
+    assert snapshot(order) == before
