@@ -182,24 +182,7 @@ def place_order(
                 continue
         else:  # pragma: no cover - 31^6 numbers a day
             raise DomainError(_("Could not allocate an order number; please retry."))
-        OrderLine.objects.bulk_create(
-            [
-                OrderLine(
-                    order=order,
-                    unit=u,
-                    zone=u.zone,
-                    section_code=u.section.code,
-                    section_name=u.section.display_name,
-                    row_label=u.seat.row.label if u.seat else "",
-                    seat_label=u.seat.label if u.seat else "",
-                    zone_name=u.zone.display_name,
-                    price=round_money(u.zone.price, currency),
-                    currency=currency,
-                    attendee_name=name,
-                )
-                for u, name in zip(units, names, strict=True)
-            ]
-        )
+        _create_lines(order, units, names, currency)
         inventory.mark_hold_ordered(hold=locked, now=now, is_locked=True)
         audit.record(
             action="order.placed",
@@ -210,6 +193,28 @@ def place_order(
             data={"total": str(total), "places": len(units)},
         )
     return order
+
+
+def _create_lines(order: Order, units, names, currency: str) -> None:
+    """One line per place, with the zone's price and the place's labels copied."""
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                unit=u,
+                zone=u.zone,
+                section_code=u.section.code,
+                section_name=u.section.display_name,
+                row_label=u.seat.row.label if u.seat else "",
+                seat_label=u.seat.label if u.seat else "",
+                zone_name=u.zone.display_name,
+                price=round_money(u.zone.price, currency),
+                currency=currency,
+                attendee_name=name,
+            )
+            for u, name in zip(units, names, strict=True)
+        ]
+    )
 
 
 def place_exchange_order(
@@ -266,24 +271,7 @@ def place_exchange_order(
             continue
     else:  # pragma: no cover - 31^6 numbers a day
         raise DomainError(_("Could not allocate an order number; please retry."))
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                unit=u,
-                zone=u.zone,
-                section_code=u.section.code,
-                section_name=u.section.display_name,
-                row_label=u.seat.row.label if u.seat else "",
-                seat_label=u.seat.label if u.seat else "",
-                zone_name=u.zone.display_name,
-                price=round_money(u.zone.price, currency),
-                currency=currency,
-                attendee_name=name,
-            )
-            for u, name in zip(units, names, strict=True)
-        ]
-    )
+    _create_lines(order, units, names, currency)
     audit.record(
         action="order.placed",
         obj=order,
