@@ -92,7 +92,7 @@ def test_account_security_pages(live_server, browser, artifacts_dir, language, l
             page.screenshot(path=artifacts_dir / f"two-factor-enrol-{name}.png", full_page=True)
             page.fill("#id_code", "000000")
             page.click("button[value=confirm]")
-            assert page.locator("#code-error").is_visible()
+            page.wait_for_selector("#code-error", state="visible")
             # the deletion page
             page.goto(f"{live_server.url}/account/delete/")
             assert page.locator("#delete-account button[type=submit]").is_visible()

@@ -530,8 +530,6 @@ def test_database_connections_dropped_during_callbacks_lose_no_paid_order(databa
         assert (get(server, "/health/ready") or (0,))[0] == 200
 
 
-RQ_REDIS_URL = "redis://127.0.0.1:6379/11"
-
 RQ_STATE = r"""
 import json, sys
 import django
@@ -563,11 +561,11 @@ print(json.dumps({
 
 @pytest.mark.django_db
 def test_on_rq_a_worker_killed_while_it_runs_a_task_is_replaced_and_the_task_runs_again(
-    database, tmp_path
+    database, tmp_path, redis_url
 ):
     import redis
 
-    client = redis.Redis.from_url(RQ_REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
 
     def forget_default_queue():  # (other tests' queues in this database have other names)
         for key in client.scan_iter(match="rq:*:default*"):
@@ -575,7 +573,7 @@ def test_on_rq_a_worker_killed_while_it_runs_a_task_is_replaced_and_the_task_run
 
     forget_default_queue()
     database.environment |= {
-        "TESSERA_REDIS_URL": RQ_REDIS_URL,
+        "TESSERA_REDIS_URL": redis_url,
         "TESSERA_TASK_BACKEND": "rq",
     }
     sale = json.loads(database.run(SETUP, str(FANS // 2)))

@@ -26,7 +26,6 @@ from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
 from tessera.inventory.tasks import tidy_expired_holds
 from tessera.inventory.tests.factories import make_buyer, make_sale
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
 DATABASE_TASKS = {"default": {"BACKEND": "tessera.core.taskbackends.DatabaseBackend"}}
 
 
@@ -39,13 +38,13 @@ def database_tasks(settings):
 
 
 @pytest.fixture
-def rq_tasks(settings):
+def rq_tasks(settings, redis_url):
     """The RQ backend over a queue only this test uses (tasks are sent to it with
     ``.using(queue_name=…)``); its keys are removed afterwards."""
     queue_name = f"test-{uuid.uuid4().hex[:12]}"
     # "default" gives django-tasks-rq its connection for reading results; nothing goes there
     settings.RQ_QUEUES = {
-        name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60} for name in (queue_name, "default")
+        name: {"URL": redis_url, "DEFAULT_TIMEOUT": 60} for name in (queue_name, "default")
     }
     settings.TASKS = {
         "default": {

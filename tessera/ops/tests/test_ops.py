@@ -247,12 +247,12 @@ def test_ready_needs_a_live_worker(settings):
 
 
 @pytest.mark.django_db
-def test_ready_checks_redis_when_configured(settings):
+def test_ready_checks_redis_when_configured(settings, redis_url):
     now = timezone.now()
     WorkerHeartbeat.objects.create(
         worker_id="live", backend="database", host="h", pid=1, started_at=now, beat_at=now
     )
-    settings.REDIS_URL = "redis://127.0.0.1:6379/11"
+    settings.REDIS_URL = redis_url
     status, _, body = call("/health/ready")
     assert status == 200
     assert json.loads(body)["checks"]["redis"]["ok"] is True
