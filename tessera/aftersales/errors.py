@@ -169,14 +169,6 @@ class ExchangeNoLongerPossible(OrderNotPayable):
     )
 
 
-class ExchangedTicketsNotRefundable(DomainError):
-    code = "exchanged_tickets_not_refundable"
-    status = 409
-    default_message = _(
-        "Tickets received in an exchange cannot be refunded here yet: please contact the organizer."
-    )
-
-
 class NameNotCorrectable(DomainError):
     code = "name_not_correctable"
     status = 409

@@ -446,7 +446,16 @@ def _exchange(request: ExchangeRequest, *, order: Order, new_order: Order, now: 
             memo=f"exchanged for order {new_order.number}",
             now=now,
         )
-    if request.amount_back > 0 and (
+    if request.amount_back > 0 and ExchangeRequest.objects.filter(new_order_id=order.pk).exists():
+        # tickets that came from an earlier exchange: the money back is drawn along it
+        from tessera.aftersales.services import refund_money
+
+        request.refunds.set(
+            refund_money(
+                order, amount=request.amount_back, tag=request.pk.hex, reason=reason, now=now
+            )
+        )
+    elif request.amount_back > 0 and (
         Payment.objects.filter(order=order, status=PaymentStatus.SUCCEEDED).exists()
     ):
         refunds = payments.open_refunds(

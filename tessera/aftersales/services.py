@@ -41,13 +41,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from tessera.aftersales import policies, selectors
 from tessera.aftersales.errors import (
     AlreadyRequested,
-    ExchangedTicketsNotRefundable,
     FeeChanged,
     LinesUnknown,
     OrderNotRefundable,
@@ -61,6 +61,7 @@ from tessera.aftersales.errors import (
 from tessera.aftersales.fees import NOT_REFUNDABLE, Demand, Fee, Terms, refund_fee
 from tessera.aftersales.models import (
     ExchangeRequest,
+    ExchangeStatus,
     Initiator,
     RefundRequest,
     RefundRequestLine,
@@ -73,7 +74,7 @@ from tessera.core import audit, locks
 from tessera.core.errors import InvalidInput
 from tessera.inventory import services as inventory
 from tessera.orders import services as orders
-from tessera.orders.models import LineStatus, Order, OrderLine
+from tessera.orders.models import LedgerEntry, LedgerKind, LineStatus, Order, OrderLine
 from tessera.payments import services as payments
 from tessera.payments.models import Payment, PaymentStatus
 from tessera.tickets import services as tickets
@@ -172,10 +173,6 @@ def quote_refund(
     """
     if order.status not in orders.REFUNDABLE_ORDER_STATES:
         raise OrderNotRefundable()
-    if ExchangeRequest.objects.filter(new_order_id=order.pk).exists():
-        # The value of these tickets is split between this order and the one they were
-        # exchanged from; refunding them would have to draw on both.
-        raise ExchangedTicketsNotRefundable()
     chosen = _line_ids(order, line_ids)
     if RefundRequestLine.objects.filter(line_id__in=chosen, is_claimed=True).exists():
         raise AlreadyRequested()
@@ -364,7 +361,11 @@ def _approve(request: RefundRequest, *, order: Order, actor, note: str, now: dat
         reason=reason,
         now=now,
     )
-    if (
+    if request.amount > 0 and _exchanged_from(order) is not None:
+        request.refunds.set(
+            refund_money(order, amount=request.amount, tag=request.pk.hex, reason=reason, now=now)
+        )
+    elif (
         request.amount > 0
         and Payment.objects.filter(order=order, status=PaymentStatus.SUCCEEDED).exists()
     ):
@@ -391,6 +392,77 @@ def _approve(request: RefundRequest, *, order: Order, actor, note: str, now: dat
             "automatic": actor is None,
         },
     )
+
+
+def _exchanged_from(order: Order) -> ExchangeRequest | None:
+    """The completed exchange whose new places this order holds, if it is one."""
+    return (
+        ExchangeRequest.objects.filter(new_order_id=order.pk, status=ExchangeStatus.COMPLETED)
+        .only("pk", "order_id")
+        .first()
+    )
+
+
+def carried_left(exchange: ExchangeRequest) -> Decimal:
+    """What the exchanged-from order still holds for the exchange's new tickets: the value
+    the exchange carried over (a charge booked on the old order) less what refunds of the
+    new tickets have drawn on it since."""
+    booked = LedgerEntry.objects.filter(order_id=exchange.order_id)
+    carried = booked.filter(
+        kind=LedgerKind.CHARGE, reference=f"exchange:{exchange.pk.hex}"
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    drawn = booked.filter(
+        kind=LedgerKind.REFUND, reference__startswith=f"carried:{exchange.pk.hex}:"
+    ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    return carried + drawn
+
+
+def refund_money(
+    order: Order, *, amount: Decimal, tag: str, reason: str, now: datetime, depth: int = 0
+) -> list:
+    """Provider refunds of ``amount`` (already booked in ``order``'s ledger) for this order.
+
+    Tickets received in an exchange hold value on two orders: what the fan paid on this one
+    (the difference, if any) and what the order they were exchanged from carried over. This
+    order's own payments give first; the rest is drawn on the order it was exchanged from
+    (and so on back), booked there as a refund and here as value carried in, so each
+    order's ledger still sums to what its provider holds. The caller holds this order's
+    lock; older orders' locks are taken after it (the lock order of an exchange's E2).
+    ``tag`` (a hex id) names the draw. Raises NotEnoughToRefund when they do not hold it."""
+    locks.require_transaction()
+    own = sum((left for _, left in payments.refundable_by_payment(order)), Decimal(0))
+    from_own = min(amount, own)
+    rest = amount - from_own
+    refunds = []
+    if rest > 0:
+        exchange = _exchanged_from(order)
+        if exchange is None or depth >= 20:
+            raise payments.NotEnoughToRefund(details={"amount": str(amount)})
+        old = locks.lock_rows(Order.objects).get(pk=exchange.order_id)
+        if rest > carried_left(exchange):
+            raise payments.NotEnoughToRefund(details={"amount": str(amount)})
+        LedgerEntry.objects.create(
+            order=old,
+            kind=LedgerKind.REFUND,
+            amount=-rest,
+            currency=old.currency,
+            reference=f"carried:{exchange.pk.hex}:{tag}",
+            at=now,
+            memo=f"refund of exchanged tickets of order {order.number}",
+        )
+        orders.book_carried_value(
+            order=order,
+            amount=rest,
+            reference=f"carried-in:{tag}",
+            memo=f"value carried from order {old.number}",
+            now=now,
+        )
+        refunds += refund_money(old, amount=rest, tag=tag, reason=reason, now=now, depth=depth + 1)
+    if from_own > 0:
+        refunds += payments.open_refunds(
+            order=order, amount=from_own, reason=reason, now=now, is_booked=True
+        )
+    return refunds
 
 
 def approve_refund(

@@ -22,6 +22,7 @@ from tessera.aftersales.errors import (
     ExchangeTicketUsed,
     ExchangeTooLate,
     LinesUnknown,
+    OrderNotRefundable,
 )
 from tessera.aftersales.models import ExchangeRequest, ExchangeStatus
 from tessera.aftersales.tests.exchange_factories import assert_invariants, make_two_dates
@@ -207,13 +208,101 @@ def test_an_even_exchange_swaps_at_once_without_money(now, fan):
     assert dates.unit(dates.second, "S2", 5).status == UnitStatus.SOLD
     assert dates.unit(dates.first.session, "S2", 1).status == UnitStatus.AVAILABLE
     assert_invariants(order, request.new_order)
-    # the new tickets' value is split over both orders: refunding them is refused for now
-    from tessera.aftersales import services as refunds
-    from tessera.aftersales.errors import ExchangedTicketsNotRefundable
 
-    with pytest.raises(ExchangedTicketsNotRefundable):
-        refunds.request_refund(order=request.new_order, user=fan, line_ids=None, now=now)
-    assert_invariants(order, request.new_order)
+
+def refund_everything(order: Order, fan, now) -> "services.RefundRequest":
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return services.request_refund(order=order, user=fan, line_ids=None, now=now)
+
+
+def test_tickets_received_in_an_even_exchange_refund_from_the_old_orders_payment(now, fan):
+    # given a 280 ticket swapped evenly for another date: the new order has no payment
+    dates = make_two_dates(now, fee="0.00")
+    order = bought(dates.first, fan, [1], now, section="S2")
+    old_payment = Payment.objects.get(order=order)
+    hold = hold_seats(dates, dates.second, fan, [5], now, section="S2")
+    request = exchanges.confirm_exchange(
+        order=order, user=fan, line_ids=[order.lines.get().pk], hold=hold, now=now
+    )
+    new_order = request.new_order
+    assert not Payment.objects.filter(order=new_order).exists()
+    # when the fan refunds the new ticket (the policy keeps no fee)
+    assert services.quote_refund(order=new_order, line_ids=None, now=now).amount == D("280.00")
+    refund_request = refund_everything(new_order, fan, now)
+    # then the 280 go back through the first order's payment, once
+    refund = Refund.objects.get(requests=refund_request)
+    assert (refund.payment_id, refund.amount, refund.status) == (
+        old_payment.pk,
+        D("280.00"),
+        RefundStatus.SUCCEEDED,
+    )
+    assert Order.objects.get(pk=new_order.pk).status == OrderStatus.REFUNDED
+    assert Ticket.objects.get(order_line__order=new_order).status == TicketStatus.REVOKED
+    assert dates.unit(dates.second, "S2", 5).status == UnitStatus.AVAILABLE
+    # and each order's ledger still sums to what its provider holds (nothing, now)
+    assert_invariants(order, new_order)
+    assert services.carried_left(request) == D("0.00")
+
+
+def test_tickets_received_in_a_dearer_exchange_refund_from_both_payments(dates, fan, now):
+    # given a 380 ticket exchanged for a 480 one, 100 + 10 fee paid at the cashier
+    order = bought(dates.first, fan, [1], now)
+    hold = hold_seats(dates, dates.second, fan, [3], now)
+    request = exchanges.confirm_exchange(
+        order=order, user=fan, line_ids=[order.lines.get().pk], hold=hold, now=now
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        pay_locally(payment_id=exchanges.payment_for(request).pk, now=now)
+    new_order = Order.objects.get(pk=request.new_order_id)
+    new_payment = Payment.objects.get(order=new_order, status=PaymentStatus.SUCCEEDED)
+    assert new_payment.amount == D("110.00")
+    # when the fan refunds the 480 ticket
+    refund_request = refund_everything(new_order, fan, now)
+    # then its own payment gives back first, the first order's payment the rest
+    given = {
+        refund.payment_id: refund.amount
+        for refund in Refund.objects.filter(requests=refund_request)
+    }
+    old_payment = Payment.objects.get(order=order)
+    assert sum(given.values()) == refund_request.amount
+    assert given[new_payment.pk] == D("110.00")
+    assert given[old_payment.pk] == refund_request.amount - D("110.00")
+    assert all(
+        r.status == RefundStatus.SUCCEEDED for r in Refund.objects.filter(requests=refund_request)
+    )
+    assert_invariants(order, new_order)
+
+
+def test_tickets_exchanged_twice_refund_along_the_chain(now, fan):
+    # given a 280 ticket swapped evenly twice (first date → second → back to the first)
+    dates = make_two_dates(now, fee="0.00")
+    order = bought(dates.first, fan, [1], now, section="S2")
+    first = exchanges.confirm_exchange(
+        order=order,
+        user=fan,
+        line_ids=[order.lines.get().pk],
+        hold=hold_seats(dates, dates.second, fan, [5], now, section="S2"),
+        now=now,
+    )
+    middle = first.new_order
+    second = exchanges.confirm_exchange(
+        order=middle,
+        user=fan,
+        line_ids=[middle.lines.get().pk],
+        hold=hold_seats(dates, dates.first.session, fan, [6], now, section="S2"),
+        now=now,
+    )
+    last = second.new_order
+    # when the last ticket is refunded
+    refund_request = refund_everything(last, fan, now)
+    # then the money comes from the only payment there ever was, the first order's
+    refund = Refund.objects.get(requests=refund_request)
+    assert (refund.payment.order_id, refund.amount) == (order.pk, D("280.00"))
+    assert_invariants(order, middle, last)
+    # and a second refund of it is refused: nothing is left to give
+    with pytest.raises(OrderNotRefundable):
+        services.request_refund(order=last, user=fan, line_ids=None, now=now)
+    assert_invariants(order, middle, last)
 
 
 def test_a_failed_payment_changes_nothing_and_the_old_tickets_stay_valid(dates, fan, now):
