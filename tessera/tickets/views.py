@@ -58,6 +58,7 @@ def ticket_detail(request, public_id):
         "tickets/ticket_detail.html",
         {
             "ticket": summary,
+            "held_ticket": ticket if is_holder else None,
             "qr_svg": qr_svg,
             "given_away": summary.is_valid and not is_holder,
             "rotating": rotating.uses_rotating_codes and bool(frames),

@@ -1,4 +1,5 @@
-"""Transfers over HTTP: send a ticket, list what you sent and received, accept, cancel.
+"""Transfers over HTTP: send a ticket, list what you sent and received, accept, decline,
+cancel.
 
 Every endpoint needs a signed-in account; POSTs honour ``Idempotency-Key``. A link's token is
 in the answer of the send that made it, and never again (a replay with the same key answers
@@ -226,4 +227,22 @@ def cancel_transfer(request, transfer_id: UUID):
 
     return _answer(
         request, scope="transfers.cancel", payload={"id": str(transfer_id)}, action=action
+    )
+
+
+@router.post(
+    "/transfers/{transfer_id}/decline",
+    auth=django_auth,
+    response={200: TransferOut, **_ERRORS},
+    summary="Decline a ticket sent to you",
+)
+def decline_transfer(request, transfer_id: UUID):
+    """Say no to a transfer addressed to you; the ticket stays the sender's."""
+
+    def action(user, now):
+        transfer = services.get_transfer_for(transfer_id=transfer_id, user=user)
+        return services.decline_transfer(transfer=transfer, user=user, now=now)
+
+    return _answer(
+        request, scope="transfers.decline", payload={"id": str(transfer_id)}, action=action
     )

@@ -12,6 +12,7 @@ class TransferStatus(models.TextChoices):
     PENDING = "pending", _("Waiting to be accepted")
     ACCEPTED = "accepted", _("Accepted")
     CANCELLED = "cancelled", _("Cancelled")
+    DECLINED = "declined", _("Declined")
     EXPIRED = "expired", _("Expired")
 
 

@@ -423,6 +423,36 @@ def cancel_transfer(*, transfer: Transfer, user, now: datetime) -> Transfer:
     return locked
 
 
+def decline_transfer(*, transfer: Transfer, user, now: datetime) -> Transfer:
+    """The recipient says no to a transfer addressed to them: the ticket stays the sender's
+    and the sender may send it again. Declining twice answers the same. Raises
+    TransferNotFound (not addressed to ``user``) and TransferNotOpen (accepted, cancelled or
+    expired)."""
+    if transfer.recipient_id != user.pk:
+        raise TransferNotFound()
+    with transaction.atomic():
+        locks.lock_rows(Order.objects).get(pk=transfer.order_id)
+        locked = locks.lock_rows(Transfer.objects).get(pk=transfer.pk)
+        if locked.status == TransferStatus.DECLINED:
+            return locked
+        if not locked.is_open_at(now):
+            raise TransferNotOpen()
+        locked.status = TransferStatus.DECLINED
+        locked.closed_at = now
+        locked.save(update_fields=["status", "closed_at"])
+        audit.record(
+            action="transfer.declined",
+            obj=locked,
+            actor=user,
+            organization_id=Session.objects.filter(pk=locked.ticket.session_id)
+            .values_list("event__organization_id", flat=True)
+            .get(),
+            now=now,
+            data={"ticket": locked.ticket_id},
+        )
+    return locked
+
+
 def expire_transfers(*, now: datetime) -> int:
     """Write the status of pending transfers whose time is up (tidying only: an expired
     transfer is refused by its time whatever its status says). Returns how many."""

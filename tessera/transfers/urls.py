@@ -10,4 +10,5 @@ urlpatterns = [
     path("link/<str:token>/", views.link, name="link"),
     path("<uuid:transfer_id>/accept/", views.accept, name="accept"),
     path("<uuid:transfer_id>/cancel/", views.cancel, name="cancel"),
+    path("<uuid:transfer_id>/decline/", views.decline, name="decline"),
 ]

@@ -196,6 +196,20 @@ def accept(request, transfer_id):
 
 @login_required
 @require_POST
+def decline(request, transfer_id):
+    now = clock.now()
+    try:
+        transfer = services.get_transfer_for(transfer_id=transfer_id, user=request.user)
+        services.decline_transfer(transfer=transfer, user=request.user, now=now)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Transfer declined: the ticket stays with the sender."))
+    return redirect("transfers:inbox")
+
+
+@login_required
+@require_POST
 def cancel(request, transfer_id):
     now = clock.now()
     try:

@@ -1,6 +1,7 @@
 """Transfer entries for pages of other apps, each one line in their templates:
 
-``{% load transfers_tags %}{% order_transfers order user %}`` on the order page, and
+``{% load transfers_tags %}{% order_transfers order user %}`` on the order page,
+``{% load transfers_tags %}{% ticket_transfer ticket user %}`` on a ticket's page, and
 ``{% load transfers_tags %}{% transferred_to_me user %}`` on the account page."""
 
 from django import template
@@ -62,4 +63,28 @@ def transferred_to_me(user):
     return {
         "tickets": selectors.list_tickets_given_to(user),
         "offers": len(selectors.list_offers_to(user, now=now)),
+    }
+
+
+@register.inclusion_tag("transfers/_ticket_transfer.html")
+def ticket_transfer(ticket, user):
+    """On the ticket's page, for the account holding it: "Transfer this ticket", or the
+    transfer on its way with its cancel button. Nothing when the policy allows none."""
+    if ticket is None or ticket.status != TicketStatus.VALID or not ticket.is_held_by(user):
+        return {"show": False}
+    now = clock.now()
+    transfer = selectors.transfers_of_tickets([ticket.pk]).get(ticket.pk)
+    is_open = transfer is not None and transfer.is_open_at(now) and transfer.sender_id == user.pk
+    policy = policy_for(ticket.session)
+    allowed = policy.is_transferable and policy.max_transfers > 0
+    if not (allowed or is_open):
+        return {"show": False}
+    return {
+        "show": True,
+        "ticket": ticket,
+        "open": transfer if is_open else None,
+        "recipient": (
+            services.display_name(transfer.recipient) if is_open and transfer.recipient else ""
+        ),
+        "next": f"/tickets/{ticket.public_id}/",
     }

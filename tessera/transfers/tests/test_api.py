@@ -164,3 +164,23 @@ def test_errors_are_translated_for_a_chinese_client():
     assert answer.status_code == 409
     assert answer.json()["error"]["message"] == "本场次的票不可转赠。"
     assert TransferStatus.PENDING not in Transfer.objects.values_list("status", flat=True)
+
+
+def test_the_recipient_declines_and_the_sender_may_send_again():
+    s = make_transferable(starts_at=soon())
+    wang, li = client_for(s.buyer), client_for(s.friend)
+    body = {"ticket": str(s.tickets[0].public_id), "channel": "phone", "contact": "13900000002"}
+    sent = post(wang, "/api/v1/transfers", body).json()
+
+    # the sender cannot decline his own offer; the recipient can, twice with the same answer
+    assert post(wang, f"/api/v1/transfers/{sent['id']}/decline", {}).status_code == 404
+    declined = post(li, f"/api/v1/transfers/{sent['id']}/decline", {})
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    again = post(li, f"/api/v1/transfers/{sent['id']}/decline", {})
+    assert again.status_code == 200 and again.json()["status"] == "declined"
+    # then it cannot be accepted, the ticket is still the sender's, who may offer it again
+    refused = post(li, f"/api/v1/transfers/{sent['id']}/accept", {})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "transfer_not_open"
+    s.tickets[0].refresh_from_db()
+    assert s.tickets[0].is_held_by(s.buyer) and s.tickets[0].version == 1
+    assert post(wang, "/api/v1/transfers", body).status_code == 201

@@ -139,3 +139,38 @@ def test_pages_of_someone_elses_ticket_or_transfer_are_not_found():
     assert Client().get("/transfers/").status_code == 302
     assert Transfer.objects.count() == 0
     assert Ticket.objects.filter(holder__isnull=False).count() == 0
+
+
+def test_the_recipient_declines_from_my_transfers_and_the_ticket_page_offers_a_transfer():
+    s = make_transferable(starts_at=soon())
+    wang, li = client_for(s.buyer, "zh-hans"), client_for(s.friend)
+    first = s.tickets[0]
+    # the ticket's own page offers the transfer
+    page = wang.get(f"/tickets/{first.public_id}/").text
+    assert 'id="ticket-transfer-button"' in page and "转赠这张票" in page
+    wang.post(
+        f"/transfers/tickets/{first.public_id}/send/",
+        {"channel": "phone", "contact": "13900000002"},
+    )
+    # while it is on its way, the ticket page says so and offers to cancel
+    page = wang.get(f"/tickets/{first.public_id}/").text
+    assert 'id="ticket-transfer-open"' in page and 'id="ticket-transfer-button"' not in page
+    # the recipient declines it
+    transfer = Transfer.objects.get()
+    assert "Decline" in li.get("/transfers/").text
+    answer = li.post(f"/transfers/{transfer.pk}/decline/")
+    assert answer.status_code == 302
+    assert "Transfer declined" in li.get("/transfers/").text
+    transfer.refresh_from_db()
+    first.refresh_from_db()
+    assert transfer.status == TransferStatus.DECLINED and first.is_held_by(s.buyer)
+    # someone else cannot decline it
+    assert wang.post(f"/transfers/{transfer.pk}/decline/").status_code == 302
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.DECLINED
+
+
+def test_no_transfer_button_on_the_ticket_page_when_the_policy_allows_none():
+    s = make_transferable(starts_at=soon(), is_transferable=False)
+    page = client_for(s.buyer).get(f"/tickets/{s.tickets[0].public_id}/").text
+    assert 'id="ticket-transfer"' not in page
