@@ -112,3 +112,55 @@ def test_a_ticket_sent_by_link_and_accepted_then_the_old_qr_is_refused_after_syn
     assert scan(scanner, new_code) == "valid"
     gate.close()
     friend.close()
+
+
+@pytest.mark.parametrize(("language", "locale"), [("zh", "zh-CN"), ("en", "en-US")])
+@pytest.mark.parametrize(("size", "width", "height"), [("desktop", 1366, 900), ("phone", 390, 844)])
+def test_a_transfer_from_the_ticket_page_declined_by_the_recipient(
+    live_server, browser, artifacts_dir, language, locale, size, width, height
+):
+    s = make_transferable(starts_at=soon(), password=PASSWORD)
+    ticket = s.tickets[0]
+    base = live_server.url
+    name = f"{language}-{size}"
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        # 王小明 opens his ticket and sends it from there to 李雷's phone number
+        wang = open_page()
+        sign_in(wang, base, f"/tickets/{ticket.public_id}/", s.buyer.username)
+        wang.screenshot(path=artifacts_dir / f"ticket-transfer-offer-{name}.png", full_page=True)
+        wang.click("#ticket-transfer-button")
+        wang.check("#channel-phone")
+        wang.fill("#contact", "13900000002")
+        wang.click("#send-button")
+        wang.goto(f"{base}/tickets/{ticket.public_id}/")
+        assert wang.locator("#ticket-transfer-open").is_visible()
+        wang.screenshot(path=artifacts_dir / f"ticket-transfer-open-{name}.png", full_page=True)
+
+        # 李雷 declines it in his transfers
+        li = open_page()
+        sign_in(li, base, "/transfers/", s.friend.username)
+        li.screenshot(path=artifacts_dir / f"transfer-offer-inbox-{name}.png", full_page=True)
+        li.click(".decline-button")
+        li.wait_for_selector(".notice[role=status]")
+        assert li.locator(".decline-button").count() == 0
+        li.screenshot(path=artifacts_dir / f"transfer-declined-{name}.png", full_page=True)
+        for tab in (wang, li):
+            assert tab.evaluate("document.scrollingElement.scrollWidth") <= width
+
+        # the ticket is still 王小明's, who may send it again
+        transfer = Transfer.objects.get()
+        assert transfer.status == TransferStatus.DECLINED
+        wang.goto(f"{base}/tickets/{ticket.public_id}/")
+        assert wang.locator("#ticket-transfer-button").is_visible()
+        assert Ticket.objects.get(pk=ticket.pk).is_held_by(s.buyer)
+    finally:
+        for context in contexts:
+            context.close()
