@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -74,6 +75,27 @@ class Order(models.Model):
     @property
     def organization_id(self) -> int:
         return self.session.event.organization_id
+
+    @cached_property
+    def shown_status(self) -> str:
+        """The status as the buyer reads it: a refunded order whose lines were all given back
+        in exchanges (void) is "exchanged", one with some exchanged and some refunded or
+        still active is "partly exchanged". Uses the prefetched lines when there are."""
+        if self.status not in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED):
+            return self.status
+        states = {line.status for line in self.lines.all()}
+        if LineStatus.VOID not in states:
+            return self.status
+        if states == {LineStatus.VOID}:
+            return "exchanged"
+        return "partly_exchanged"
+
+    @property
+    def shown_status_label(self) -> str:
+        labels = {"exchanged": _("Exchanged"), "partly_exchanged": _("Partly exchanged")}
+        if self.shown_status in labels:
+            return str(labels[self.shown_status])
+        return self.get_status_display()
 
 
 class LineStatus(models.TextChoices):

@@ -478,3 +478,34 @@ def test_the_same_idempotency_key_answers_the_same_exchange(dates, fan, now):
         order=order, user=fan, line_ids=[line.pk], hold=hold, idempotency_key="k1", now=now
     )
     assert first.pk == again.pk and ExchangeRequest.objects.count() == 1
+
+
+@pytest.mark.parametrize(("lang", "whole", "part"), [("en", "Exchanged", "Partly exchanged")])
+def test_the_old_order_reads_exchanged_not_refunded(now, fan, lang, whole, part):
+    from django.test import Client
+
+    dates = make_two_dates(now, fee="0.00")
+    order = bought(dates.first, fan, [1, 2], now, section="S2")
+    first, second = sorted(order.lines.values_list("pk", flat=True))
+    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
+    client.force_login(fan)
+    exchanges.confirm_exchange(
+        order=order,
+        user=fan,
+        line_ids=[first],
+        hold=hold_seats(dates, dates.second, fan, [5], now, section="S2"),
+        now=now,
+    )
+    page = client.get(f"/orders/{order.number}/").text
+    assert f'id="order-status">{part}<' in page
+    assert Order.objects.get(pk=order.pk).get_status_display() == "Partially refunded"
+    exchanges.confirm_exchange(
+        order=order,
+        user=fan,
+        line_ids=[second],
+        hold=hold_seats(dates, dates.second, fan, [6], now, section="S2"),
+        now=now,
+    )
+    page = client.get(f"/orders/{order.number}/").text
+    assert f'id="order-status">{whole}<' in page
+    assert "status-exchanged" in client.get("/orders/").text
