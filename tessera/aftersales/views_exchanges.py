@@ -74,7 +74,14 @@ def start(request, number: str):
         sessions, error = [], exc.message
     lines = list(order.lines.filter(status=LineStatus.ACTIVE).order_by("pk"))
     chosen = _line_ids(request.POST.getlist("lines")) if request.method == "POST" else []
-    if request.method == "POST" and error is None:
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if action.startswith("map:") and error is None:
+        if not chosen:
+            error = _("Choose the tickets to exchange.")
+        else:
+            url = reverse("exchanges:exchange_map", args=[order.number, action[4:][:12] or "0"])
+            return redirect(f"{url}?lines={','.join(str(n) for n in chosen)}")
+    elif request.method == "POST" and error is None:
         zone = (
             PriceZone.objects.filter(
                 pk=request.POST.get("zone", "") if request.POST.get("zone", "").isdigit() else 0,
@@ -114,6 +121,41 @@ def start(request, number: str):
             "nav": "orders",
         },
         status=400 if error and request.method == "POST" else 200,
+    )
+
+
+@never_cache
+@login_required
+def pick_on_map(request, number: str, session_id: str):
+    """Step 1, on the seat map: the fan picks the new seats of one session themselves; the
+    hold leads to the quote (step 2) instead of the checkout."""
+    now = clock.now()
+    order = _order(request, number)
+    try:
+        sessions = exchanges.sessions_for_exchange(order, now)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("exchanges:exchange_start", number=order.number)
+    session = next((s for s in sessions if str(s.pk) == session_id), None)
+    active = set(order.lines.filter(status=LineStatus.ACTIVE).values_list("pk", flat=True))
+    line_ids = [n for n in _line_ids(request.GET.getlist("lines")) if n in active]
+    if session is None or not line_ids:
+        raise Http404(_("No such order."))
+    quote_url = reverse("exchanges:exchange_quote", args=[order.number, UUID(int=0)])
+    lines = ",".join(str(n) for n in sorted(set(line_ids)))
+    return render(
+        request,
+        "aftersales/exchange_map.html",
+        {
+            "order": order,
+            "session": session,
+            "count": len(set(line_ids)),
+            "lines": lines,
+            "seatmap_next": quote_url.replace(str(UUID(int=0)), "{hold}") + f"?lines={lines}",
+            "seatmap_max": len(set(line_ids)),
+            "is_on_sale": True,
+            "nav": "orders",
+        },
     )
 
 

@@ -509,3 +509,45 @@ def test_the_old_order_reads_exchanged_not_refunded(now, fan, lang, whole, part)
     page = client.get(f"/orders/{order.number}/").text
     assert f'id="order-status">{whole}<' in page
     assert "status-exchanged" in client.get("/orders/").text
+
+
+def test_the_seat_map_of_an_exchange_leads_its_hold_to_the_quote(dates, fan, now):
+    import json
+
+    from django.test import Client
+
+    order = bought(dates.first, fan, [1, 2], now)
+    lines = sorted(order.lines.values_list("pk", flat=True))
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(fan)
+    start = f"/exchanges/orders/{order.number}/"
+    # no ticket chosen: the form says so
+    answer = client.post(start, {"action": f"map:{dates.second.pk}"})
+    assert answer.status_code == 400 and "Choose the tickets to exchange." in answer.text
+    # two tickets chosen: the map of the second date, for exactly two seats
+    answer = client.post(start, {"action": f"map:{dates.second.pk}", "lines": lines})
+    url = f"/exchanges/orders/{order.number}/map/{dates.second.pk}/?lines={lines[0]},{lines[1]}"
+    assert answer.status_code == 302 and answer["Location"] == url
+    page = client.get(url).text
+    config = json.loads(
+        page.split('<script id="seatmap-config" type="application/json">')[1].split("</script>")[0]
+    )
+    assert config["maxSeats"] == 2
+    assert config["next"] == (
+        f"/exchanges/orders/{order.number}/quote/{{hold}}/?lines={lines[0]},{lines[1]}"
+    )
+    # another fan's order, a line of another order, an unknown session: not found
+    other = make_buyer()
+    stranger = Client()
+    stranger.force_login(other)
+    assert stranger.get(url).status_code == 404
+    assert (
+        client.get(f"/exchanges/orders/{order.number}/map/999999/?lines={lines[0]}").status_code
+        == 404
+    )
+    assert (
+        client.get(
+            f"/exchanges/orders/{order.number}/map/{dates.second.pk}/?lines={lines[1] + 1000}"
+        ).status_code
+        == 404
+    )

@@ -108,3 +108,41 @@ def test_a_fan_exchanges_to_another_date_and_pays_the_difference(
     in_english(page, live_server, artifacts_dir, "exchange-3-done")
     page.goto(f"{live_server.url}/orders/{order.number}/")
     shoot(page, artifacts_dir, "exchange-4-old-order")
+
+
+def test_a_fan_picks_the_new_seat_of_an_exchange_on_the_seat_map(
+    live_server, settings, page, artifacts_dir
+):
+    # given a fan with a 380 ticket of the first date
+    settings.TESSERA_PUBLIC_URL = live_server.url
+    now = timezone.now()
+    dates = make_two_dates(now)
+    fan = make_user(username="fan", password=PASSWORD)
+    order = bought(dates.first, fan, [1], now)
+    line = order.lines.get()
+    page.goto(f"{live_server.url}/accounts/login/?next=/exchanges/orders/{order.number}/")
+    page.fill("input[name=username]", "fan")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#exchange-form")
+
+    # when they choose the ticket and "pick the seats on the map" of the second date
+    page.check(f"input[name=lines][value='{line.pk}']")
+    page.click(f"button.map-button[value='map:{dates.second.pk}']")
+    page.wait_for_selector("#sm-svg")
+    assert "1" in page.locator("#exchange-map-lead").inner_text()
+    shoot(page, artifacts_dir, "exchange-map")
+    in_english(page, live_server, artifacts_dir, "exchange-map")
+
+    # and click seat 4 of row A in section S1, then hold it
+    page.click(".sm-section[data-section='S1']")
+    unit = dates.unit(dates.second, "S1", 4)
+    page.locator(f".sm-seat[data-unit='{unit.pk}']").click()
+    page.click("#sm-hold")
+
+    # then the quote is for exactly that seat: 480 − 380 + 10 fee = 110 to pay
+    page.wait_for_selector("#quote-table")
+    assert page.locator("#quote-amount").inner_text() == "¥110.00"
+    unit.refresh_from_db()
+    assert unit.hold.user_id == fan.pk
+    assert f"lines={line.pk}" in page.url

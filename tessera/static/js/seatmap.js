@@ -452,6 +452,11 @@ function updateHoldButton() {
 
 // -- holds, proposals, lost seats -------------------------------------------------------------
 
+// Where a new hold leads: the checkout, or the flow that opened this map (an exchange).
+function afterHold(data) {
+  return config.next ? config.next.replace("{hold}", encodeURIComponent(data.hold_id)) : data.checkout_url;
+}
+
 async function holdUnits(unitIds, button) {
   button.disabled = true;
   state.holding = true;
@@ -461,7 +466,7 @@ async function holdUnits(unitIds, button) {
   try {
     const { status, data } = await post(config.urls.hold, { unit_ids: unitIds });
     if (status === 201) {
-      window.location.assign(data.checkout_url);
+      window.location.assign(afterHold(data));
       return;
     }
     const details = (data && data.error && data.error.details) || {};
@@ -624,7 +629,7 @@ async function holdStanding(event) {
     quantity: Number($("sm-standing-qty").value),
   });
   if (status === 201) {
-    window.location.assign(data.checkout_url);
+    window.location.assign(afterHold(data));
     return;
   }
   notice(data && data.error ? data.error.message : T.error, "error");

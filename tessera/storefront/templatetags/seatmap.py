@@ -137,6 +137,11 @@ def seatmap(context, session):
     )
     if overview.focal_label:
         config["focal"]["label"] = overview.focal_label
+    if context.get("seatmap_next"):
+        # another flow picks places on this map (an exchange): after the hold, go there
+        # ("{hold}" becomes the hold's id), for exactly ``seatmap_max`` places
+        config["next"] = context["seatmap_next"]
+        config["maxSeats"] = context.get("seatmap_max", config["maxSeats"])
     return {
         "ov": overview,
         "config": config,
