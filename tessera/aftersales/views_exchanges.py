@@ -1,6 +1,7 @@
 """The fan's exchange pages: choose tickets and new places, see the quote, confirm, then pay
 the difference at the provider's cashier or be done. They call the same services as the API
-(``exchanges``); the new places are held with ``inventory.hold_best_available``."""
+(``exchanges``); the new places are held with ``inventory.hold_best_available`` (a price
+zone), or picked on the date's seat map, whose hold then leads to the quote."""
 
 from datetime import UTC
 from uuid import UUID
