@@ -241,7 +241,7 @@ def test_search_groups_the_sessions_of_an_event_with_the_next_date_and_lowest_pr
     # and a filter that leaves one night keeps only that night's date and price
     filtered = client.get("/search/?kind=concert&price_max=150", **EN).content.decode()
     assert texts(filtered, css_class="event-group-card") == [
-        "Concert 1 session Jay Chou Carnival Tour Thu, Dec 28 · 20:00 "
+        "Concert 1 session Jay Chou Carnival Tour Fri, Dec 28 · 20:00 "
         "Shanghai · Mercedes-Benz Arena from ¥99"
     ]
 
