@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_rq",
+    # Django Ninja's own templates and static files: /api/docs serves Swagger UI from this
+    # site, not from a CDN (works offline and where the CDN is unreachable).
+    "ninja",
     "tessera.core",
     "tessera.accounts",
     "tessera.venues",
