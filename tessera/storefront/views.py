@@ -238,7 +238,9 @@ def search(request):
             "kinds": EventKind.choices,
             "choices": choices,
             "is_filtered": any(values.values()),
-            "active_filter_count": sum(1 for name, value in values.items() if value and name != "q"),
+            "active_filter_count": sum(
+                1 for name, value in values.items() if value and name != "q"
+            ),
         },
     )
 

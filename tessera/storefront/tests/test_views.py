@@ -209,9 +209,7 @@ def test_search_without_filters_lists_every_event_with_an_upcoming_public_sessio
     assert texts(html, id="results-title") == ["2 events found"]
 
 
-def test_search_groups_the_sessions_of_an_event_with_the_next_date_and_lowest_price(
-    client, world
-):
+def test_search_groups_the_sessions_of_an_event_with_the_next_date_and_lowest_price(client, world):
     # given two more concert nights, one in Beijing and one cheaper in Shanghai
     make_session(
         event=world.concert, layout=world.match_session.layout, starts_at=shanghai(2040, 12, 31)
