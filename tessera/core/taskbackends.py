@@ -54,9 +54,7 @@ class Job(_RQJob):
     this thread's while the task runs (``workers``' task signals; its log lines carry it)."""
 
     def perform(self) -> Any:
-        from tessera.core.workers import expect_request_id
-
-        from tessera.core.workers import note_return_value
+        from tessera.core.workers import expect_request_id, note_return_value
 
         expect_request_id(self.meta.get(REQUEST_ID_KEY, ""))
         value = super().perform()

@@ -331,7 +331,7 @@ def _what_it_did(task_result) -> str:
     if value is _NOTHING_NOTED:
         try:
             value = task_result.return_value
-        except Exception:  # noqa: BLE001 - a backend that keeps no return value
+        except Exception:  # a backend that keeps no return value
             return ""
     if _is_nothing(value):
         return ""

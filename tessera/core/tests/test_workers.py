@@ -219,9 +219,7 @@ def test_a_task_carries_the_request_id_into_the_worker_log(database_tasks, caplo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_console_is_quiet_unless_a_task_did_something_or_failed(
-    database_tasks, caplog
-):
+def test_the_worker_console_is_quiet_unless_a_task_did_something_or_failed(database_tasks, caplog):
     # given a tidy-up with nothing to do, then one that frees two places
     now = timezone.now()
     tidy_expired_holds.enqueue()
