@@ -94,7 +94,7 @@ def test_staff_screens(live_server, browser, artifacts_dir, language):
     )
     words = WORDS[language]
     context = browser.new_context(locale=words["locale"], viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(45_000)  # the admin's pages are heavy on a loaded machine
     tab = context.new_page()
     violations = watch_csp(context, tab)
     base = live_server.url
