@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_rq",
+    # Django Ninja's own templates and static files: /api/docs serves Swagger UI from this
+    # site, not from a CDN (works offline and where the CDN is unreachable).
+    "ninja",
     "tessera.core",
     "tessera.accounts",
     "tessera.venues",
@@ -299,6 +302,8 @@ if HTTPS:
 # Logs: text lines by default; TESSERA_LOG_FORMAT=json writes one JSON object per line
 # (tessera/core/logs.py), each with the request id of its request or task.
 LOG_FORMAT = os.environ.get("TESSERA_LOG_FORMAT", "text")
+LOG_LEVEL = os.environ.get("TESSERA_LOG_LEVEL", "INFO").upper()
+_TASK_LIBRARY_LOG_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -314,8 +319,15 @@ LOGGING = {
             "formatter": "json" if LOG_FORMAT == "json" else "text",
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("TESSERA_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A worker's console says only what happened (tessera.tasks: core/workers.py); the
+        # task libraries' own line per run is left for TESSERA_LOG_LEVEL=DEBUG.
+        "django_tasks": {"level": _TASK_LIBRARY_LOG_LEVEL},
+        "django_tasks_db": {"level": _TASK_LIBRARY_LOG_LEVEL},
+        "rq.worker": {"level": _TASK_LIBRARY_LOG_LEVEL},
+    },
 }
 
 NINJA_PAGINATION_PER_PAGE = 20

@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 
 from tessera.aftersales.fees import Fee, Terms
 from tessera.catalog.models import AfterSalesPolicy, Session
+from tessera.core.dates import local_moment
 from tessera.core.money import format_money
 
 
@@ -27,7 +28,7 @@ def _percent(value: Decimal) -> str:
 
 
 def _local(session: Session, moment: datetime) -> str:
-    return moment.astimezone(session.layout.venue.zone_info).strftime("%Y-%m-%d %H:%M")
+    return local_moment(moment, session.layout.venue.zone_info)
 
 
 def deadline(session: Session, hours: int) -> datetime:

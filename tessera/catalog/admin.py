@@ -357,6 +357,13 @@ class PriceZoneForm(forms.ModelForm):
     class Meta:
         model = PriceZone
         fields = ["session", "code", "name", "name_en", "price", "currency", "color", "sort_order"]
+        # Picked from the browser's colour chooser (it sends #rrggbb), not typed as hex.
+        widgets = {
+            "color": forms.TextInput(attrs={"type": "color", "class": "zone-colour"}),
+            "code": forms.TextInput(attrs={"size": 4}),
+            "currency": forms.TextInput(attrs={"size": 4}),
+            "sort_order": forms.NumberInput(attrs={"class": "zone-order"}),
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -377,7 +384,14 @@ class PriceZoneForm(forms.ModelForm):
 class PriceZoneInline(ScopedInline):
     model = PriceZone
     form = PriceZoneForm
-    fields = ["code", "name", "name_en", "price", "currency", "color", "sort_order"]
+    # One block per zone, its fields on two lines that wrap with the screen (the table of
+    # eight columns was wider than the content area at 1366 px).
+    template = "admin/edit_inline/stacked.html"
+    fields = [("code", "name", "name_en"), ("price", "currency", "color", "sort_order")]
+    classes = ["price-zones"]
+
+    class Media:
+        css = {"all": ["catalog/admin-price-zones.css"]}
 
 
 @admin.action(description=_("Cancel the selected sessions"), permissions=["change"])

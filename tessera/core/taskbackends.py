@@ -54,10 +54,14 @@ class Job(_RQJob):
     this thread's while the task runs (``workers``' task signals; its log lines carry it)."""
 
     def perform(self) -> Any:
-        from tessera.core.workers import expect_request_id
+        from tessera.core.workers import expect_request_id, note_return_value
 
         expect_request_id(self.meta.get(REQUEST_ID_KEY, ""))
-        return super().perform()
+        value = super().perform()
+        # RQ's success callback (where the task-finished signal goes out) has no return value
+        # on the task result yet; the worker's log line says what the task did.
+        note_return_value(value)
+        return value
 
 
 class RQBackend(_RQBackend):

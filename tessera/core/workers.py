@@ -272,7 +272,8 @@ def _task_started(sender, task_result, **kwargs) -> None:
     if stack is None:
         stack = _running.stack = []
     stack.append((requestid.bind(stored or requestid.get()), time.perf_counter()))
-    logger.info("task %s started: %s", task_result.id, task_result.task.module_path)
+    # Routine runs (the periodic tasks every minute) stay out of the console: DEBUG.
+    logger.debug("task %s started: %s", task_result.id, task_result.task.module_path)
 
 
 def _task_finished(sender, task_result, **kwargs) -> None:
@@ -283,16 +284,59 @@ def _task_finished(sender, task_result, **kwargs) -> None:
     seconds = time.perf_counter() - started if started is not None else None
     outcome = str(task_result.status).lower()
     metrics.observe_task(task_result.task.module_path, outcome, seconds)
-    log = logger.info if outcome == "successful" else logger.warning
+    did = _what_it_did(task_result) if outcome == "successful" else ""
+    # The console stays quiet unless something happens: a failure is a WARNING, a run that
+    # did something (returned a count above zero, or any other value) INFO, the rest DEBUG.
+    if outcome != "successful":
+        log = logger.warning
+    elif did:
+        log = logger.info
+    else:
+        log = logger.debug
     log(
-        "task %s %s: %s%s",
+        "task %s %s: %s%s%s",
         task_result.id,
         outcome,
         task_result.task.module_path,
         f" in {seconds * 1000:.0f} ms" if seconds is not None else "",
+        f"; result {did}" if did else "",
     )
     if token is not None:
         requestid.unbind(token)
+
+
+_NOTHING_NOTED = object()
+
+
+def note_return_value(value) -> None:
+    """The return value of the task that just ran in this thread, for a backend whose
+    task-finished signal carries none (RQ's success callback)."""
+    _running.returned = value
+
+
+def _is_nothing(value) -> bool:
+    """None, zero, empty, or a mapping/sequence of only such values ({"requeued": 0})."""
+    if isinstance(value, dict):
+        return all(_is_nothing(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_is_nothing(v) for v in value)
+    return not value
+
+
+def _what_it_did(task_result) -> str:
+    """A successful task's return value as a short text, empty when it did nothing (None,
+    zero, an empty collection)."""
+    value = getattr(_running, "returned", _NOTHING_NOTED)
+    _running.returned = _NOTHING_NOTED
+    if value is _NOTHING_NOTED:
+        try:
+            value = task_result.return_value
+        except Exception:  # a backend that keeps no return value
+            return ""
+    if _is_nothing(value):
+        return ""
+    text = repr(value)
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def connect_signals() -> None:

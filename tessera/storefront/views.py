@@ -24,6 +24,7 @@ from tessera.catalog.selectors import (
     get_public_event,
     month_calendar,
     parse_filters,
+    search_events,
     search_sessions,
 )
 from tessera.core import clock
@@ -87,6 +88,7 @@ def home(request):
         {
             "nav": "home",
             "now": now,
+            "cities": list_filter_choices().cities,
             "featured": cards,
             "upcoming": list_upcoming_sessions(now=now, limit=8),
             "month": date(today.year, today.month, 1),
@@ -173,12 +175,42 @@ def _validated_filters(params, choices) -> tuple[SessionFilters, dict[str, str]]
     return filters, {name: _error_message(name, code) for name, code in codes.items()}
 
 
+@dataclasses.dataclass(frozen=True)
+class EventGroup:
+    """One event of the search results with what its matching sessions have in common."""
+
+    event: Event
+    session_count: int
+    next_session: object  # the soonest matching Session
+    venue_count: int
+
+
+def _event_groups(events: list[Event], filters: SessionFilters, *, now) -> list[EventGroup]:
+    """The search page's cards: per event of the page, how many of its sessions match,
+    the soonest of them and over how many venues they spread (one query for the page)."""
+    sessions: dict[int, list] = {event.id: [] for event in events}
+    for session in search_sessions(filters, now=now).filter(event_id__in=list(sessions)):
+        sessions[session.event_id].append(session)
+    return [
+        EventGroup(
+            event=event,
+            session_count=len(sessions[event.id]),
+            next_session=sessions[event.id][0],
+            venue_count=len({s.layout.venue_id for s in sessions[event.id]}),
+        )
+        for event in events
+        if sessions[event.id]
+    ]
+
+
 def search(request):
     now = clock.now()
     choices = list_filter_choices()
     filters, errors = _validated_filters(request.GET, choices)
-    results = search_sessions(filters, now=now)
-    page = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(search_events(filters, now=now), SEARCH_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    groups = _event_groups(list(page.object_list), filters, now=now)
     values = {
         name: request.GET.get(name, "").strip()[:100]
         for name in (
@@ -200,11 +232,15 @@ def search(request):
             "nav": "search",
             "now": now,
             "page": page,
+            "groups": groups,
             "values": values,
             "errors": errors,
             "kinds": EventKind.choices,
             "choices": choices,
             "is_filtered": any(values.values()),
+            "active_filter_count": sum(
+                1 for name, value in values.items() if value and name != "q"
+            ),
         },
     )
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tessera.catalog.selectors import policy_for
 from tessera.core import clock
+from tessera.core.dates import local_moment
 from tessera.core.errors import DomainError
 from tessera.tickets.models import TicketStatus
 from tessera.tickets.selectors import summarize_ticket
@@ -27,8 +28,8 @@ from tessera.transfers.models import Channel, TransferStatus
 
 
 def local_text(moment: datetime, session) -> str:
-    """``moment`` in the venue's time zone, as 2026-12-25 19:30."""
-    return moment.astimezone(session.layout.venue.zone_info).strftime("%Y-%m-%d %H:%M")
+    """``moment`` in the venue's time zone, as Fri, Dec 25, 2026, 19:30 (2026年12月25日 19:30)."""
+    return local_moment(moment, session.layout.venue.zone_info)
 
 
 def _rows(transfers, now: datetime) -> list[dict]:

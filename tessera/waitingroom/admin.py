@@ -91,8 +91,9 @@ def close_rooms(modeladmin, request, queryset):
 class WaitingRoomAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
     form = WaitingRoomForm
     scoped_foreign_keys = {"sessions": "event__organization"}
-    list_display = ["name", "organization", "opens_at", "status", "rate_mode", "live_link"]
+    list_display = ["name", "organization", "opens_at", "state", "rate_mode", "live_link"]
     list_filter = ["status", "rate_mode"]
+    readonly_fields = ["live_link"]
     search_fields = ["name"]
     filter_horizontal = ["sessions"]
     actions = [pause_rooms, resume_rooms, close_rooms]
@@ -105,8 +106,16 @@ class WaitingRoomAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
         super().delete_model(request, obj)
         forget_rooms()
 
+    @admin.display(description=_("state"), ordering="status")
+    def state(self, obj):
+        """The state in force now (the clock's pre-queue and open included), in the same
+        words as the live page."""
+        return obj.state_label_at(clock.now())
+
     @admin.display(description=_("live view"))
     def live_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "–"
         url = reverse("admin:waitingroom_waitingroom_live", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, gettext("Live view"))
 
@@ -154,9 +163,10 @@ class WaitingRoomAdmin(AuditedAdminMixin, OrganizationScopedAdmin):
             return redirect("admin:waitingroom_waitingroom_live", room_id=room.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": gettext("Live view: %(room)s") % {"room": room.name},
+            "title": gettext("Live view: %(room)s") % {"room": room.display_name},
             "room": room,
             "figures": get_live_figures(room=room, now=now),
+            "state_label": room.state_label_at(now),
             "rate_form": rate_form,
             "writable": writable,
             "opts": self.model._meta,

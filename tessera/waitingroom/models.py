@@ -94,6 +94,23 @@ class WaitingRoom(BilingualMixin, TimeStampedModel):
             return RoomStatus.PREQUEUE
         return RoomStatus.OPEN
 
+    def state_label_at(self, now) -> str:
+        """The state in force at ``now`` in words, as the list and the live page show it."""
+        return RoomStatus(self.state_at(now)).label
+
+    @property
+    def can_pause(self) -> bool:
+        """Admission can be paused: the room is neither paused already nor ended."""
+        return self.status not in STICKY_STATUSES
+
+    @property
+    def can_resume(self) -> bool:
+        return self.status in (RoomStatus.PAUSED, RoomStatus.SOLD_OUT)
+
+    @property
+    def can_close(self) -> bool:
+        return self.status != RoomStatus.CLOSED
+
     @property
     def shown_rate(self) -> int:
         """The rate fans and organizers are told: the last step's, else the fixed one

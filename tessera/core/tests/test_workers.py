@@ -204,7 +204,7 @@ def test_a_task_carries_the_request_id_into_the_worker_log(database_tasks, caplo
     }
 
     # when a worker runs it
-    caplog.set_level(logging.INFO, logger="tessera.tasks")
+    caplog.set_level(logging.DEBUG, logger="tessera.tasks")
     run_database_worker()
 
     # then the worker's lines about it carry the id, and nothing of it is left afterwards
@@ -215,6 +215,29 @@ def test_a_task_carries_the_request_id_into_the_worker_log(database_tasks, caplo
     ]
     assert {requestid_of(r) for r in lines} == {"req-abcdef12"}
     assert requestid.get() == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_console_is_quiet_unless_a_task_did_something_or_failed(database_tasks, caplog):
+    # given a tidy-up with nothing to do, then one that frees two places
+    now = timezone.now()
+    tidy_expired_holds.enqueue()
+    caplog.set_level(logging.INFO)
+    run_database_worker()
+    routine = [r for r in caplog.records if r.name.startswith(("tessera.tasks", "django_tasks"))]
+    expired_hold(now)
+    busy = tidy_expired_holds.enqueue()
+    caplog.clear()
+    run_database_worker()
+
+    # then the routine run wrote nothing at INFO, the busy one one line with what it did
+    assert [r.getMessage() for r in routine] == []
+    (line,) = [r for r in caplog.records if r.name.startswith(("tessera.tasks", "django_tasks"))]
+    assert (line.levelname, line.getMessage().split(": ", 1)[0]) == (
+        "INFO",
+        f"task {busy.id} successful",
+    )
+    assert line.getMessage().endswith("; result 2")
 
 
 def requestid_of(record) -> str:

@@ -12,6 +12,7 @@ from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from tessera.catalog.models import SessionStatus
+from tessera.core.dates import format_local
 from tessera.core.money import default_currency, format_money
 
 register = template.Library()
@@ -40,31 +41,12 @@ def venue_time(session) -> datetime:
     return session.starts_at.astimezone(session.layout.venue.zone_info)
 
 
-# Date formats of the pages, per language (Django's own names are translated by Django).
-_FORMATS = {
-    "card": {"zh": "n月j日 D", "en": "D, M j"},
-    "day": {"zh": "n月j日", "en": "M j"},
-    "long": {"zh": "Y年n月j日 l", "en": "l, F j, Y"},
-    "month": {"zh": "Y年n月", "en": "F Y"},
-}
-
-
 @register.filter
 def fmt(value, format_name: str) -> str:
-    """Format a date or an aware datetime *in its own zone* (Django's ``date`` filter would
-    convert it to the current zone first). ``format_name`` is one of ``card``, ``day``,
-    ``long``, ``month``, a Django format setting such as ``DATE_FORMAT`` or a format string
-    such as ``H:i``."""
-    if not value:
-        return ""
-    if format_name in _FORMATS:
-        lang = "en" if (get_language() or "").lower().startswith("en") else "zh"
-        fmt_string = _FORMATS[format_name][lang]
-    elif format_name.isupper():
-        fmt_string = get_format(format_name)
-    else:
-        fmt_string = format_name
-    return dateformat.format(value, fmt_string)
+    """Format a date or an aware datetime *in its own zone* (``core.dates``: ``card``,
+    ``day``, ``date``, ``long``, ``month``, ``moment``, a Django format setting such as
+    ``DATE_FORMAT`` or a format string such as ``H:i``)."""
+    return format_local(value, format_name)
 
 
 @register.filter

@@ -39,14 +39,14 @@ def test_home_search_event_and_language_switch(live_server, page, showcase, arti
     page.wait_for_url("**/search/?*kind=match*")
 
     # then both Beijing matches are listed
-    assert inner_texts(page.locator(".session-card .card-title")) == [
+    assert inner_texts(page.locator(".event-group-card .card-title")) == [
         "京沪德比：国安 vs 申花",
         "北京国安 vs 上海申花",
     ]
     shot(page, artifacts_dir / "search-desktop.png")
 
     # when they open the derby
-    page.locator(".session-card .card-title a", has_text="京沪德比").click()
+    page.locator(".event-group-card .card-title a", has_text="京沪德比").click()
     page.wait_for_url("**/events/capital-derby/**")
 
     # then the price zones and the 80-section overview are shown

@@ -198,15 +198,50 @@ def test_calendar_with_an_unknown_city_says_so_and_shows_every_city(client, worl
 # --- search -----------------------------------------------------------------------------
 
 
-def test_search_without_filters_lists_every_upcoming_public_session(client, world):
+def test_search_without_filters_lists_every_event_with_an_upcoming_public_session(client, world):
     html = client.get("/search/", **EN).content.decode()
 
     assert card_titles(html) == ["Jay Chou Carnival Tour", "Beijing Guoan vs Shanghai Shenhua"]
-    assert texts(html, css_class="session-card")[0] == (
-        "Concert Tue, Dec 25 · 19:30 Jay Chou Carnival Tour Shanghai · Mercedes-Benz Arena "
-        "from ¥280"
+    assert texts(html, css_class="event-group-card")[0] == (
+        "Concert 1 session Jay Chou Carnival Tour Tue, Dec 25 · 19:30 "
+        "Shanghai · Mercedes-Benz Arena from ¥280"
     )
-    assert texts(html, id="results-title") == ["2 sessions found"]
+    assert texts(html, id="results-title") == ["2 events found"]
+
+
+def test_search_groups_the_sessions_of_an_event_with_the_next_date_and_lowest_price(client, world):
+    # given two more concert nights, one in Beijing and one cheaper in Shanghai
+    make_session(
+        event=world.concert, layout=world.match_session.layout, starts_at=shanghai(2040, 12, 31)
+    )
+    cheaper = make_session(
+        event=world.concert,
+        layout=world.concert_session.layout,
+        starts_at=shanghai(2040, 12, 28, 20, 0),
+    )
+    make_zone(session=cheaper, code="L", name="看台", name_en="Stands", price="99.00")
+
+    # when a fan searches concerts in English and in Chinese
+    english = client.get("/search/?kind=concert", **EN).content.decode()
+    chinese = client.get("/search/?kind=concert", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    # then the three nights make one card: their count, the soonest and the lowest price
+    assert texts(english, css_class="event-group-card") == [
+        "Concert 3 sessions Jay Chou Carnival Tour Next: Tue, Dec 25 · 19:30 "
+        "Shanghai · Mercedes-Benz Arena and 1 more venue from ¥99"
+    ]
+    assert texts(english, id="results-title") == ["1 event found"]
+    assert texts(chinese, css_class="event-group-card") == [
+        "演唱会 3 场 周杰伦嘉年华演唱会 最近： 12月25日 星期二 · 19:30 "
+        "上海 · 梅赛德斯奔驰文化中心 及另外 1 个场馆 ¥99起"
+    ]
+    assert texts(chinese, id="results-title") == ["找到 1 个活动"]
+    # and a filter that leaves one night keeps only that night's date and price
+    filtered = client.get("/search/?kind=concert&price_max=150", **EN).content.decode()
+    assert texts(filtered, css_class="event-group-card") == [
+        "Concert 1 session Jay Chou Carnival Tour Fri, Dec 28 · 20:00 "
+        "Shanghai · Mercedes-Benz Arena from ¥99"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -327,14 +362,21 @@ def test_search_with_no_match_shows_the_empty_state(client, world):
 
     assert card_titles(html) == []
     assert texts(html, css_class="empty-title") == ["No sessions match these filters."]
-    assert texts(html, id="results-title") == ["0 sessions found"]
+    assert texts(html, id="results-title") == ["0 events found"]
 
 
 def test_search_paginates_twelve_per_page_and_keeps_the_filters(client, world):
-    # given 13 more concert sessions in Shanghai
+    # given 13 more concerts in Shanghai, one each January day
     for day in range(1, 14):
+        event = make_event(
+            organization=world.concert.organization,
+            kind=world.concert.kind,
+            name=f"一月之夜 {day}",
+            name_en=f"January Night {day}",
+            slug=f"january-night-{day}",
+        )
         make_session(
-            event=world.concert,
+            event=event,
             layout=world.concert_session.layout,
             starts_at=shanghai(2041, 1, day, 20, 0),
         )
@@ -346,8 +388,10 @@ def test_search_paginates_twelve_per_page_and_keeps_the_filters(client, world):
     assert len(card_titles(first)) == 12
     assert texts(first, css_class="pagination-status") == ["Page 1 of 2"]
     assert elements(first, tag="a", rel="next")[0]["attrs"]["href"] == "?kind=concert&page=2"
-    assert card_titles(second) == ["Jay Chou Carnival Tour", "Jay Chou Carnival Tour"]
-    assert texts(second, css_class="session-card")[-1].startswith("Concert Sun, Jan 13 · 20:00")
+    assert card_titles(second) == ["January Night 12", "January Night 13"]
+    assert texts(second, css_class="event-group-card")[-1].startswith(
+        "Concert 1 session January Night 13 Sun, Jan 13 · 20:00"
+    )
     assert texts(beyond, css_class="pagination-status") == ["Page 2 of 2"]
 
 
@@ -366,7 +410,7 @@ def test_search_hides_past_cancelled_and_draft_sessions(client, world):
 
     html = client.get("/search/?kind=concert", **EN).content.decode()
 
-    assert texts(html, id="results-title") == ["1 session found"]
+    assert texts(html, id="results-title") == ["1 event found"]
 
 
 # --- event page ---------------------------------------------------------------------------

@@ -85,7 +85,8 @@ class Command(BaseCommand):
         worker = SimpleWorker(
             rq_queues, connection=rq_queues[0].connection, job_class=Job, name=worker_id
         )
-        # RQ's own lines follow TESSERA_LOG_LEVEL, as everything else does. No scheduler
-        # process: Tessera enqueues no deferred (run_after) task.
-        level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        # RQ's own line per job is quiet unless TESSERA_LOG_LEVEL=DEBUG (settings.LOGGING:
+        # the worker's console says only what happened). No scheduler process: Tessera
+        # enqueues no deferred (run_after) task.
+        level = logging.getLevelName(logging.getLogger("rq.worker").getEffectiveLevel())
         worker.work(with_scheduler=False, logging_level=level if verbosity else "WARNING")
