@@ -248,7 +248,7 @@ def bind_identities(*, order, lines, session, user, attendees, now: datetime) ->
     LineIdentity.objects.bulk_create(rows)
 
 
-def identity_digest_number(*, line_id: int) -> str | None:
+def identity_number(*, line_id: int) -> str | None:
     """The normalised document number of a line's identity (for signing its credential),
     None when the line has none. Kept in memory only."""
     row = LineIdentity.objects.filter(line_id=line_id).only("number").first()
