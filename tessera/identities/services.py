@@ -139,6 +139,15 @@ def remove_attendee(*, user, attendee_id: int, now: datetime) -> None:
         attendee.delete()
 
 
+def forget_person(*, user) -> int:
+    """Erase the account's attendees and the identities of its orders' tickets (the
+    privacy erasure: called inside its transaction, once no ticket can be used) -> how
+    many rows went."""
+    attendees, _ = Attendee.objects.filter(user=user).delete()
+    bound, _ = LineIdentity.objects.filter(line__order__user=user).delete()
+    return attendees + bound
+
+
 def list_attendees(*, user) -> list[Attendee]:
     return list(Attendee.objects.filter(user=user).defer("number"))
 
@@ -162,11 +171,15 @@ def _lock_identity(session_id: int, index: str) -> None:
     locks.lock_name(f"identities.session:{session_id}:{index}")
 
 
-def live_tickets(*, session_id: int, index: str, now: datetime) -> int:
+def live_tickets(
+    *, session_id: int, index: str, now: datetime, excluding_lines: list[int] = ()
+) -> int:
     """Tickets of an identity in a session that count against its limit: lines of paid
-    orders still active, and lines of orders awaiting payment whose places are still held."""
+    orders still active, and lines of orders awaiting payment whose places are still held
+    (``excluding_lines``: the caller's own)."""
     return (
         LineIdentity.objects.filter(session_id=session_id, blind_index=index, line__status="active")
+        .exclude(line_id__in=list(excluding_lines))
         .filter(
             Q(line__order__status__in=("paid", "fulfilled", "partially_refunded"))
             | Q(
@@ -246,6 +259,25 @@ def bind_identities(*, order, lines, session, user, attendees, now: datetime) ->
         lines, ["attendee_name", "attendee_id_type", "attendee_id_number"]
     )
     LineIdentity.objects.bulk_create(rows)
+
+
+def late_sale_within_limits(*, session, line_ids: list[int], now: datetime) -> bool:
+    """Whether the lines of a real-name order whose hold ran out may still be sold: each
+    identity's other live tickets in the session plus these stay within the limit. Takes
+    the identities' locks (ascending) inside the caller's transaction (after the hold's:
+    identities are always the last locks a flow takes)."""
+    locks.require_transaction()
+    wanted: dict[str, int] = {}
+    for index in LineIdentity.objects.filter(line_id__in=line_ids).values_list(
+        "blind_index", flat=True
+    ):
+        wanted[index] = wanted.get(index, 0) + 1
+    for index in sorted(wanted):
+        _lock_identity(session.pk, index)
+        others = live_tickets(session_id=session.pk, index=index, now=now, excluding_lines=line_ids)
+        if others + wanted[index] > session.max_tickets_per_identity:
+            return False
+    return True
 
 
 def identity_number(*, line_id: int) -> str | None:

@@ -145,7 +145,11 @@ def test_the_api_adds_lists_and_removes_attendees_masked(keys):
     fan = make_buyer(preferred_language="en")
     client = Client()
     client.force_login(fan)
-    added = post(client, {"name": "Li Lei", "doc_type": "resident_id", "number": NUMBER})
+    added = post(
+        client,
+        {"name": "Li Lei", "doc_type": "resident_id", "number": NUMBER},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert added.status_code == 201
     body = added.json()
     assert body["masked_number"] == "1101**********002X"

@@ -14,14 +14,16 @@ from django.utils import timezone
 from tessera.core.errors import DomainError
 from tessera.identities import services as identities
 from tessera.identities.models import LineIdentity
-from tessera.inventory.models import InventoryUnit, UnitStatus
+from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
 from tessera.inventory.tests.factories import make_buyer, make_sale
 from tessera.inventory.tests.test_concurrency import waiting_for_the_lock
 from tessera.orders.models import Order, OrderLine, OrderStatus
 from tessera.orders.services import AttendeesFixed, update_attendees
+from tessera.payments.models import Refund
 from tessera.sale import services
 from tessera.sale.choices import PlaceChoice
-from tessera.sale.tests.conftest import gateway_callbacks, sale_rows
+from tessera.sale.tests.conftest import deliver, gateway_callbacks, sale_rows
+from tessera.tickets.models import Ticket
 
 NUMBER = "11010519491231002X"
 OTHER = "440524188001010014"
@@ -315,3 +317,46 @@ def test_one_identity_buying_from_many_accounts_at_once_never_passes_its_limit(l
     assert LineIdentity.objects.filter(session=sale.session).count() == limit
     held = InventoryUnit.objects.filter(session=sale.session, status=UnitStatus.HELD).count()
     assert held == limit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_payment_cannot_take_an_identity_past_its_limit():
+    # given a first buyer whose hold ran out before paying
+    now = timezone.now()
+    sale = real_name_sale(now)
+    first, second = make_buyer(), make_buyer()
+    late = buy(sale, first, [attendee(first).pk], now)
+    past = now - timezone.timedelta(seconds=1)
+    Hold.objects.filter(pk=late.order.hold_id).update(expires_at=past)
+    InventoryUnit.objects.filter(hold_id=late.order.hold_id).update(hold_expires_at=past)
+    Order.objects.filter(pk=late.order.pk).update(expires_at=past)
+    # and a second account that bought and paid for the same person meanwhile
+    paid = buy(sale, second, [attendee(second).pk], now)
+    [callback] = gateway_callbacks(paid.payment.pk, now)
+    assert deliver(Client(), callback).status_code == 200
+
+    # when the first buyer's payment arrives after all
+    [callback] = gateway_callbacks(late.payment.pk, now)
+    assert deliver(Client(), callback).status_code == 200
+
+    # then it sells nothing: the identity keeps one ticket, the late order is refunded
+    late_order = Order.objects.get(pk=late.order.pk)
+    assert late_order.status != OrderStatus.FULFILLED
+    assert not Ticket.objects.filter(order_line__order=late_order).exists()
+    assert Ticket.objects.filter(session=sale.session).count() == 1
+    index = identities.blind_index("resident_id", NUMBER)
+    assert identities.live_tickets(session_id=sale.session.pk, index=index, now=now) == 1
+    assert Refund.objects.filter(payment_id=late.payment.pk).count() == 1
+
+
+@pytest.mark.django_db
+def test_erasing_a_person_forgets_their_attendees_and_ticket_identities():
+    now = timezone.now()
+    sale = real_name_sale(now)
+    fan, other = make_buyer(), make_buyer()
+    buy(sale, fan, [attendee(fan).pk], now)
+    buy(sale, other, [attendee(other, OTHER, "Han Meimei").pk], now)
+    assert identities.forget_person(user=fan) == 2
+    assert list(LineIdentity.objects.values_list("name", flat=True)) == ["Han Meimei"]
+    assert list(identities.list_attendees(user=fan)) == []
+    assert len(identities.list_attendees(user=other)) == 1
