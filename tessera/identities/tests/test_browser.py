@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone, translation
 
 from tessera.accounts.tests.factories import make_user
+from tessera.checkin.models import Scan
 from tessera.checkin.tests.factories import make_gates
 from tessera.checkin.tests.test_browser import scan
 from tessera.identities.models import Attendee, LineIdentity
@@ -192,4 +193,8 @@ def test_the_scanner_checks_an_id_against_the_ticket_offline(
     page.wait_for_selector("#id-result[data-reason=id_match]")
     assert page.inner_text("#id-result") == messages["id_match"]
     page.screenshot(path=artifacts_dir / f"realname-scanner-{language}-{size}.png", full_page=True)
+
+    # and back online, the offline scan syncs (no request is left running afterwards)
     page.context.set_offline(False)
+    page.wait_for_selector("#notice[data-synced='1']")
+    assert Scan.objects.get().reason == "valid"
