@@ -76,6 +76,7 @@ def _mount_routers() -> None:
     from tessera.aftersales.api_exchanges import router as exchanges_router
     from tessera.catalog.api import router as catalog_router
     from tessera.checkin.api import router as checkin_router
+    from tessera.identities.api import router as identities_router
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
@@ -99,6 +100,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", storefront_router)
     api.add_router("/v1/", aftersales_router)
     api.add_router("/v1/", exchanges_router)
+    api.add_router("/v1/", identities_router)
 
 
 _mount_routers()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tessera.catalog",
     "tessera.inventory",
     "tessera.orders",
+    "tessera.identities",
     "tessera.tickets",
     "tessera.payments",
     "tessera.sandbox",
@@ -211,6 +212,11 @@ TICKET_RETURN_GUARDS: list[str] = ["tessera.transfers.guards.refuse_tickets_in_t
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]
+# Binds one attendee identity to each line of a real-name session's order, inside the
+# order's transaction (tessera.identities).
+REAL_NAME_BINDER = "tessera.identities.services.bind_identities"
+# Whether a late payment (its hold ran out) may still sell a real-name order's places.
+REAL_NAME_LATE_SALE_CHECK = "tessera.identities.services.late_sale_within_limits"
 
 # --- auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

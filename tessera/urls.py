@@ -26,6 +26,7 @@ urlpatterns = [
     path("checkin/", include("tessera.checkin.urls")),
     path("", include("tessera.aftersales.urls")),
     path("account/", include("tessera.privacy.urls")),
+    path("account/attendees/", include("tessera.identities.urls")),
     path("exchanges/", include("tessera.aftersales.urls_exchanges")),
     path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
     path("transfers/", include("tessera.transfers.urls")),

@@ -232,6 +232,16 @@ class SessionForm(forms.ModelForm):
         model = Session
         fields = ["event", "layout", *services.SESSION_FIELDS]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "max_tickets_per_identity" in self.fields:
+            # left empty: one ticket per identity, the default of real-name sessions
+            self.fields["max_tickets_per_identity"].required = False
+
+    def clean_max_tickets_per_identity(self):
+        value = self.cleaned_data.get("max_tickets_per_identity")
+        return 1 if value is None else value
+
     def clean(self):
         cleaned = super().clean()
         layout = cleaned.get("layout")

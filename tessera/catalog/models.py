@@ -267,6 +267,16 @@ class Session(TimeStampedModel):
         _("max tickets per account"), default=6
     )
     hold_minutes = models.PositiveSmallIntegerField(_("hold minutes"), default=10)
+    # Real-name tickets (tessera.identities): one named identity document per ticket, and
+    # at most this many live tickets per identity in the session.
+    real_name_required = models.BooleanField(
+        _("real-name tickets"),
+        default=False,
+        help_text=_("Every ticket names an attendee with an identity document."),
+    )
+    max_tickets_per_identity = models.PositiveSmallIntegerField(
+        _("max tickets per identity"), default=1
+    )
 
     class Meta:
         verbose_name = _("session")
@@ -281,6 +291,10 @@ class Session(TimeStampedModel):
             models.CheckConstraint(
                 condition=models.Q(max_tickets_per_order__gte=1) & models.Q(hold_minutes__gte=1),
                 name="session_rules_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_tickets_per_identity__gte=1),
+                name="session_identity_limit_positive",
             ),
         ]
 

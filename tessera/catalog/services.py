@@ -196,6 +196,8 @@ def check_session_rules(
     max_tickets_per_order: int,
     max_tickets_per_account: int,
     hold_minutes: int,
+    real_name_required: bool = False,
+    max_tickets_per_identity: int = 1,
 ) -> None:
     """The rules of a session's dates and sale limits.
 
@@ -226,11 +228,14 @@ def check_session_rules(
         ("max_tickets_per_order", max_tickets_per_order),
         ("max_tickets_per_account", max_tickets_per_account),
         ("hold_minutes", hold_minutes),
+        ("max_tickets_per_identity", max_tickets_per_identity),
     ):
         if isinstance(value, bool) or not isinstance(value, int):
             raise SessionRulesInvalid(details={name: "integer required"})
         if not 1 <= value <= _SMALL_INT_MAX:
             raise SessionRulesInvalid(details={name: "out of range"})
+    if not isinstance(real_name_required, bool):
+        raise SessionRulesInvalid(details={"real_name_required": "boolean required"})
 
 
 def check_event_links(
@@ -587,6 +592,8 @@ SESSION_FIELDS = (
     "max_tickets_per_order",
     "max_tickets_per_account",
     "hold_minutes",
+    "real_name_required",
+    "max_tickets_per_identity",
 )
 
 
@@ -604,6 +611,8 @@ def create_session(
     max_tickets_per_order: int = 6,
     max_tickets_per_account: int = 6,
     hold_minutes: int = 10,
+    real_name_required: bool = False,
+    max_tickets_per_identity: int = 1,
 ) -> Session:
     """Add a date of an event in a venue layout (a Layout or its id).
 
@@ -619,6 +628,8 @@ def create_session(
         max_tickets_per_order=max_tickets_per_order,
         max_tickets_per_account=max_tickets_per_account,
         hold_minutes=hold_minutes,
+        real_name_required=real_name_required,
+        max_tickets_per_identity=max_tickets_per_identity,
     )
     layout_id = layout.pk if isinstance(layout, Layout) else layout
     with transaction.atomic():
@@ -642,6 +653,8 @@ def create_session(
             max_tickets_per_order=max_tickets_per_order,
             max_tickets_per_account=max_tickets_per_account,
             hold_minutes=hold_minutes,
+            real_name_required=real_name_required,
+            max_tickets_per_identity=max_tickets_per_identity,
         )
         audit.record(
             action="session.created",

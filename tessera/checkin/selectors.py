@@ -13,6 +13,7 @@ from tessera.catalog.models import Session
 from tessera.checkin.models import CheckinList, Direction, Gate, Presence, Scan
 from tessera.checkin.services import place_text, rotation_secret, settings_for
 from tessera.core.i18n import localized
+from tessera.identities.models import LineIdentity
 from tessera.tickets.models import Ticket, TicketStatus
 from tessera.tickets.selectors import list_signing_keys, revocation_list
 
@@ -66,6 +67,17 @@ def device_bundle(*, session: Session, include_names: bool, now: datetime) -> di
             row.append(holder)
         tickets.append(row)
         places.append([ticket_id, place_text(section=section, row=row_label, seat=seat)])
+    # Real-name sessions: who each ticket names and the masked document, with the names.
+    identities = []
+    if session.real_name_required and include_names:
+        identities = [
+            list(row)
+            for row in LineIdentity.objects.filter(
+                line__ticket__session=session, line__ticket__status=TicketStatus.VALID
+            )
+            .values_list("line__ticket__id", "name", "doc_type", "masked")
+            .order_by("line__ticket__id")
+        ]
     presence = list(
         Presence.objects.filter(session=session, entries__gt=0)
         .values_list("ticket_id", "is_inside", "entries")
@@ -110,6 +122,8 @@ def device_bundle(*, session: Session, include_names: bool, now: datetime) -> di
             for t, inside, entries in presence
         ],
         "places": places,
+        "real_name": session.real_name_required,
+        "identities": identities,
     }
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from tessera.checkin.api import get_dashboard_session
 from tessera.core.errors import NotFound
+from tessera.identities.documents import DocumentType
 
 # The camera path decodes QR codes with jsQR (npm, pinned in package.json). Without
 # `npm ci` the scanner still works with a keyboard-wedge scanner or typed codes.
@@ -74,6 +75,12 @@ def scanner_messages() -> dict[str, str]:
         "entered_at_gate": _("Entered at %(time)s, %(gate)s"),
         "today": _("Today"),
         "flag_duplicate_entry": _("Duplicate entry at another gate"),
+        "identity": _("ID: %(doc)s %(number)s"),
+        "id_match": _("ID matches this ticket"),
+        "id_mismatch": _("ID does not match this ticket: do not admit"),
+        "id_no_ticket": _("Scan a ticket first, then check the ID."),
+        "id_not_real_name": _("This session does not use real-name tickets."),
+        **{f"doc_{value}": str(label) for value, label in DocumentType.choices},
     }
 
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import BigIntegerField, Case, Q, Value, When
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -788,6 +790,11 @@ def sell_hold(*, hold: Hold, line_ids_by_unit: Mapping[int, int], now: datetime)
                         "places": locked.quantity,
                     }
                 )
+            if locked.session.real_name_required and not import_string(
+                settings.REAL_NAME_LATE_SALE_CHECK
+            )(session=locked.session, line_ids=list(line_ids_by_unit.values()), now=now):
+                # Someone else bought for the same identity while this hold had run out.
+                raise HoldLost(details={"hold": str(locked.pk), "reason": "identity_limit"})
         sold_count = 0
         if len(unit_ids) == locked.quantity:
             sold_count = InventoryUnit.objects.filter(

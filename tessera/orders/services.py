@@ -12,10 +12,12 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from tessera.core import audit, locks
@@ -182,7 +184,17 @@ def place_order(
                 continue
         else:  # pragma: no cover - 31^6 numbers a day
             raise DomainError(_("Could not allocate an order number; please retry."))
-        _create_lines(order, units, names, currency)
+        lines = _create_lines(order, units, names, currency)
+        if locked.session.real_name_required:
+            # One attendee identity per line, within the identity limit (tessera.identities).
+            import_string(settings.REAL_NAME_BINDER)(
+                order=order,
+                lines=lines,
+                session=locked.session,
+                user=user,
+                attendees=attendees,
+                now=now,
+            )
         inventory.mark_hold_ordered(hold=locked, now=now, is_locked=True)
         audit.record(
             action="order.placed",
@@ -195,9 +207,9 @@ def place_order(
     return order
 
 
-def _create_lines(order: Order, units, names, currency: str) -> None:
+def _create_lines(order: Order, units, names, currency: str) -> list[OrderLine]:
     """One line per place, with the zone's price and the place's labels copied."""
-    OrderLine.objects.bulk_create(
+    return OrderLine.objects.bulk_create(
         [
             OrderLine(
                 order=order,
@@ -315,14 +327,25 @@ def book_carried_value(
     return entry
 
 
+class AttendeesFixed(DomainError):
+    code = "attendees_fixed"
+    status = 409
+    default_message = _(
+        "The attendees of a real-name order cannot change; release the places and order again."
+    )
+
+
 def update_attendees(*, order: Order, user, attendees: list, now: datetime) -> Order:
-    """Change attendee names while the order awaits payment."""
+    """Change attendee names while the order awaits payment. Raises AttendeesFixed for a
+    real-name session's order (its identities are bound)."""
     with transaction.atomic():
         order = locks.lock_rows(Order.objects).get(pk=order.pk)
         if order.user_id != user.pk:
             raise OrderNotFound
         if order.status != OrderStatus.PENDING_PAYMENT:
             raise OrderNotPayable
+        if order.session.real_name_required:
+            raise AttendeesFixed()
         lines = list(order.lines.order_by("id"))
         names = clean_attendees(attendees, len(lines))
         for line, name in zip(lines, names, strict=True):

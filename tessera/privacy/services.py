@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts import services as accounts
 from tessera.core import audit
+from tessera.identities import services as identities
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
 from tessera.privacy.errors import DeletionNotPossibleYet, WrongPassword
@@ -62,6 +63,7 @@ def erase_person(*, user, password: str, now: datetime, request=None) -> None:
             "orders": orders.anonymise_buyer(user=user, now=now),
             "tickets": tickets.anonymise_holders(user=user, now=now),
             "drafts": steps.forget_drafts(user=user),
+            "identities": identities.forget_person(user=user),
         }
         audit.record(
             action="privacy.personal_data_erased", obj=user, actor=user, now=now, data=counts

@@ -42,6 +42,7 @@ Every flow that takes more than one lock takes them in this order (helpers in
 
     account (advisory, per session and user)  →  payment  →  order  →  hold
       →  places (ascending id; "any N" picks skip places others have locked)
+      →  identities (real-name sessions: advisory, per session and blind index, ascending)
 
 Invariants (each guarded by the database, not only by this code)
 ----------------------------------------------------------------
@@ -52,6 +53,9 @@ Invariants (each guarded by the database, not only by this code)
   ticket (unique per line).
 - An account's live held and sold places in a session never exceed the session's limit:
   counted under the account lock.
+- In a real-name session an identity's live tickets never exceed the session's
+  ``max_tickets_per_identity``: counted under the identity's lock when the order is placed
+  (``identities.services.bind_identities``); the fast path declines such sessions.
 - No provider is called while a transaction is open.
 - Expiry is lazy: an expired hold's places are free to anyone; no sweeper is needed for
   correctness (housekeeping tidies rows).

@@ -80,9 +80,22 @@ class AttendeeIn(InputSchema):
     name: str = Field("", max_length=80)
 
 
+class CheckoutAttendeeIn(InputSchema):
+    name: str = Field("", max_length=80)
+    attendee_id: int | None = Field(
+        None,
+        ge=1,
+        le=2**62,
+        strict=True,
+        description="One of your attendees (GET /attendees); required by real-name sessions.",
+    )
+
+
 class CheckoutIn(PlacesIn):
-    attendees: list[AttendeeIn] | None = Field(
-        None, max_length=MAX_PLACES, description="One per place, in seating order; optional."
+    attendees: list[CheckoutAttendeeIn] | None = Field(
+        None,
+        max_length=MAX_PLACES,
+        description="One per place, in seating order; optional, except in real-name sessions.",
     )
     email: str = Field("", max_length=254, description="Where tickets go; default yours.")
     phone: str = Field("", max_length=32)
@@ -265,6 +278,15 @@ def checkout(request, session_id: int, payload: CheckoutIn):
     return Status(code, body)
 
 
+def _attendees(given: list[CheckoutAttendeeIn] | None) -> list | None:
+    """Names, or ``{"name", "attendee_id"}`` where an attendee of the account is named."""
+    if not given:
+        return None
+    if all(a.attendee_id is None for a in given):
+        return [a.name for a in given]
+    return [{"name": a.name, "attendee_id": a.attendee_id} for a in given]
+
+
 def run_checkout(request, user, session_id: int, payload: CheckoutIn) -> tuple[int, dict]:
     """The checkout endpoint's work, shared with its fast lane (``sale.fastlane``):
     ``(status, JSON body)``."""
@@ -279,7 +301,7 @@ def run_checkout(request, user, session_id: int, payload: CheckoutIn) -> tuple[i
             choice=choice,
             provider=payload.provider,
             options=payload.options,
-            attendees=[a.name for a in payload.attendees] if payload.attendees else None,
+            attendees=_attendees(payload.attendees),
             email=payload.email,
             phone=payload.phone,
             now=now,

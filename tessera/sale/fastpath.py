@@ -53,6 +53,11 @@ class AccountLimit(Exception):
         super().__init__(already, limit)
 
 
+class ServicesOnly(Declined):
+    """The session has rules only the services apply (real-name tickets): nothing was
+    taken, and trying other places would not help."""
+
+
 class Conflict(Declined):
     """A deadlock detected or a lock wait given up (``lock_timeout``): the transaction is
     lost, nothing it did is kept; the caller rolls back (no further statement may run in
@@ -149,7 +154,8 @@ _OF_CHANNEL = "(u.channel_id = %(channel)s::bigint OR u.channel_id IS NULL)"
 
 _TAKE = """
 WITH sess AS (
-    SELECT s.hold_minutes, s.max_tickets_per_account AS max_account, e.organization_id
+    SELECT s.hold_minutes, s.max_tickets_per_account AS max_account, e.organization_id,
+           s.real_name_required
       FROM catalog_session s JOIN catalog_event e ON e.id = s.event_id
      WHERE s.id = %(session)s::bigint AND s.status = 'scheduled' AND e.status = 'published'
        AND (s.on_sale_from IS NULL OR s.on_sale_from <= %(now)s::timestamptz)
@@ -162,6 +168,7 @@ WITH sess AS (
 ), allowed AS (
     SELECT sess.* FROM sess, owned
      WHERE owned.n + %(quantity)s::int <= sess.max_account
+       AND NOT sess.real_name_required
        AND (SELECT count(*) FROM picked) = %(quantity)s::int
 ), hold AS (
     INSERT INTO inventory_hold
@@ -186,7 +193,8 @@ SELECT t.*, (SELECT count(*) FROM sess), (SELECT n FROM owned),
              WHERE id = %(zone)s::bigint AND session_id = %(session)s::bigint))
        AND (%(section)s::bigint IS NULL OR EXISTS (
             SELECT 1 FROM venues_section vs JOIN catalog_session cs ON cs.layout_id = vs.layout_id
-             WHERE vs.id = %(section)s::bigint AND cs.id = %(session)s::bigint))
+             WHERE vs.id = %(section)s::bigint AND cs.id = %(session)s::bigint)),
+       coalesce((SELECT bool_or(real_name_required) FROM sess), false)
   FROM (SELECT 1) AS one
   LEFT JOIN (
     SELECT taken.id, taken.zone_id, z.price, z.currency,
@@ -333,7 +341,9 @@ def take_places(
         with _declining_on_conflict(), _cursor_for_prepared() as cursor:
             cursor.execute(_TAKE.format(pick=pick, owned=owned), params)
             rows = cursor.fetchall()
-        on_sale, owned_places, limit, picked, in_scope = rows[0][14:19]
+        on_sale, owned_places, limit, picked, in_scope, real_name = rows[0][14:20]
+        if real_name:
+            raise ServicesOnly  # one attendee identity per ticket: the services bind them
         if rows[0][0] is not None:
             if len(rows) != quantity:  # never: the hold is all or nothing
                 raise RuntimeError("a partial hold was taken")

@@ -317,8 +317,8 @@ def _take_first(request: _Request, candidates: list, quantity: int) -> fastpath.
                 section_id=choice.section_id,
                 proposal=choice.best_available,
             )
-        except fastpath.Conflict:
-            raise  # the transaction is lost: roll it back
+        except (fastpath.Conflict, fastpath.ServicesOnly):
+            raise  # the transaction is lost, or only the services apply: roll it back
         except fastpath.Declined:
             continue
         except fastpath.SoldOut:

@@ -29,6 +29,7 @@ from tessera.aftersales.policies import session_policy_lines
 from tessera.catalog.models import EventStatus, Session
 from tessera.core import clock
 from tessera.core.errors import DomainError
+from tessera.identities import services as identities
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory import services as inventory
@@ -148,6 +149,7 @@ def _step_context(request, *, hold: Hold, order: Order | None, now) -> dict:
                 "price": line.price,
                 "currency": line.currency,
                 "name": line.attendee_name,
+                "masked": line.attendee_id_number,  # real-name lines: the masked number
             }
             for index, line in enumerate(lines)
         ]
@@ -201,6 +203,17 @@ def _finished_order(hold: Hold) -> tuple[Order | None, bool]:
     return order, order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED)
 
 
+def _attendee_ids_from(request, count: int) -> list[dict]:
+    """The attendee chosen for each place of a real-name session (``None`` where none or
+    not a number: the order service refuses it with a clear message)."""
+    chosen = []
+    for i in range(count):
+        raw = request.POST.get(f"attendee_id_{i}", "")
+        value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+        chosen.append({"attendee_id": value})
+    return chosen
+
+
 def _names_from(request, count: int) -> list[str]:
     return [request.POST.get(f"attendee_{i}", "").strip()[:80] for i in range(count)]
 
@@ -237,6 +250,11 @@ def checkout(request, hold_id):
         return redirect("storefront:order", number=order.number)
     context = _step_context(request, hold=hold, order=order, now=now)
     context["error"] = None
+    real_name = context["session"].real_name_required
+    if real_name:
+        context["real_name"] = True
+        context["attendee_choices"] = identities.list_attendees(user=request.user)
+        context["max_per_identity"] = context["session"].max_tickets_per_identity
     remembered = {} if context["unit_ids"] is None else {"unit_ids": context["unit_ids"]}
     if request.method != "POST":
         save_draft(context["draft"], now=now, **remembered)
@@ -265,8 +283,16 @@ def checkout(request, hold_id):
                 return redirect("storefront:checkout", hold_id=hold.pk)
             if order is None:
                 orders.place_order(
-                    hold=hold, user=request.user, attendees=names, email=email, now=now
+                    hold=hold,
+                    user=request.user,
+                    attendees=_attendee_ids_from(request, len(context["rows"]))
+                    if real_name
+                    else names,
+                    email=email,
+                    now=now,
                 )
+            elif real_name:
+                pass  # the identities are bound to the order: nothing to change
             else:
                 # The order keeps the email it was placed with (orders has no service to
                 # change it yet); only the names can still change.
@@ -274,8 +300,11 @@ def checkout(request, hold_id):
             return redirect("storefront:checkout_payment", hold_id=hold.pk)
         except DomainError as exc:
             context["error"] = str(exc.message)
+            chosen = _attendee_ids_from(request, len(context["rows"])) if real_name else []
             for row, name in zip(context["rows"], names, strict=False):
                 row["name"] = name
+            for row, item in zip(context["rows"], chosen, strict=False):
+                row["attendee_id"] = item["attendee_id"]
             context["email"] = email
             return _render_step(request, "storefront/checkout.html", context, status=422)
     return _render_step(request, "storefront/checkout.html", context)

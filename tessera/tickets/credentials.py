@@ -171,6 +171,24 @@ def holder_digest(name: str, ticket_id: int) -> bytes:
     return hashlib.sha256(data).digest()[:HOLDER_DIGEST_LENGTH]
 
 
+def normalise_document_number(number: str) -> str:
+    """A document number as the identity digest sees it: NFKC, upper case, whitespace and
+    hyphens removed (``tessera.identities.documents.normalise``)."""
+    text = unicodedata.normalize("NFKC", number).upper()
+    return "".join(ch for ch in text if not ch.isspace() and ch != "-")
+
+
+def identity_digest(number: str, ticket_id: int) -> bytes:
+    """The holder digest of a real-name ticket: first 8 bytes of SHA-256(ticket id as 6
+    big-endian bytes || ``ID|`` || normalised document number). The ticket id salts it, so
+    a digest says nothing about another ticket of the same person; a gate compares it with
+    the number on the document shown (check-ID mode)."""
+    if not 0 <= ticket_id <= MAX_ID:
+        raise ValueError("ticket id out of range")
+    data = ticket_id.to_bytes(6, "big") + b"ID|" + normalise_document_number(number).encode()
+    return hashlib.sha256(data).digest()[:HOLDER_DIGEST_LENGTH]
+
+
 @dataclass(frozen=True)
 class Payload:
     """What a credential says. Datetimes are aware and UTC; ``not_before`` is rounded down

@@ -23,6 +23,7 @@ from tessera.catalog.models import Session
 from tessera.core import audit, locks
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import DomainError, InvalidInput
+from tessera.identities.services import identity_number
 from tessera.inventory.models import UnitStatus
 from tessera.orders.models import LineStatus, Order, OrderStatus
 from tessera.tickets import credentials
@@ -284,6 +285,11 @@ def credential_for(*, ticket: Ticket, now: datetime | None = None) -> str:
         raise TicketRevoked()
     session = ticket.session
     key = get_or_create_signing_key(session=session, now=now or clock_now())
+    digest = None
+    if session.real_name_required:
+        number = identity_number(line_id=ticket.order_line_id)
+        if number is not None:
+            digest = credentials.identity_digest(number, ticket.pk)
     return sign_credential(
         ticket_id=ticket.pk,
         session_id=session.pk,
@@ -293,6 +299,7 @@ def credential_for(*, ticket: Ticket, now: datetime | None = None) -> str:
         holder_name=ticket.holder_name,
         version=ticket.version,
         key=key,
+        holder_digest=digest,
     )
 
 
@@ -306,16 +313,18 @@ def sign_credential(
     holder_name: str,
     version: int,
     key: SessionKey,
+    holder_digest: bytes | None = None,
 ) -> str:
     """The credential text of one ticket version under ``key`` (the session's signing key),
-    from the ticket's values in hand (``credential_for`` reads them from a Ticket)."""
+    from the ticket's values in hand (``credential_for`` reads them from a Ticket). The
+    holder digest is the name's unless given (a real-name ticket's identity digest)."""
     payload = credentials.Payload(
         ticket_id=ticket_id,
         session_id=session_id,
         unit_id=unit_id,
         not_before=issued_at,
         not_after=valid_until,
-        holder_digest=credentials.holder_digest(holder_name, ticket_id),
+        holder_digest=holder_digest or credentials.holder_digest(holder_name, ticket_id),
         version=version,
         key_id=key.kid,
     )

@@ -1,6 +1,6 @@
 // The gate scanner: signs in a device, keeps the session's rules in IndexedDB, judges codes
 // online through the server or offline with verify.js, queues offline scans and syncs them.
-import { applyAttendance, buildContext, judge } from "./verify.js";
+import { applyAttendance, buildContext, checkIdentity, judge } from "./verify.js";
 
 const config = JSON.parse(document.getElementById("checkin-config").textContent);
 const T = JSON.parse(document.getElementById("checkin-messages").textContent);
@@ -38,7 +38,7 @@ const queuePut = (v) => tx("queue", "readwrite", (s) => s.put(v));
 const queueDelete = (ids) => tx("queue", "readwrite", (s) => ids.forEach((id) => s.delete(id)));
 
 // -- state -----------------------------------------------------------------------------
-const state = { token: null, sessionId: null, gateId: null, direction: "entry", ctx: null, presence: new Map(), bundle: null };
+const state = { token: null, sessionId: null, gateId: null, direction: "entry", ctx: null, presence: new Map(), bundle: null, lastCode: null };
 
 async function api(path, options = {}) {
   const response = await fetch(config.api + path, {
@@ -149,6 +149,26 @@ function showResult(reason, { holder = "", ticketId = null, direction = "entry",
   $("result-entered").textContent = reason === "already_entered" ? enteredText(enteredAt, enteredGate) : "";
   $("result-place").textContent = place;
   $("result-detail").textContent = [ticketId ? `#${String(ticketId).padStart(10, "0")}` : "", holder ? fmt(T.holder, { name: holder }) : ""].filter(Boolean).join(" · ");
+  // Real-name sessions: the masked document the ticket names (bundle with names), and the
+  // check-ID form, judged offline against the credential's signed identity digest.
+  const identity = ticketId && state.ctx ? state.ctx.identities.get(ticketId) : null;
+  $("result-identity").textContent = identity ? fmt(T.identity, { doc: T[`doc_${identity.docType}`] || identity.docType, number: identity.masked }) : "";
+  if (identity && !holder) $("result-detail").textContent += ` · ${fmt(T.holder, { name: identity.name })}`;
+  $("check-id").hidden = !(state.ctx && state.ctx.realName && ticketId);
+  $("id-result").textContent = "";
+  $("id-result").dataset.reason = "";
+}
+
+async function checkId(number) {
+  const box = $("id-result");
+  let reason;
+  if (!state.ctx || !state.ctx.realName) reason = "id_not_real_name";
+  else if (!state.lastCode) reason = "id_no_ticket";
+  else reason = await checkIdentity(state.ctx, state.lastCode, number);
+  box.dataset.reason = reason;
+  box.className = `id-result ${reason === "id_match" ? "scan-result-ok" : "scan-result-bad"}`;
+  box.textContent = T[reason] || reason;
+  $("id-number").value = "";
 }
 
 async function scanOffline(text, scanUuid) {
@@ -173,6 +193,7 @@ async function scanOffline(text, scanUuid) {
 async function handleCode(raw) {
   const text = raw.trim();
   if (!text || !state.ctx) return;
+  state.lastCode = text;
   const scanUuid = crypto.randomUUID();
   const direction = state.direction;
   let result = null;
@@ -278,6 +299,7 @@ $("scan-form").addEventListener("submit", async (e) => {
   await handleCode(value);
   input.focus();
 });
+$("check-id-form").addEventListener("submit", (e) => { e.preventDefault(); checkId($("id-number").value); });
 $("gate").addEventListener("change", async () => { state.gateId = Number($("gate").value); await kvSet("gate", state.gateId); });
 for (const radio of document.querySelectorAll("input[name=direction]")) {
   radio.addEventListener("change", () => { state.direction = radio.value; });

@@ -102,6 +102,8 @@ export async function buildContext(bundle) {
       gateLists.get(gate).push([new Set(list.sections), new Set(list.zones)]);
     }
   }
+  const identities = new Map();
+  for (const [ticketId, name, docType, masked] of bundle.identities || []) identities.set(ticketId, { name, docType, masked });
   let rotationKey = null;
   if (bundle.rotation_key) {
     rotationKey = await crypto.subtle.importKey("raw", fromBase64(bundle.rotation_key), "HKDF", false, ["deriveBits"]);
@@ -115,6 +117,8 @@ export async function buildContext(bundle) {
     placeLabels,
     gateNames,
     names,
+    realName: Boolean(bundle.real_name),
+    identities,
     gateLists,
     hasLists: bundle.lists.length > 0,
     rotationKey,
@@ -221,4 +225,41 @@ export function applyAttendance(ctx, presence, verdict, direction, { at = null, 
     presence.set(id, { ...state, inside: false });
   }
   return "valid";
+}
+
+// -- real-name tickets: check a document number against the signed holder digest ---------
+// As tickets/credentials.py identity_digest: SHA-256(ticket id as 6 bytes || "ID|" ||
+// number in NFKC, upper case, without whitespace and hyphens), first 8 bytes.
+export function normaliseDocumentNumber(number) {
+  return (number || "").normalize("NFKC").toUpperCase().replace(/[\s-]/g, "");
+}
+
+export async function identityDigest(number, ticketId) {
+  const body = enc.encode("ID|" + normaliseDocumentNumber(number));
+  const data = new Uint8Array(6 + body.length);
+  let n = ticketId;
+  for (let i = 5; i >= 0; i--) { data[i] = n % 256; n = Math.floor(n / 256); }
+  data.set(body, 6);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", data)).slice(0, 8);
+}
+
+// Whether ``number`` is the document of the credential ``rawText`` (its signature checked
+// with the session's keys first): "id_match", "id_mismatch", or why the code is refused.
+export async function checkIdentity(ctx, rawText, number) {
+  let text = (rawText || "").trim();
+  const rotating = splitRotating(text);
+  if (rotating) text = rotating[0];
+  let decoded;
+  try {
+    decoded = decodeCredential(text);
+  } catch (e) {
+    return "malformed";
+  }
+  const { payload, signed, signature } = decoded;
+  const key = ctx.keys.get(payload.keyId);
+  if (!key) return "unknown_key";
+  if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, signature, signed))) return "forged";
+  const digest = await identityDigest(number, payload.ticketId);
+  const expected = payload.holderDigest;
+  return digest.length === expected.length && digest.every((b, i) => b === expected[i]) ? "id_match" : "id_mismatch";
 }
