@@ -4,13 +4,9 @@ from django.db import migrations
 
 
 def publish(apps, schema_editor):
-    from tessera.support.faq_seed import ENTRIES
+    from tessera.support.faq_seed import publish as publish_entries
 
-    FaqEntry = apps.get_model("support", "FaqEntry")
-    for position, entry in enumerate(ENTRIES):
-        if FaqEntry.objects.filter(organization__isnull=True, slug=entry["slug"]).exists():
-            continue
-        FaqEntry.objects.create(organization=None, sort_order=position, **entry)
+    publish_entries(apps.get_model("support", "FaqEntry"))
 
 
 def withdraw(apps, schema_editor):
