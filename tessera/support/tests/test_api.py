@@ -37,7 +37,7 @@ def test_a_visitor_asks_and_the_bot_answers_from_the_help_centre(client):
 
     # the same browser reads it; another browser cannot
     again = client.get(f"/api/v1/support/conversations/{body['id']}")
-    assert [m["body"] for m in again.json()["messages"]][0] == "Is there parking at the stadium?"
+    assert again.json()["messages"][0]["body"] == "Is there parking at the stadium?"
     stranger = Client().get(f"/api/v1/support/conversations/{body['id']}")
     assert stranger.status_code == 404
     assert stranger.json()["error"]["code"] == "conversation_not_found"
