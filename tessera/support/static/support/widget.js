@@ -180,7 +180,7 @@
     });
 
     Array.prototype.forEach.call(rate.querySelectorAll("button[data-rating]"), function (button) {
-      button.setAttribute("aria-label", d.tStars.replace("%(n)s", button.dataset.rating));
+      button.setAttribute("aria-label", d.tStars.replace("{n}", button.dataset.rating));
       button.addEventListener("click", function () {
         api("POST", d.conversations + conversation + "/rating", { rating: parseInt(button.dataset.rating, 10) })
           .then(function () {
