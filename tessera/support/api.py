@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from ninja import Field, Query, Router, Schema
 from ninja.security import SessionAuth
 
@@ -78,7 +78,7 @@ class AfterQuery(Schema):
 
 
 def _message_out(message: Message) -> dict:
-    label = message.get_sender_display()
+    label = gettext("Help bot") if message.sender == "bot" else message.get_sender_display()
     if message.sender == "agent" and message.author is not None:
         label = str(message.author.display_name or message.author.first_name or label)
     links = message.links if isinstance(message.links, list) else []

@@ -13,6 +13,7 @@ from tessera.aftersales.tests.factories import bought
 from tessera.catalog import services as catalog
 from tessera.inventory.tests.factories import make_buyer, make_sale
 from tessera.support import services
+from conftest import watch_csp
 from tessera.support.models import Conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -172,3 +173,36 @@ def test_the_main_fan_pages_pass_axe_core(live_server, browser, sale, large_text
         context.close()
     found = {path: found for path, found in problems.items() if found}
     assert found == {}, json.dumps(found, indent=1)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_help_centre_and_chat_fit_the_screen(
+    live_server, browser, locale, width, artifacts_dir
+):
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 860})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    violations = watch_csp(context, tab)
+    try:
+        tab.goto(f"{live_server.url}/help/?q=parking")
+        tab.wait_for_selector(".help-results details[open]")
+        # the chat: opened by keyboard, answered, and inside the screen
+        tab.focus("#support-open")
+        tab.keyboard.press("Enter")
+        tab.keyboard.type("停车场在哪" if locale == "zh-CN" else "Where can I park?")
+        tab.keyboard.press("Enter")
+        answer = tab.locator(".support-msg.from-bot").nth(1)
+        answer.wait_for()
+        assert "停车" in answer.inner_text() or "parking" in answer.inner_text()
+        box = tab.locator("#support-panel").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width
+        lang = "zh" if locale == "zh-CN" else "en"
+        tab.screenshot(path=artifacts_dir / f"support-help-{width}-{lang}.png", full_page=False)
+        tab.keyboard.press("Escape")
+        assert tab.locator("#support-panel").is_hidden()
+        assert tab.evaluate("document.activeElement.id") == "support-open"
+    finally:
+        context.close()
+    assert not violations, violations
