@@ -8,12 +8,12 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from conftest import watch_csp
 from tessera.accounts.tests.factories import make_member
 from tessera.aftersales.tests.factories import bought
 from tessera.catalog import services as catalog
 from tessera.inventory.tests.factories import make_buyer, make_sale
 from tessera.support import services
-from conftest import watch_csp
 from tessera.support.models import Conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
