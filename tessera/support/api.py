@@ -14,6 +14,7 @@ from django.utils.translation import get_language, gettext
 from ninja import Field, Query, Router, Schema
 from ninja.security import SessionAuth
 
+from tessera.accounts.models import Organization, OrganizationKind
 from tessera.core.clock import now as clock_now
 from tessera.core.schemas import ErrorOut, InputSchema
 from tessera.support import selectors, services
@@ -143,6 +144,14 @@ def ask(request, payload: AskIn):
     now = clock_now()
     conversation = _owned(request, payload.conversation) if payload.conversation else None
     organization_id = conversation.organization_id if conversation else payload.organization
+    if conversation is None and organization_id is not None:
+        organization_id = (
+            Organization.objects.filter(
+                pk=organization_id, kind=OrganizationKind.ORGANIZER, is_active=True
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
     conversation, asked, answered = services.ask(
         conversation=conversation,
         user=request.user,
