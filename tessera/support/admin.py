@@ -195,6 +195,13 @@ class ConversationAdmin(OrganizationScopedAdmin):
                         conversation=conversation, agent=request.user, actor=request.user, now=now
                     )
                     return HttpResponseRedirect(request.path)
+                elif action == "assist" and conversation.user is not None:
+                    # the fan asked the agent for elder-friendly help
+                    services.set_preference(user=conversation.user, needs_assistance=True, now=now)
+                    messages.success(
+                        request, gettext("The large text mode will be suggested to this fan.")
+                    )
+                    return HttpResponseRedirect(request.path)
                 elif action == "close":
                     services.close(conversation=conversation, actor=request.user, now=now)
                     messages.success(request, gettext("The conversation is closed."))

@@ -130,6 +130,9 @@ def test_hand_off_to_the_organizers_queue_reply_notes_close_and_rating(client):
     waiting = post(client, ASK, {"text": "Thanks!", "conversation": conversation_id}).json()
     assert [m["sender"] for m in waiting["messages"]] == ["fan"]
 
+    # the agent notes the fan's wish for elder-friendly help (already set here: no button)
+    assert "The fan asked for elder-friendly help" not in page.content.decode()
+
     early = post(client, f"/api/v1/support/conversations/{conversation_id}/rating", {"rating": 5})
     assert early.status_code == 409
     inbox.post(f"/admin/support/conversation/{conversation.pk}/change/", {"action": "close"})

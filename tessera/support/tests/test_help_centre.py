@@ -83,3 +83,37 @@ def test_organizers_edit_only_their_own_entries_in_the_back_office(own_entry, or
         403,
         404,
     )
+
+
+def test_an_agent_records_that_the_fan_asked_for_elder_friendly_help(own_entry, organizer):
+    from tessera.inventory.tests.factories import make_buyer
+    from tessera.support import services
+    from tessera.support.models import SupportPreference
+
+    fan = make_buyer()
+    conversation, _asked, _answer = services.ask(
+        conversation=None,
+        user=fan,
+        text="转人工",
+        organization_id=organizer.pk,
+        language="zh-hans",
+        now=timezone.now(),
+    )
+    services.escalate(conversation=conversation, now=timezone.now())
+    agent = make_member(organization=organizer, is_staff=True)
+    inbox = Client()
+    inbox.force_login(agent)
+    url = f"/admin/support/conversation/{conversation.pk}/change/"
+    assert (
+        "The fan asked for elder-friendly help"
+        in inbox.get(url, headers={"Accept-Language": "en"}).content.decode()
+    )
+    inbox.post(url, {"action": "assist"})
+    assert SupportPreference.objects.get(user=fan).needs_assistance is True
+    # a finance member reads but cannot change anything
+    reader = make_member(organization=organizer, role="finance", is_staff=True)
+    finance = Client()
+    finance.force_login(reader)
+    assert finance.post(url, {"action": "close"}).status_code == 403
+    conversation.refresh_from_db()
+    assert conversation.status == "waiting"
