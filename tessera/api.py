@@ -82,6 +82,7 @@ def _mount_routers() -> None:
     from tessera.payments.api import router as payments_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
+    from tessera.support.api import router as support_router
     from tessera.tickets.api import router as tickets_router
     from tessera.transfers.api import router as transfers_router
     from tessera.venues.api import router as venues_router
@@ -101,6 +102,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", aftersales_router)
     api.add_router("/v1/", exchanges_router)
     api.add_router("/v1/", identities_router)
+    api.add_router("/v1/", support_router)
 
 
 _mount_routers()

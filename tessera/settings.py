@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "tessera.transfers",
     "tessera.storefront",
     "tessera.privacy",
+    "tessera.support",
     "tessera.demo",
 ]
 
@@ -107,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "tessera.core.security.csp_nonce",
+                "tessera.support.context.support",
             ],
         },
     },

@@ -30,5 +30,6 @@ urlpatterns = [
     path("exchanges/", include("tessera.aftersales.urls_exchanges")),
     path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
     path("transfers/", include("tessera.transfers.urls")),
+    path("help/", include("tessera.support.urls")),
     path("", include("tessera.storefront.urls")),
 ]

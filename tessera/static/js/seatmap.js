@@ -100,7 +100,8 @@ function paintOverview() {
     el.setAttribute(
       "aria-label",
       fmt(T.sectionLabel, {
-        section: section.name,
+        // the name read out starts with what the map shows (the code), for voice control
+        section: section.name.includes(section.code) ? section.name : `${section.code} ${section.name}`,
         zone: zone ? `${zone.name} ${zone.price}` : T.closed,
         state: `${word} (${fmt(T.left, { n: a.free })})`,
       }),
