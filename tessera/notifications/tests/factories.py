@@ -43,7 +43,9 @@ def make_fan_with_tickets(*, language: str = "zh-hans", phone: str = "1380000000
         phone=phone,
         preferred_language=language,
     )
-    order = make_paid_order(session=session, zone=zone, user=fan, attendee_names=["王小明", "韩梅梅"])
+    order = make_paid_order(
+        session=session, zone=zone, user=fan, attendee_names=["王小明", "韩梅梅"]
+    )
     tickets.issue_tickets(order=order, now=NOW)
     session.refresh_from_db()
     return Setup(session, order, fan)

@@ -108,7 +108,9 @@ def test_the_worker_delivers_email_and_text_and_logs_each_attempt(fan_with_sms, 
     [record] = SmsSandboxRecord.objects.all()
     assert record.key == "k1:sms" and record.phone == "13800000001"
     assert "星光演唱会" in record.text
-    assert list(DeliveryAttempt.objects.order_by("provider").values_list("provider", "outcome")) == [
+    assert list(
+        DeliveryAttempt.objects.order_by("provider").values_list("provider", "outcome")
+    ) == [
         ("locmem", "sent"),
         ("sandbox", "sent"),
     ]
