@@ -132,7 +132,7 @@ def derive_paid_orders(*, now: datetime, limit: int = 5000) -> int:
 # -- holders of a session -------------------------------------------------------------------
 
 
-def holder_ids(session_id: int, *, after_user_id: int = 0, limit: int = BATCH) -> list[int]:
+def holder_ids(session_id: int, *, after_user_id: int = 0, limit: int | None = None) -> list[int]:
     """The accounts holding valid tickets of the session (a ticket's holder, else its
     buyer), in id order after ``after_user_id``."""
     from django.contrib.auth import get_user_model
@@ -148,7 +148,7 @@ def holder_ids(session_id: int, *, after_user_id: int = 0, limit: int = BATCH) -
         .objects.filter(pk__gt=after_user_id)
         .filter(Exists(holding.filter(who=OuterRef("pk"))))
         .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", flat=True)[: limit or BATCH]
     )
 
 
