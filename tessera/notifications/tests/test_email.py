@@ -4,10 +4,10 @@ leaves the message waiting and the fan is told so."""
 
 import email
 import email.policy
-from email.header import decode_header, make_header
 import io
 import socket
 from datetime import timedelta
+from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -29,7 +29,7 @@ class Keep:
     def __init__(self):
         self.envelopes = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 OK"
 

@@ -128,7 +128,7 @@ def test_aliyun_send_sms_posts_a_signed_request_and_reads_the_biz_id():
         params={"order": "T1"},
     )
     assert result.reference == "900619746936498440^0" and not result.already_sent
-    [(method, url, headers, body)] = transport.requests
+    [(method, url, _headers, body)] = transport.requests
     assert (method, url) == ("POST", "https://dysmsapi.aliyuncs.com/")
     sent = dict(urllib.parse.parse_qsl(body.decode()))
     assert sent["OutId"] == "order_paid:7:sms"
@@ -150,7 +150,7 @@ def test_aliyun_refusal_becomes_a_provider_error():
     provider = AliyunSmsProvider(
         access_key_id="i", access_key_secret="s", sign_name="票仓", transport=transport
     )
-    with pytest.raises(ProviderError, match="isv.BUSINESS_LIMIT_CONTROL"):
+    with pytest.raises(ProviderError, match=r"isv\.BUSINESS_LIMIT_CONTROL"):
         provider.send(key="k", phone="13800000001", text="", template="SMS_1", params={})
 
 
@@ -191,6 +191,7 @@ def test_tencent_send_sms_posts_a_signed_request_and_reads_the_serial_number():
     )
     assert result.reference == "5000:1045710669157053657849499619"
     [(method, url, headers, body)] = transport.requests
+    assert (method, url) == ("POST", "https://sms.tencentcloudapi.com/")
     payload = json.loads(body)
     assert payload["PhoneNumberSet"] == ["+8613800000001"]
     assert payload["SessionContext"] == "order_paid:7:sms"
@@ -223,5 +224,5 @@ def test_tencent_errors_become_provider_errors():
     provider = TencentSmsProvider(
         secret_id="i", secret_key="s", sdk_app_id="1", sign_name="票仓", transport=transport
     )
-    with pytest.raises(ProviderError, match="AuthFailure.SignatureFailure"):
+    with pytest.raises(ProviderError, match=r"AuthFailure\.SignatureFailure"):
         provider.send(key="k", phone="+8613800000001", text="", template="1", params={})
