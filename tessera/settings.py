@@ -358,7 +358,8 @@ EMAIL_USE_TLS = _env_bool("TESSERA_EMAIL_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "Tessera <tickets@localhost>")
 # --- notifications (tessera/notifications, docs/notifications.md) ---------------------------
-# The site's address as a person reaches it, for links in emails and text messages.
+# The site's address as a person reaches it, for links in emails and text messages (the same
+# TESSERA_PUBLIC_URL the payment gateways use).
 NOTIFICATIONS_PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000")
 # Text messages: "sandbox" (kept in the database, shown in the back office), "aliyun" or
 # "tencent" with their credentials, template ids per message kind.

@@ -46,7 +46,11 @@ class Composed:
 
 
 def absolute(path: str) -> str:
-    base = getattr(settings, "NOTIFICATIONS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = (
+        getattr(settings, "TESSERA_PUBLIC_URL", None)
+        or getattr(settings, "NOTIFICATIONS_PUBLIC_URL", None)
+        or "http://127.0.0.1:8000"
+    ).rstrip("/")
     return f"{base}{path}"
 
 
@@ -141,8 +145,9 @@ def _tickets(order, now: datetime) -> list[TicketPart]:
     return parts
 
 
-def compose(message, *, now: datetime, with_tickets: bool = True) -> Composed:
-    with translation.override(message.language or settings.LANGUAGE_CODE):
+def compose(message, *, now: datetime, with_tickets: bool = True, language: str = "") -> Composed:
+    """The message in ``language`` (the page's, in the inbox), else the recipient's."""
+    with translation.override(language or message.language or settings.LANGUAGE_CODE):
         return _compose(message, now=now, with_tickets=with_tickets)
 
 

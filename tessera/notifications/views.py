@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -38,7 +39,11 @@ def inbox(request):
         request.GET.get("page")
     )
     items = [
-        {"message": m, "c": compose(m, now=now, with_tickets=False), "is_unread": m.read_at is None}
+        {
+            "message": m,
+            "c": compose(m, now=now, with_tickets=False, language=get_language()),
+            "is_unread": m.read_at is None,
+        }
         for m in page.object_list
     ]
     return render(

@@ -1,0 +1,47 @@
+"""Workers racing for the same due messages (real threads, each with its own database
+connection; run on PostgreSQL with TESSERA_DATABASE_URL): every message is claimed by one of
+them and sent once."""
+
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+from django.db import connection, transaction
+
+from tessera.notifications import delivery, services
+from tessera.notifications.models import DeliveryAttempt, Message, SmsSandboxRecord
+from tessera.notifications.tests.factories import NOW, make_fan_with_tickets
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_four_workers_deliver_forty_texts_each_exactly_once(settings):
+    settings.NOTIFICATIONS_WAKE_WORKER = False
+    settings.NOTIFICATIONS_SMS_PROVIDER = "sandbox"
+    setup = make_fan_with_tickets()
+    with transaction.atomic():
+        for n in range(40):
+            services.notify(
+                setup.fan,
+                "session_moved",
+                {"session": setup.session.pk},
+                key=f"moved:{n}",
+                now=NOW,
+                channels=["sms"],
+            )
+    barrier = Barrier(4)
+
+    def work(_):
+        try:
+            barrier.wait()
+            return delivery.deliver_due(now=NOW, limit=5).as_dict()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(work, range(4)))
+    assert sum(o["sent"] for o in outcomes) == 40
+    assert sum(o["already_sent"] for o in outcomes) == 0
+    assert SmsSandboxRecord.objects.count() == 40
+    assert Message.objects.filter(status="sent", attempts=1).count() == 40
+    assert DeliveryAttempt.objects.count() == 40
