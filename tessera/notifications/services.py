@@ -38,9 +38,12 @@ def preference_of(user) -> Preference | None:
     return Preference.objects.filter(user_id=user.pk).first()
 
 
-def channels_for(user, *, is_marketing: bool, preference: Preference | None = None) -> list[str]:
+LOOK_UP = object()  # ``preference`` not given: read it (None means the person has no row)
+
+
+def channels_for(user, *, is_marketing: bool, preference=LOOK_UP) -> list[str]:
     """The channels a message of this category reaches for this person (see module doc)."""
-    if preference is None:
+    if preference is LOOK_UP:
         preference = preference_of(user)
     sms_on = bool(preference and preference.sms_enabled)
     channels = [Channel.INBOX]
@@ -68,7 +71,7 @@ def build_messages(
     channels: list[str] | None = None,
     is_marketing: bool = False,
     language: str = "",
-    preference: Preference | None = None,
+    preference=LOOK_UP,
     announcement_id: int | None = None,
 ) -> list[Message]:
     """The unsaved outbox rows of one event for one person (or one bare address)."""
