@@ -166,7 +166,8 @@ class MessageAdmin(OperatorOnlyAdmin):
     list_filter = ["status", "channel", "kind"]
     search_fields = ["key", "address"]
     inlines = [DeliveryAttemptInline]
-    readonly_fields = [f.name for f in Message._meta.fields]
+    # not the context: a password reset's link waits there until it is sent
+    fields = readonly_fields = [f.name for f in Message._meta.fields if f.name != "context"]
 
 
 @admin.register(SmsSandboxRecord)

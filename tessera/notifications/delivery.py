@@ -39,6 +39,7 @@ from tessera.notifications.models import (
 )
 
 logger = logging.getLogger(__name__)
+SECRET_KINDS = ("password_reset",)
 
 
 def claim_seconds() -> int:
@@ -202,6 +203,8 @@ def deliver_one(message: Message, *, token: str, now: datetime, outcome: Outcome
         else:
             outcome.retrying += 1
         return
+    # a password link is a credential: once sent, the outbox forgets it
+    forget = {"context": {}} if message.kind in SECRET_KINDS else {}
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, claimed_by=token).update(
             status=MessageStatus.SENT,
@@ -211,6 +214,7 @@ def deliver_one(message: Message, *, token: str, now: datetime, outcome: Outcome
             last_error="",
             claimed_by="",
             claimed_until=None,
+            **forget,
         )
         if updated:
             DeliveryAttempt.objects.create(

@@ -138,3 +138,26 @@ def test_the_organizer_previews_and_sends_an_announcement_and_others_cannot_see_
     assert 'id="announcement-progress"' in change and "1 / 1" in change.replace(
         "已记录 1 / 1", "1 / 1"
     )
+
+
+def test_the_outbox_is_for_platform_operators_and_never_shows_a_reset_link():
+    from tessera.accounts.tests.factories import make_user
+
+    setup = make_fan_with_tickets()
+    with transaction.atomic():
+        services.notify(
+            setup.fan,
+            "password_reset",
+            {"path": "/accounts/reset/MQ/secret-token/"},
+            key="reset",
+            now=NOW,
+            channels=["email"],
+        )
+    message = Message.objects.get(kind="password_reset")
+    operator = make_user(is_staff=True, is_superuser=True)
+    page = _client(operator, "en").get(f"/admin/notifications/message/{message.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "wang@example.com" in text and "secret-token" not in text
+    organizer = make_member(organization=setup.session.event.organization)
+    assert _client(organizer).get("/admin/notifications/message/").status_code == 403
