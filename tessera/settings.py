@@ -3,6 +3,7 @@
 Configuration comes from the environment only (``TESSERA_*``); see README.md.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
+    "tessera.notifications",
     "tessera.demo",
 ]
 
@@ -109,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "tessera.core.security.csp_nonce",
                 "tessera.support.context.support",
+                "tessera.notifications.views.unread_count",
             ],
         },
     },
@@ -198,6 +201,7 @@ PERIODIC_TASKS = [
     "tessera.payments.tasks.daily_ledger_check",
     "tessera.core.tasks.requeue_abandoned_tasks",
     "tessera.transfers.tasks.expire_transfers",
+    "tessera.notifications.tasks.derive_messages",
 ]
 
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
@@ -357,17 +361,31 @@ TWO_FACTOR_REQUIRED_FOR_OPERATORS = True
 CLIENT_IP_HEADER = os.environ.get("TESSERA_CLIENT_IP_HEADER", "")
 
 # --- email -------------------------------------------------------------------------------
-# Tickets sent again from the back office (tessera/tickets/delivery.py). Without a mail
-# server configured, messages are written to the console.
-EMAIL_BACKEND = os.environ.get(
-    "TESSERA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+# Messages go through the outbox (tessera/notifications). With TESSERA_EMAIL_HOST set they
+# are sent over SMTP; without, each email is written as a file under var/mail/ for a
+# developer to open (TESSERA_EMAIL_BACKEND overrides both).
+EMAIL_HOST = os.environ.get("TESSERA_EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("TESSERA_EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend"
 )
-EMAIL_HOST = os.environ.get("TESSERA_EMAIL_HOST", "localhost")
+EMAIL_FILE_PATH = os.environ.get("TESSERA_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_PORT = int(os.environ.get("TESSERA_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("TESSERA_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("TESSERA_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("TESSERA_EMAIL_TLS", False)
+EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("TESSERA_EMAIL_FROM", "Tessera <tickets@localhost>")
+# --- notifications (tessera/notifications, docs/notifications.md) ---------------------------
+# The site's address as a person reaches it, for links in emails and text messages (the same
+# TESSERA_PUBLIC_URL the payment gateways use).
+NOTIFICATIONS_PUBLIC_URL = os.environ.get("TESSERA_PUBLIC_URL", "http://127.0.0.1:8000")
+# Text messages: "sandbox" (kept in the database, shown in the back office), "aliyun" or
+# "tencent" with their credentials, template ids per message kind.
+NOTIFICATIONS_SMS_PROVIDER = os.environ.get("TESSERA_SMS_PROVIDER", "sandbox")
+NOTIFICATIONS_SMS_OPTIONS = json.loads(os.environ.get("TESSERA_SMS_OPTIONS", "{}") or "{}")
+NOTIFICATIONS_SMS_TEMPLATES = json.loads(os.environ.get("TESSERA_SMS_TEMPLATES", "{}") or "{}")
 # Back office: orders waiting this long for a payment's callback, or paid this long without
 # tickets, are listed as stuck.
 TESSERA_STUCK_PAYMENT_MINUTES = int(os.environ.get("TESSERA_STUCK_PAYMENT_MINUTES", "15"))

@@ -6,6 +6,7 @@ from django.views.static import serve as serve_media
 
 from tessera.accounts.forms import SignInForm
 from tessera.api import api
+from tessera.notifications.passwords import OutboxPasswordResetView
 
 admin.site.site_header = "Tessera"
 admin.site.site_title = "Tessera"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Sign-in throttled per account and per address (tessera/accounts/throttle.py).
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
+    # Password reset mails go through the outbox (tessera/notifications/passwords.py).
+    path("accounts/password_reset/", OutboxPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("tessera.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     # Uploaded images on a single machine; behind a proxy, serve MEDIA_ROOT directly.
@@ -31,5 +34,6 @@ urlpatterns = [
     path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
     path("transfers/", include("tessera.transfers.urls")),
     path("help/", include("tessera.support.urls")),
+    path("messages/", include("tessera.notifications.urls")),
     path("", include("tessera.storefront.urls")),
 ]

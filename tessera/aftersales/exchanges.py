@@ -84,6 +84,8 @@ from tessera.core.money import round_money
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import PlacesNotSold
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, UnitStatus
+from tessera.notifications.models import Kind
+from tessera.notifications.services import notify
 from tessera.orders import services as orders
 from tessera.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from tessera.payments import services as payments
@@ -479,6 +481,13 @@ def _exchange(request: ExchangeRequest, *, order: Order, new_order: Order, now: 
             "amount_back": str(request.amount_back),
             "fee": str(request.fee),
         },
+    )
+    notify(
+        request.user,
+        Kind.EXCHANGE_COMPLETED,
+        {"order_number": new_order.number},
+        key=f"exchange_completed:{request.pk}",
+        now=now,
     )
 
 

@@ -73,6 +73,8 @@ from tessera.checkin.services import lock_attendance
 from tessera.core import audit, locks
 from tessera.core.errors import InvalidInput
 from tessera.inventory import services as inventory
+from tessera.notifications.models import Kind
+from tessera.notifications.services import notify
 from tessera.orders import services as orders
 from tessera.orders.models import LedgerEntry, LedgerKind, LineStatus, Order, OrderLine
 from tessera.payments import services as payments
@@ -392,6 +394,13 @@ def _approve(request: RefundRequest, *, order: Order, actor, note: str, now: dat
             "automatic": actor is None,
         },
     )
+    notify(
+        order.user,
+        Kind.REFUND_APPROVED,
+        {"order_number": order.number, "amount": f"{request.amount} {order.currency}"},
+        key=f"refund_approved:{request.pk}",
+        now=now,
+    )
 
 
 def _exchanged_from(order: Order) -> ExchangeRequest | None:
@@ -496,6 +505,14 @@ def _close_request(request: RefundRequest, *, status: str, actor, note: str, now
         now=now,
         data={"note": note},
     )
+    if status == RequestStatus.REJECTED:
+        notify(
+            locked.order.user,
+            Kind.REFUND_REJECTED,
+            {"order_number": locked.order.number, "reason": note},
+            key=f"refund_rejected:{locked.pk}",
+            now=now,
+        )
 
 
 def reject_refund(*, request: RefundRequest, actor, reason: str, now: datetime) -> RefundRequest:

@@ -28,6 +28,8 @@ from tessera.core import audit, locks
 from tessera.core.errors import DomainError, InvalidInput, NotFound
 from tessera.core.money import to_minor_units
 from tessera.inventory.services import HoldLost
+from tessera.notifications.models import Kind
+from tessera.notifications.services import notify
 from tessera.orders import services as orders
 from tessera.orders.models import LedgerEntry, LedgerKind, Order, OrderStatus
 from tessera.orders.services import OrderNotFound, OrderNotPayable, PaymentMismatch
@@ -436,6 +438,15 @@ def _apply_unpaid_event(payment: Payment, data: CallbackData, *, now: datetime, 
         ]
     )
     audit.record(action="payment.failed", obj=payment, now=now, data={"sequence": data.sequence})
+    notify(
+        payment.order.user,
+        Kind.PAYMENT_FAILED,
+        {"order": payment.order_id},
+        key=f"payment_failed:{payment.pk}",
+        now=now,
+        email=payment.order.email,
+        phone=payment.order.phone,
+    )
     return log(CallbackOutcome.APPLIED, payment=payment, detail=FAILED)
 
 

@@ -57,6 +57,8 @@ from tessera.catalog.selectors import policy_for
 from tessera.checkin.models import Presence
 from tessera.checkin.services import lock_attendance
 from tessera.core import audit, locks
+from tessera.notifications.models import Kind
+from tessera.notifications.services import notify
 from tessera.orders.models import LineStatus, Order
 from tessera.tickets import services as tickets
 from tessera.tickets.models import Ticket, TicketStatus
@@ -284,6 +286,18 @@ def send_transfer(
                     "version": locked.version,
                 },
             )
+            if recipient is not None:
+                notify(
+                    recipient,
+                    Kind.TRANSFER_RECEIVED,
+                    {
+                        "transfer": str(transfer.pk),
+                        "session": session.pk,
+                        "sender": display_name(sender),
+                    },
+                    key=f"transfer_received:{transfer.pk}",
+                    now=now,
+                )
     except IntegrityError as exc:
         # A concurrent send of the same ticket inserted its pending transfer first.
         raise AlreadyOffered() from exc

@@ -650,7 +650,7 @@ def test_navigation_shows_sign_in_for_visitors_and_admin_for_staff(client, world
     member = texts(client.get("/", **EN).content.decode(), css_class="site-nav")
 
     assert visitor == ["Home Calendar Search Help Sign in"]
-    assert member == ["Home Calendar Search Help My account Admin Sign out"]
+    assert member == ["Home Calendar Search Help My account Messages Admin Sign out"]
 
 
 def test_login_page_is_styled_and_explains_a_wrong_password(client, world):
