@@ -408,24 +408,22 @@ def _accept(transfer_id, *, user, holder_name: str, now: datetime) -> Transfer:
 # -- cancel -------------------------------------------------------------------------------------
 
 
-def cancel_transfer(*, transfer: Transfer, user, now: datetime) -> Transfer:
-    """The sender takes back a transfer nobody has accepted yet (T3). Cancelling a cancelled
-    transfer answers it again. Raises TransferNotFound (not the sender's) and
-    TransferNotOpen (accepted or expired)."""
-    if transfer.sender_id != user.pk:
-        raise TransferNotFound()
+def _close(transfer: Transfer, *, user, status: str, action: str, now: datetime) -> Transfer:
+    """Close a pending transfer as ``status`` (cancelled by its sender, declined by its
+    recipient); closing it the same way again answers the same. Raises TransferNotOpen
+    (accepted, expired or closed the other way)."""
     with transaction.atomic():
         locks.lock_rows(Order.objects).get(pk=transfer.order_id)
         locked = locks.lock_rows(Transfer.objects).get(pk=transfer.pk)
-        if locked.status == TransferStatus.CANCELLED:
+        if locked.status == status:
             return locked
         if not locked.is_open_at(now):
             raise TransferNotOpen()
-        locked.status = TransferStatus.CANCELLED
+        locked.status = status
         locked.closed_at = now
         locked.save(update_fields=["status", "closed_at"])
         audit.record(
-            action="transfer.cancelled",
+            action=action,
             obj=locked,
             actor=user,
             organization_id=Session.objects.filter(pk=locked.ticket.session_id)
@@ -435,6 +433,17 @@ def cancel_transfer(*, transfer: Transfer, user, now: datetime) -> Transfer:
             data={"ticket": locked.ticket_id},
         )
     return locked
+
+
+def cancel_transfer(*, transfer: Transfer, user, now: datetime) -> Transfer:
+    """The sender takes back a transfer nobody has accepted yet (T3). Cancelling a cancelled
+    transfer answers it again. Raises TransferNotFound (not the sender's) and
+    TransferNotOpen (accepted or expired)."""
+    if transfer.sender_id != user.pk:
+        raise TransferNotFound()
+    return _close(
+        transfer, user=user, status=TransferStatus.CANCELLED, action="transfer.cancelled", now=now
+    )
 
 
 def decline_transfer(*, transfer: Transfer, user, now: datetime) -> Transfer:
@@ -444,27 +453,9 @@ def decline_transfer(*, transfer: Transfer, user, now: datetime) -> Transfer:
     expired)."""
     if transfer.recipient_id != user.pk:
         raise TransferNotFound()
-    with transaction.atomic():
-        locks.lock_rows(Order.objects).get(pk=transfer.order_id)
-        locked = locks.lock_rows(Transfer.objects).get(pk=transfer.pk)
-        if locked.status == TransferStatus.DECLINED:
-            return locked
-        if not locked.is_open_at(now):
-            raise TransferNotOpen()
-        locked.status = TransferStatus.DECLINED
-        locked.closed_at = now
-        locked.save(update_fields=["status", "closed_at"])
-        audit.record(
-            action="transfer.declined",
-            obj=locked,
-            actor=user,
-            organization_id=Session.objects.filter(pk=locked.ticket.session_id)
-            .values_list("event__organization_id", flat=True)
-            .get(),
-            now=now,
-            data={"ticket": locked.ticket_id},
-        )
-    return locked
+    return _close(
+        transfer, user=user, status=TransferStatus.DECLINED, action="transfer.declined", now=now
+    )
 
 
 def expire_transfers(*, now: datetime) -> int:

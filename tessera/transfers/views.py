@@ -195,34 +195,41 @@ def accept(request, transfer_id):
     return redirect("tickets:detail", public_id=accepted.ticket.public_id)
 
 
-@login_required
-@require_POST
-def decline(request, transfer_id):
-    now = clock.now()
+def _close(request, transfer_id, close, done: str):
+    """Cancel (sender) or decline (recipient) a transfer, then go back where the form was
+    (``next``, on this site) or to the transfers page."""
     try:
         transfer = services.get_transfer_for(transfer_id=transfer_id, user=request.user)
-        services.decline_transfer(transfer=transfer, user=request.user, now=now)
+        close(transfer=transfer, user=request.user, now=clock.now())
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Transfer declined: the ticket stays with the sender."))
-    return redirect("transfers:inbox")
-
-
-@login_required
-@require_POST
-def cancel(request, transfer_id):
-    now = clock.now()
-    try:
-        transfer = services.get_transfer_for(transfer_id=transfer_id, user=request.user)
-        services.cancel_transfer(transfer=transfer, user=request.user, now=now)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Transfer cancelled: the ticket stays yours."))
+        messages.success(request, done)
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(back)
     return redirect("transfers:inbox")
+
+
+@login_required
+@require_POST
+def decline(request, transfer_id):
+    return _close(
+        request,
+        transfer_id,
+        services.decline_transfer,
+        _("Transfer declined: the ticket stays with the sender."),
+    )
+
+
+@login_required
+@require_POST
+def cancel(request, transfer_id):
+    return _close(
+        request,
+        transfer_id,
+        services.cancel_transfer,
+        _("Transfer cancelled: the ticket stays yours."),
+    )
