@@ -1,21 +1,25 @@
-"""Refuse unreadable input before any view sees it: one check for every page, form and API call.
+"""Refuse unreadable input before any view sees it.
 
-A request is refused, and nothing runs, when
+An API request (``/api/``) is refused, and nothing runs, when
 
-- its body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413; for a multipart upload, its
-  fields but not its files, which Django streams to disk);
-- its path, its query string, or its form (``application/x-www-form-urlencoded``) body, once
-  percent-decoded, is not UTF-8 or holds a control character (NUL and the other C0 controls
-  but tab, line feed and carriage return; DEL);
-- its multipart body has no usable boundary (400: Django's parser would raise on it), or a
-  field (not a file) with a control character (422);
+- its body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (413; multipart uploads excepted:
+  Django streams their files and bounds their fields itself);
+- its path, its query string, or its form (``application/x-www-form-urlencoded``) body
+  (percent-decoded) is not UTF-8 or holds a control character (NUL and the other C0 controls
+  but tab, line feed and carriage return; DEL) (422);
+- its multipart body has no usable boundary (400: Django's parser would raise on it);
 - its JSON body spells such a character, or an unpaired UTF-16 surrogate, as a ``\\u`` escape
-  (PostgreSQL cannot store a NUL; neither database an unpaired surrogate). JSON that is not
-  UTF-8 is left to the API, which refuses it as unreadable JSON (400).
+  (PostgreSQL cannot store a NUL; neither database an unpaired surrogate) (422). JSON that is
+  not UTF-8 is left to the API, which refuses it as unreadable JSON (400).
 
-Under ``/api/`` the answer is the API's one error shape (422 ``invalid_input`` or 413
-``body_too_large``), in the request's language; elsewhere a page says the same. The sale's
-fast lane (``core.fastlane``) applies the same checks to the requests it answers.
+The answer is the API's one error shape (``invalid_input``, ``invalid_json`` or
+``body_too_large``) in the request's language. The sale's fast lane (``core.fastlane``)
+applies the same checks to the requests it answers.
+
+A page is refused only for what no form can answer: a body over the limit (413) or an
+unreadable multipart body (400), with a translated page. Control characters in a form are
+refused by the form itself, next to the field (Django's fields refuse NUL; the services check
+names, emails and phones), so the person sees which field to correct.
 """
 
 from __future__ import annotations
@@ -24,15 +28,12 @@ import re
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import JsonResponse
-from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.http.multipartparser import MultiPartParser
 from django.shortcuts import render
 from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-from tessera.core.schemas import CONTROL_CHARACTERS
 
 # Raw bytes: C0 controls but tab, LF, CR; and DEL.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -94,18 +95,9 @@ def body_too_large(environ) -> bool:
     )
 
 
-def form_is_clean(form) -> bool:
-    """No control character in the fields (names and values) of a parsed multipart form."""
-    return not any(
-        CONTROL_CHARACTERS.search(name) or any(CONTROL_CHARACTERS.search(v) for v in values)
-        for name, values in form.lists()
-    )
-
-
-def refusal(environ, read_body, read_form=None) -> int | None:
-    """400, 413 or 422 when the request must be refused, else None. ``read_body()`` gives the
-    body, ``read_form()`` a multipart body's fields (each called only when a check needs
-    it; without ``read_form`` multipart fields are not read)."""
+def refusal(environ, read_body) -> int | None:
+    """400, 413 or 422 when an API request must be refused, else None. ``read_body()`` gives
+    the body (called only when a check reads it)."""
     if body_too_large(environ):
         return 413
     # WSGI gives the path already percent-decoded, its bytes as latin-1 characters.
@@ -119,20 +111,21 @@ def refusal(environ, read_body, read_form=None) -> int | None:
         return None
     content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if content_type.startswith("multipart/"):
-        if not multipart_is_readable(environ["CONTENT_TYPE"]):
-            return 400
-        if read_form is None:
-            return None
-        try:
-            return None if form_is_clean(read_form()) else 422
-        except RequestDataTooBig:
-            return 413
-        except (MultiPartParserError, SuspiciousOperation):
-            return 400
+        return None if multipart_is_readable(environ["CONTENT_TYPE"]) else 400
     if content_type == "application/x-www-form-urlencoded":
         return None if text_is_clean(read_body()) else 422
     if content_type == "application/json" or content_type.endswith("+json"):
         return None if json_is_clean(read_body()) else 422
+    return None
+
+
+def oversized_or_unreadable(environ) -> int | None:
+    """413 for a body over the limit, 400 for a multipart body without a usable boundary."""
+    if body_too_large(environ):
+        return 413
+    content_type = environ.get("CONTENT_TYPE", "")
+    if content_type.lower().startswith("multipart/") and not multipart_is_readable(content_type):
+        return 400
     return None
 
 
@@ -159,11 +152,17 @@ class InputGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        status = refusal(request.META, lambda: request.body, lambda: request.POST)
+        if request.path_info.startswith("/api/"):
+            status = refusal(request.META, lambda: request.body)
+            if status is None:
+                return self.get_response(request)
+            return JsonResponse(error_body(status), status=status)
+        # Pages: their forms refuse control characters field by field, with the message next
+        # to the field (Django's fields and the services' checks); only what no form can
+        # answer is refused here.
+        status = oversized_or_unreadable(request.META)
         if status is None:
             return self.get_response(request)
-        if request.path_info.startswith("/api/"):
-            return JsonResponse(error_body(status), status=status)
         message = {413: TOO_LARGE, 400: UNREADABLE}.get(status, NOT_ALLOWED)
         return render(
             request, "bad_request.html", {"status": status, "message": message}, status=status
