@@ -8,8 +8,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import SessionAuth
 
 from tessera.core.errors import DomainError
+from tessera.core.schemas import ErrorOut
 
 api = NinjaAPI(
     title="Tessera API",
@@ -106,3 +108,31 @@ def _mount_routers() -> None:
 
 
 _mount_routers()
+
+
+def _declare_common_errors() -> None:
+    """Add to every operation the error answers that come from outside its own code, so the
+    OpenAPI document lists every status an operation can give (each with the one error
+    shape): 422 for input that fails validation (or that ``core.inputguard`` refuses), 400
+    (unreadable JSON) and 413 (too large) for a body, 401 behind authentication, 403 (the
+    CSRF check) behind a session on a writing method, 404 for an id in the path."""
+    for bound in api._get_bound_routers():
+        for path_view in bound.path_operations.values():
+            for operation in path_view.operations:
+                statuses = {422}
+                sources = {getattr(m, "__ninja_param_source__", None) for m in operation.models}
+                writes = set(operation.methods) & {"POST", "PUT", "PATCH", "DELETE"}
+                if writes:
+                    statuses |= {400, 413}
+                if operation.auth_callbacks:
+                    statuses.add(401)
+                    if writes and any(isinstance(a, SessionAuth) for a in operation.auth_callbacks):
+                        statuses.add(403)
+                if "path" in sources:
+                    statuses.add(404)
+                models = operation.response_models
+                for status in sorted(statuses - set(models)):
+                    models[status] = operation._create_response_model(ErrorOut)
+
+
+_declare_common_errors()

@@ -20,7 +20,7 @@ from tessera.aftersales.errors import BodyNotAnObject, RequestNotFound
 from tessera.aftersales.models import RefundRequest
 from tessera.core.clock import now as clock_now
 from tessera.core.idempotency import run_idempotent
-from tessera.core.schemas import ErrorOut
+from tessera.core.schemas import ErrorOut, Id, InputSchema
 from tessera.orders.services import get_order_for_user
 
 router = Router(tags=["after-sales"])
@@ -28,10 +28,10 @@ router = Router(tags=["after-sales"])
 _ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-class RefundQuoteIn(Schema):
+class RefundQuoteIn(InputSchema):
     """Order lines to refund; empty or missing: every ticket of the order still valid."""
 
-    lines: list[int] = Field(default_factory=list, max_length=100)
+    lines: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class RefundRequestIn(RefundQuoteIn):

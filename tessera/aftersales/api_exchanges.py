@@ -14,7 +14,7 @@ from ninja.security import django_auth
 from tessera.aftersales import exchanges
 from tessera.core.clock import now as clock_now
 from tessera.core.idempotency import run_idempotent
-from tessera.core.schemas import ErrorOut
+from tessera.core.schemas import ErrorOut, Id, InputSchema
 from tessera.inventory.models import Hold
 from tessera.orders import services as orders
 from tessera.payments import services as payments
@@ -24,8 +24,8 @@ router = Router(tags=["exchanges"])
 _ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-class ExchangeIn(Schema):
-    lines: list[int] = Field(..., min_length=1, max_length=100)
+class ExchangeIn(InputSchema):
+    lines: list[Id] = Field(..., min_length=1, max_length=100)
     hold_id: UUID
     expected_difference: str | None = Field(None, max_length=20)
 

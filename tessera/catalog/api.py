@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from tessera.catalog.models import (
     Artist,
@@ -40,21 +40,13 @@ from tessera.catalog.selectors import (
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import InvalidInput, NotFound
 from tessera.core.money import default_currency, round_money
+from tessera.core.pagination import BoundedPagination
 from tessera.core.schemas import ErrorOut
 
 router = Router(tags=["catalog"])
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,120}$")
 _MAX_ID = 2**63 - 1
-
-
-class CatalogPagination(PageNumberPagination):
-    """Page numbers with an upper bound, so no request asks the database for an offset it
-    cannot represent."""
-
-    class Input(Schema):
-        page: int = Field(1, ge=1, le=100_000)
-        page_size: int | None = Field(None, ge=1, le=100)
 
 
 def _money(amount: Decimal | None, currency: str) -> str | None:
@@ -75,7 +67,7 @@ class TagOut(Schema):
     display_name: str
 
 
-class CityOut(Schema):
+class SessionCityOut(Schema):
     slug: str
     name: str
     name_en: str
@@ -83,7 +75,7 @@ class CityOut(Schema):
     time_zone: str
 
 
-class VenueOut(Schema):
+class SessionVenueOut(Schema):
     slug: str
     name: str
     name_en: str
@@ -91,7 +83,7 @@ class VenueOut(Schema):
     address: str
     address_en: str
     time_zone: str
-    city: CityOut
+    city: SessionCityOut
 
 
 class OrganizerOut(Schema):
@@ -196,7 +188,7 @@ class SessionOut(Schema):
     doors_open_at: datetime | None
     on_sale_from: datetime | None
     on_sale_until: datetime | None
-    venue: VenueOut
+    venue: SessionVenueOut
     layout_id: int
     price_from: str | None = Field(None, description="Lowest zone price, decimal string")
     price_to: str | None = Field(None, description="Highest zone price, decimal string")
@@ -453,7 +445,7 @@ _ERRORS = {404: ErrorOut, 422: ErrorOut}
 
 
 @router.get("/events", response={200: list[EventListOut], 422: ErrorOut})
-@paginate(CatalogPagination)
+@paginate(BoundedPagination)
 def list_events(request, filters: Query[SearchFilters]):
     """Published events with at least one upcoming session matching the filters, in the
     order of their first matching session."""
@@ -472,7 +464,7 @@ def get_event(request, slug: str):
 
 
 @router.get("/sessions", response={200: list[SessionListOut], 422: ErrorOut})
-@paginate(CatalogPagination)
+@paginate(BoundedPagination)
 def list_sessions(request, filters: Query[SearchFilters]):
     """Public sessions matching the filters, soonest first (upcoming only unless
     ``date_from`` is given)."""
@@ -535,7 +527,7 @@ def _named(qs, q: str | None):
 
 
 @router.get("/competitions", response={200: list[CompetitionOut], 422: ErrorOut})
-@paginate(CatalogPagination)
+@paginate(BoundedPagination)
 def list_competitions(request, query: Query[DirectoryQuery]):
     """Leagues and cups."""
     return _named(Competition.objects.order_by("name", "id"), query.q)
@@ -546,7 +538,7 @@ class TeamQuery(DirectoryQuery):
 
 
 @router.get("/teams", response={200: list[TeamOut], 422: ErrorOut})
-@paginate(CatalogPagination)
+@paginate(BoundedPagination)
 def list_teams(request, query: Query[TeamQuery]):
     """Teams, optionally of one competition."""
     qs = Team.objects.select_related("city").order_by("name", "id")
@@ -556,7 +548,7 @@ def list_teams(request, query: Query[TeamQuery]):
 
 
 @router.get("/artists", response={200: list[ArtistOut], 422: ErrorOut})
-@paginate(CatalogPagination)
+@paginate(BoundedPagination)
 def list_artists(request, query: Query[DirectoryQuery]):
     """Artists and bands."""
     return _named(Artist.objects.order_by("name", "id"), query.q)
@@ -567,7 +559,7 @@ class TourQuery(DirectoryQuery):
 
 
 @router.get("/tours", response={200: list[TourOut], 422: ErrorOut})
-@paginate(CatalogPagination)
+@paginate(BoundedPagination)
 def list_tours(request, query: Query[TourQuery]):
     """Concert tours, optionally of one artist."""
     qs = Tour.objects.select_related("artist").order_by("name", "id")

@@ -4,7 +4,7 @@ session's rules, scan online and sync offline scans; organizers read the live da
 from datetime import datetime
 from uuid import UUID
 
-from ninja import Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 from ninja.security import HttpBearer, django_auth
 from pydantic import AwareDatetime
 
@@ -14,7 +14,7 @@ from tessera.checkin import selectors, services
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import NotFound
 from tessera.core.i18n import localized
-from tessera.core.schemas import ErrorOut
+from tessera.core.schemas import ErrorOut, Id, InputSchema
 
 router = Router(tags=["checkin"])
 
@@ -32,7 +32,7 @@ class DeviceAuth(HttpBearer):
 device_auth = DeviceAuth()
 
 
-class SessionOut(Schema):
+class DeviceSessionOut(Schema):
     id: int
     event_name: str
     starts_at: datetime
@@ -42,14 +42,14 @@ class DeviceOut(Schema):
     id: int
     name: str
     organization: str
-    sessions: list[SessionOut]
+    sessions: list[DeviceSessionOut]
 
 
-class ScanIn(Schema):
+class ScanIn(InputSchema):
     uuid: UUID
-    code: str
-    gate_id: int | None = None
-    direction: str = "entry"
+    code: str = Field(..., max_length=2000)
+    gate_id: Id | None = None
+    direction: str = Field("entry", max_length=10)
 
 
 class ScanOut(Schema):
@@ -64,18 +64,18 @@ class ScanOut(Schema):
     entered_gate: str = ""
 
 
-class OfflineScanIn(Schema):
+class OfflineScanIn(InputSchema):
     uuid: UUID
-    code: str
-    gate_id: int | None = None
-    direction: str = "entry"
+    code: str = Field(..., max_length=2000)
+    gate_id: Id | None = None
+    direction: str = Field("entry", max_length=10)
     scanned_at: AwareDatetime  # a time without offset is refused (422), not guessed
-    accepted: bool
-    reason: str
+    accepted: bool = Field(..., strict=True)
+    reason: str = Field(..., max_length=30)
 
 
-class SyncIn(Schema):
-    scans: list[OfflineScanIn]
+class SyncIn(InputSchema):
+    scans: list[OfflineScanIn] = Field(..., max_length=5000)
 
 
 class FlagOut(Schema):
@@ -99,7 +99,7 @@ def who_am_i(request):
         name=device.name,
         organization=localized(device.organization, "name"),
         sessions=[
-            SessionOut(id=s.pk, event_name=s.event.display_name, starts_at=s.starts_at)
+            DeviceSessionOut(id=s.pk, event_name=s.event.display_name, starts_at=s.starts_at)
             for s in sessions
         ],
     )

@@ -8,11 +8,13 @@ function as the documented Ninja endpoint at the same URL and answers the same J
 same error shape and status codes, in the same language; tests compare both.
 
 What the layer does that Django's stack would: refuses a Host outside ALLOWED_HOSTS (400),
-bounds the body (DATA_UPLOAD_MAX_MEMORY_SIZE, 413), picks the language as LocaleMiddleware
-does (the language cookie, then Accept-Language), sends the security headers the
-middlewares add to JSON answers, keeps the database connection healthy between requests
-(``core.db``, as the queue status layer does), and turns any
-unexpected exception into a logged 500 with the one error shape, never a traceback.
+bounds the body (DATA_UPLOAD_MAX_MEMORY_SIZE, 413), refuses control characters and bytes that
+are not UTF-8 as ``core.inputguard`` does (the same checks, the same answers), picks the
+language as LocaleMiddleware does (the language cookie, then Accept-Language), sends the
+security headers the middlewares add to JSON answers (a Content-Security-Policy that allows
+nothing), keeps the database connection healthy between requests (``core.db``, as the queue
+status layer does), and turns any unexpected exception into a logged 500 with the one error
+shape, never a traceback.
 What it does not do: sessions, CSRF and users are the handler's business (``django_request``
 builds a Django request for a handler that needs them).
 """
@@ -35,16 +37,23 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
+from tessera.core import inputguard
 from tessera.core.db import finish_connections, prepare_connections
 from tessera.core.errors import DomainError
 from tessera.core.metrics import ROUTE_KEY
+from tessera.core.security import PERMISSIONS_POLICY
 
 logger = logging.getLogger(__name__)
 
+# What SecurityHeadersMiddleware, SecurityMiddleware and XFrameOptionsMiddleware add, for
+# answers that are JSON or a redirect: a policy that lets them load and run nothing.
 _SECURITY_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
     ("Cache-Control", "no-store"),
 ]
 
@@ -103,7 +112,7 @@ class FastRequest:
         """The body as JSON; raises InvalidBody (422, the one shape) when it is not JSON."""
         try:
             return json.loads(self.body or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise InvalidBody() from exc
 
     def django_request(self) -> WSGIRequest:
@@ -270,6 +279,14 @@ def _serve(candidate: Route, match: re.Match, environ, start_response):
         prepare_connections()
         request = FastRequest(environ, match)
         try:
+            refused = inputguard.refusal(environ, lambda: request.body)
+            if refused is not None:
+                return _send(
+                    start_response,
+                    json_answer(refused, inputguard.error_body(refused)),
+                    language,
+                    candidate.method,
+                )
             answer = candidate.handler(request)
             if answer is None:  # the handler leaves this one to Django
                 if request._body is not None:

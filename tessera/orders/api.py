@@ -8,12 +8,13 @@ from datetime import datetime
 from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.security import django_auth
 
 from tessera.core.clock import now as clock_now
 from tessera.core.idempotency import run_idempotent
-from tessera.core.schemas import ErrorOut
+from tessera.core.pagination import BoundedPagination
+from tessera.core.schemas import Email, ErrorOut, InputSchema
 from tessera.inventory.errors import HoldNotFound
 from tessera.inventory.models import Hold
 from tessera.orders import services
@@ -25,21 +26,21 @@ router = Router(tags=["orders"])
 _ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-class AttendeeIn(Schema):
+class AttendeeIn(InputSchema):
     name: str = Field("", max_length=80)
 
 
-class OrderIn(Schema):
+class OrderIn(InputSchema):
     attendees: list[AttendeeIn] | None = Field(None, max_length=100)
-    email: str = Field("", max_length=254)
+    email: Email = ""
     phone: str = Field("", max_length=32)
 
 
-class AttendeesIn(Schema):
+class AttendeesIn(InputSchema):
     attendees: list[AttendeeIn] = Field(..., min_length=1, max_length=100)
 
 
-class CancelIn(Schema):
+class CancelIn(InputSchema):
     reason: str = Field("", max_length=200)
 
 
@@ -126,7 +127,7 @@ def place_order(request, hold_id: UUID, payload: OrderIn):
 
 
 @router.get("/orders", auth=django_auth, response=list[OrderOut], summary="Your orders")
-@paginate(PageNumberPagination)
+@paginate(BoundedPagination)
 def list_orders(request):
     return (
         Order.objects.filter(user=request.auth)

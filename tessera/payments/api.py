@@ -18,6 +18,7 @@ from ninja.security import django_auth
 from tessera.core.clock import now as clock_now
 from tessera.core.idempotency import run_idempotent
 from tessera.core.money import round_money
+from tessera.core.schemas import InputSchema
 from tessera.orders.services import get_order_for_user
 from tessera.payments import services
 from tessera.payments.models import Payment
@@ -40,7 +41,7 @@ class PaymentErrorOut(Schema):
     error: ErrorDetailOut
 
 
-class PaymentIn(Schema):
+class PaymentIn(InputSchema):
     provider: str = Field(..., min_length=1, max_length=20, examples=["sandbox"])
     options: dict[str, Any] = Field(
         default_factory=dict,

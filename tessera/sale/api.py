@@ -26,7 +26,7 @@ from ninja.security import HttpBearer, django_auth
 
 from tessera.core.clock import now as clock_now
 from tessera.core.idempotency import IdempotencyKeyInvalid, idempotency_key, run_idempotent
-from tessera.core.schemas import ErrorOut, InputSchema
+from tessera.core.schemas import Email, ErrorOut, InputSchema
 from tessera.inventory import admission
 from tessera.inventory.api import HoldOut, hold_answer
 from tessera.payments.providers import get_provider
@@ -97,7 +97,7 @@ class CheckoutIn(PlacesIn):
         max_length=MAX_PLACES,
         description="One per place, in seating order; optional, except in real-name sessions.",
     )
-    email: str = Field("", max_length=254, description="Where tickets go; default yours.")
+    email: Email = Field("", description="Where tickets go; default yours.")
     phone: str = Field("", max_length=32)
     provider: str = Field(
         ..., min_length=1, max_length=20, pattern=r"^[a-z][a-z0-9_]*$", examples=["sandbox"]
@@ -157,7 +157,7 @@ class StatusIn(Schema):
     wait: float = Field(0, ge=0, le=status.MAX_WAIT_SECONDS, description="Seconds to wait.")
 
 
-class StatusOut(Schema):
+class OrderStatusOut(Schema):
     number: str
     status: str
     status_label: str
@@ -322,7 +322,7 @@ def run_checkout(request, user, session_id: int, payload: CheckoutIn) -> tuple[i
 @router.get(
     "/orders/-/status",
     auth=None,
-    response={200: StatusOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: OrderStatusOut, 404: ErrorOut, 422: ErrorOut},
     summary="An order's status, by its token",
     url_name="sale_order_status",
 )
@@ -377,7 +377,7 @@ class ChannelKeyAuth(HttpBearer):
 
 class BuyerIn(InputSchema):
     name: str = Field("", max_length=80, description="Ticket holder when no attendee is named.")
-    email: str = Field("", max_length=254)
+    email: Email = ""
     phone: str = Field("", max_length=32)
 
 
@@ -401,7 +401,7 @@ class ChannelOrderOrderOut(Schema):
     lines: list[LineOut]
 
 
-class TicketOut(Schema):
+class ChannelTicketOut(Schema):
     id: int
     number: str
     line_id: int
@@ -413,7 +413,7 @@ class TicketOut(Schema):
 
 class ChannelOrderOut(Schema):
     order: ChannelOrderOrderOut
-    tickets: list[TicketOut]
+    tickets: list[ChannelTicketOut]
 
 
 def channel_answer(sale: channels.ChannelSale) -> dict:

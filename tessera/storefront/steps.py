@@ -29,6 +29,7 @@ from tessera.aftersales.policies import session_policy_lines
 from tessera.catalog.models import EventStatus, Session
 from tessera.core import clock
 from tessera.core.errors import DomainError
+from tessera.core.schemas import CONTROL_CHARACTERS
 from tessera.identities import services as identities
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
@@ -61,13 +62,24 @@ def get_draft(request, hold_id) -> CheckoutDraft:
     return draft if draft is not None else CheckoutDraft(hold_id=hold_id, user=request.user)
 
 
+def _without_controls(value):
+    if isinstance(value, str):
+        return CONTROL_CHARACTERS.sub("", value)
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    return value
+
+
 def save_draft(draft: CheckoutDraft, *, now, **values) -> None:
     """Store ``values`` (``names``, ``email``, ``unit_ids``, ``recovered_from``) in the draft.
 
     A stored draft is written only when something changed. A new one is written in one
     statement that also covers a draft stored meanwhile by a parallel request for the same
-    hold; the fan's drafts beyond the newest ``MAX_DRAFTS`` are then deleted.
+    hold; the fan's drafts beyond the newest ``MAX_DRAFTS`` are then deleted. Control
+    characters are left out of the stored texts (PostgreSQL's JSON cannot hold a NUL); the
+    order itself refuses them with the form's error.
     """
+    values = {name: _without_controls(value) for name, value in values.items()}
     changed = [name for name, value in values.items() if getattr(draft, name) != value]
     if not values or (draft.pk is not None and not changed):
         return

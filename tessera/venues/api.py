@@ -4,17 +4,22 @@ Names come in both languages (``name``, ``name_en``) plus ``display_name`` in th
 language. Everything here is public: seat maps are shown to every fan.
 """
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from ninja import Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja import Path, Query, Router, Schema
+from ninja.pagination import paginate
 
 from tessera.core.i18n import localized
+from tessera.core.pagination import BoundedPagination
+from tessera.core.schemas import MAX_ID
 from tessera.venues import selectors
 from tessera.venues.models import City, Layout, Section, SectionKind, Venue
 from tessera.venues.services import export_plan
 
 router = Router(tags=["venues"])
+
+# A layout id a bigint column can hold: a larger one is invalid input, not a database error.
+LayoutId = Annotated[int, Path(..., ge=1, le=MAX_ID)]
 
 
 # --- schemas ------------------------------------------------------------------------------
@@ -193,7 +198,7 @@ def list_cities(request):
 
 
 @router.get("/venues", response=list[VenueOut], summary="Venues, optionally of one city")
-@paginate(PageNumberPagination)
+@paginate(BoundedPagination)
 def list_venues(request, filters: Query[VenueFiltersIn]):
     return selectors.list_venues(city=filters.city)
 
@@ -208,7 +213,7 @@ def get_venue(request, slug: str):
     response=LayoutOut,
     summary="A layout with its sections (outlines, places)",
 )
-def get_layout(request, layout_id: int):
+def get_layout(request, layout_id: LayoutId):
     return _layout(selectors.get_layout(layout_id=layout_id))
 
 
@@ -217,7 +222,7 @@ def get_layout(request, layout_id: int):
     response=SectionOut,
     summary="One section with its rows and seats",
 )
-def get_section(request, layout_id: int, code: str):
+def get_section(request, layout_id: LayoutId, code: str):
     section = selectors.get_section(layout_id=layout_id, code=code)
     return {
         **_section_summary(section),
@@ -249,6 +254,6 @@ def get_section(request, layout_id: int, code: str):
     response=dict[str, Any],
     summary="The layout as a seating plan (Tessera or pretix JSON format)",
 )
-def get_plan(request, layout_id: int, format: Literal["tessera", "pretix"] = "tessera"):
+def get_plan(request, layout_id: LayoutId, format: Literal["tessera", "pretix"] = "tessera"):
     layout = selectors.get_layout(layout_id=layout_id)
     return export_plan(layout=layout, format=format)

@@ -44,7 +44,7 @@ from tessera.payments.providers.base import (
     CreateResult,
     PaymentProvider,
     ProviderError,
-    ProviderUnavailable,
+    ProviderNotConfigured,
     RefundResult,
     TradeRequest,
     epoch_micros,
@@ -137,7 +137,7 @@ class AlipayProvider(PaymentProvider):
         private_pem = read_pem("TESSERA_ALIPAY_PRIVATE_KEY")
         public_pem = read_pem("TESSERA_ALIPAY_PUBLIC_KEY")
         if not (app_id and private_pem and public_pem):
-            raise ProviderUnavailable(details={"reason": "Alipay is not configured"})
+            raise ProviderNotConfigured(details={"reason": "Alipay is not configured"})
         return cls(
             app_id=app_id,
             private_key=serialization.load_pem_private_key(private_pem, password=None),

@@ -59,6 +59,15 @@ class ProviderUnavailable(DomainError):
     default_message = _("This payment method is not available right now; please try another.")
 
 
+class ProviderNotConfigured(ProviderUnavailable):
+    """The provider exists in the code but this installation has no account with it: the
+    buyer's choice is wrong, not the server (a 4xx, never a 503)."""
+
+    code = "provider_not_configured"
+    status = 422
+    default_message = _("This payment method is not offered here; please choose another.")
+
+
 class ProviderError(DomainError):
     """The provider answered, but with an error or an answer we cannot trust."""
 

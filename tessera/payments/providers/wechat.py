@@ -47,7 +47,7 @@ from tessera.payments.providers.base import (
     HttpResult,
     PaymentProvider,
     ProviderError,
-    ProviderUnavailable,
+    ProviderNotConfigured,
     RefundResult,
     amount_minor,
     epoch_micros,
@@ -146,7 +146,7 @@ class WeChatPayProvider(PaymentProvider):
         if not (
             mchid and private_pem and platform_pem and platform_serial and len(apiv3_key) == 32
         ):
-            raise ProviderUnavailable(details={"reason": "WeChat Pay is not configured"})
+            raise ProviderNotConfigured(details={"reason": "WeChat Pay is not configured"})
         return cls(
             mchid=mchid,
             appid=setting("TESSERA_WECHAT_APPID"),

@@ -15,7 +15,7 @@ from tessera.payments.providers.base import (
     CallbackData,
     CallbackForged,
     ProviderError,
-    ProviderUnavailable,
+    ProviderNotConfigured,
     TradeRequest,
 )
 from tessera.payments.tests.fakes import FakeAlipay
@@ -288,5 +288,5 @@ def test_the_registry_builds_alipay_from_settings(settings, gateway):
 def test_alipay_without_keys_is_unavailable(settings):
     settings.TESSERA_ALIPAY_APP_ID = APP_ID
 
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderNotConfigured):
         get_provider("alipay")

@@ -21,7 +21,11 @@ from tessera.payments.models import (
 )
 from tessera.payments.providers import use_provider
 from tessera.payments.providers.alipay import AlipayProvider
-from tessera.payments.providers.base import ProviderUnavailable, UnknownProvider
+from tessera.payments.providers.base import (
+    ProviderNotConfigured,
+    ProviderUnavailable,
+    UnknownProvider,
+)
 from tessera.payments.providers.sandbox import SandboxProvider
 from tessera.payments.services import (
     InvalidPaymentOptions,
@@ -194,7 +198,7 @@ def test_invalid_sandbox_options_are_refused(purchase, options):
 def test_unknown_and_unconfigured_providers_are_refused(purchase):
     with pytest.raises(UnknownProvider):
         start_payment(order=purchase.order, provider="paypal", user=purchase.buyer, now=NOW)
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderNotConfigured):
         start_payment(order=purchase.order, provider="alipay", user=purchase.buyer, now=NOW)
 
     assert Payment.objects.count() == 0

@@ -15,7 +15,7 @@ from tessera.payments.providers.base import (
     CallbackData,
     CallbackForged,
     ProviderError,
-    ProviderUnavailable,
+    ProviderNotConfigured,
 )
 from tessera.payments.tests.fakes import FakeWeChatPay
 from tessera.payments.tests.keys import private_pem, public_pem, rsa_key
@@ -325,5 +325,5 @@ def test_wechat_pay_with_a_short_apiv3_key_is_unavailable(settings):
     settings.TESSERA_WECHAT_PLATFORM_SERIAL = PLATFORM_SERIAL
     settings.TESSERA_WECHAT_PLATFORM_PUBLIC_KEY = public_pem("wechat-platform")
 
-    with pytest.raises(ProviderUnavailable):
+    with pytest.raises(ProviderNotConfigured):
         get_provider("wechat")
