@@ -581,3 +581,86 @@ def _call_notifier(now: datetime) -> None:
         notify_fans(send=import_string(path), now=now)
     except Exception:  # the fans are told on a later batch; the change goes on
         logger.exception("session change notifier failed")
+
+
+# -- what the fan pages show ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A session change as a fan reads it on the event and order pages."""
+
+    kind: str
+    headline: str
+    reason: str
+    refund_until: datetime | None = None
+    can_refund: bool = False
+    refund_until_text: str = ""
+
+
+def _local(value: datetime, session: Session) -> str:
+    return value.astimezone(session.layout.venue.zone_info).strftime("%Y-%m-%d %H:%M")
+
+
+def notice_of(change: SessionChange, session: Session) -> Notice:
+    if change.kind == ChangeKind.CANCEL:
+        headline = _("This date is cancelled. Every ticket is refunded in full, without a fee.")
+    elif change.new_starts_at is None:
+        headline = _("Postponed from %(old)s; the new date is to be announced.") % {
+            "old": _local(change.previous_starts_at, session)
+        }
+    else:
+        headline = _("Postponed from %(old)s to %(new)s. Tickets stay valid for the new date.") % {
+            "old": _local(change.previous_starts_at, session),
+            "new": _local(change.new_starts_at, session),
+        }
+    return Notice(
+        kind=change.kind, headline=headline, reason=change.reason, refund_until=change.refund_until
+    )
+
+
+def session_notices(sessions) -> dict[int, Notice]:
+    """The latest change of each of these sessions, as the event page shows it."""
+    by_id = {session.pk: session for session in sessions}
+    found: dict[int, Notice] = {}
+    for change in SessionChange.objects.filter(session_id__in=list(by_id)).order_by(
+        "session_id", "-created_at", "-pk"
+    ):
+        if change.session_id not in found:
+            found[change.session_id] = notice_of(change, by_id[change.session_id])
+    return found
+
+
+def order_notice(order: Order, now: datetime) -> Notice | None:
+    """The latest change of the order's session that concerns this order, with whether the
+    fan may still take a full refund (a postponement's offer)."""
+    marker = (
+        SessionChangeOrder.objects.filter(order=order)
+        .select_related("change")
+        .order_by("-change__created_at", "-pk")
+        .first()
+    )
+    if marker is None:
+        return None
+    session = Session.objects.select_related("layout__venue").get(pk=order.session_id)
+    notice = notice_of(marker.change, session)
+    can_refund = refundable_change(order, now) is not None
+    return Notice(
+        kind=notice.kind,
+        headline=notice.headline,
+        reason=notice.reason,
+        refund_until=notice.refund_until if can_refund else None,
+        can_refund=can_refund,
+        refund_until_text=_local(notice.refund_until, session) if can_refund else "",
+    )
+
+
+def cancelled_dates(event) -> list[tuple[Session, Notice]]:
+    """The event's sessions cancelled through a change (the event page lists them apart:
+    the catalog's public reads leave cancelled sessions out)."""
+    found = (
+        SessionChange.objects.filter(session__event=event, kind=ChangeKind.CANCEL)
+        .select_related("session__layout__venue__city")
+        .order_by("session__starts_at")
+    )
+    return [(change.session, notice_of(change, change.session)) for change in found]

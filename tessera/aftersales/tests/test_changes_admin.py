@@ -158,3 +158,65 @@ def test_other_organizations_and_finance_members_cannot_see_or_act(sale, now):
     assert finance.get(f"{CHANGES}postpone/{sale.session.pk}/").status_code == 403
     change.refresh_from_db()
     assert change.status == ChangeStatus.RUNNING
+
+
+# -- the fan pages --------------------------------------------------------------------------------
+
+
+def test_the_event_and_order_pages_show_a_postponement_and_offer_the_refund(sale, now):
+    from django.utils import translation
+
+    fan = make_buyer(preferred_language="en")
+    order = bought(sale, fan, [1], now)
+    session = sale.session
+    old_local = session.starts_at.astimezone(session.layout.venue.zone_info)
+    change = changes.start_postponement(
+        session=session,
+        actor=None,
+        reason="The singer is ill",
+        new_starts_at=session.starts_at + timedelta(days=30),
+        refund_until=now + timedelta(days=7),
+        now=now,
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        changes.run_change(change_id=change.pk, clock=lambda: now)
+    new_local = (session.starts_at + timedelta(days=30)).astimezone(session.layout.venue.zone_info)
+    client = Client()
+    client.force_login(fan)
+    with translation.override("en"):
+        event_page = client.get(
+            f"/events/{session.event.slug}/", headers={"accept-language": "en"}
+        ).content.decode()
+        order_url = f"/orders/{order.number}/"
+        order_page = client.get(order_url, headers={"accept-language": "en"}).content.decode()
+    headline = (
+        f"Postponed from {old_local:%Y-%m-%d %H:%M} to {new_local:%Y-%m-%d %H:%M}. "
+        "Tickets stay valid for the new date."
+    )
+    assert headline in event_page
+    assert "The singer is ill" in event_page
+    assert headline in order_page
+    assert 'id="change-refund"' in order_page
+
+    # the fan takes the refund from the order page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(f"/orders/{order.number}/change-refund/")
+    assert response.status_code == 302
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
+    # a second post changes nothing and says why
+    again = client.post(f"/orders/{order.number}/change-refund/", follow=True)
+    assert 'id="change-refund"' not in again.content.decode()
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
+    # someone else's order is not found
+    other = Client()
+    other.force_login(make_buyer())
+    assert other.post(f"/orders/{order.number}/change-refund/").status_code == 404
+
+
+def test_the_event_page_shows_a_cancellation(sale, now):
+    bought(sale, make_buyer(), [1], now)
+    changes.start_cancellation(session=sale.session, actor=None, reason="Storm", now=now)
+    page = Client().get(f"/events/{sale.session.event.slug}/", headers={"accept-language": "en"})
+    assert "This date is cancelled. Every ticket is refunded in full, without a fee." in (
+        page.content.decode()
+    )
