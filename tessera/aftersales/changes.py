@@ -335,9 +335,11 @@ def _fail(marker_id: int, order_id: int, change: SessionChange, error: DomainErr
         SessionChange.objects.filter(pk=change.pk).update(failed=F("failed") + 1)
 
 
-def run_batch(*, change_id: int, now: datetime, limit: int = BATCH_ORDERS) -> int:
-    """Deal with up to ``limit`` pending orders of the change; returns how many orders are
-    still pending afterwards (0: the change is finished, see ``_finish``)."""
+def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int:
+    """Deal with up to ``limit`` pending orders of the change (default
+    ``settings.SESSION_CHANGE_BATCH_ORDERS``); returns how many orders are still pending
+    afterwards (0: the change is finished, see ``_finish``)."""
+    limit = limit or getattr(settings, "SESSION_CHANGE_BATCH_ORDERS", BATCH_ORDERS)
     change = SessionChange.objects.select_related("created_by").get(pk=change_id)
     if change.status != ChangeStatus.RUNNING:
         return 0
@@ -383,7 +385,7 @@ def _finish(change: SessionChange, now: datetime) -> None:
         )
 
 
-def run_change(*, change_id: int, clock: Callable[[], datetime], limit: int = BATCH_ORDERS) -> None:
+def run_change(*, change_id: int, clock: Callable[[], datetime], limit: int | None = None) -> None:
     """Run the whole change in this process, batch after batch (tests, the bench, an
     operator's shell); the workers run it one batch per task."""
     while run_batch(change_id=change_id, now=clock(), limit=limit):
