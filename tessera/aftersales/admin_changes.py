@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -294,8 +295,12 @@ class SessionChangeAdmin(OrganizationScopedAdmin):
             raise Http404
         if not can_write(request.user, session.event.organization_id):
             raise PermissionDenied
-        form = PostponeForm(request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
+        # the dates are typed in the venue's time zone, as the fans read them
+        venue_zone = session.layout.venue.zone_info
+        with timezone.override(venue_zone):
+            form = PostponeForm(request.POST if request.method == "POST" else None)
+            valid = form.is_bound and form.is_valid()
+        if valid:
             try:
                 change = changes.start_postponement(
                     session=session,
@@ -326,6 +331,7 @@ class SessionChangeAdmin(OrganizationScopedAdmin):
                 "session": session,
                 "form": form,
                 "running": pending.first(),
+                "venue_zone": str(venue_zone),
                 "opts": self.model._meta,
             },
         )
