@@ -259,6 +259,9 @@ class SessionChangeAdmin(OrganizationScopedAdmin):
                 "title": str(change),
                 "change": change,
                 "state": state,
+                "new_date": changes.local_text(change.new_starts_at, change.session),
+                "refund_until": changes.local_text(change.refund_until, change.session),
+                "venue_zone": str(change.session.layout.venue.zone_info),
                 "can_retry": can_write(request.user, change.session.event.organization_id)
                 and (change.failed or change.status == ChangeStatus.RUNNING),
                 "opts": self.model._meta,

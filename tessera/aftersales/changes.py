@@ -335,6 +335,50 @@ def _fail(marker_id: int, order_id: int, change: SessionChange, error: DomainErr
         SessionChange.objects.filter(pk=change.pk).update(failed=F("failed") + 1)
 
 
+def _postpone_batch(pending: list[tuple[int, int]], change: SessionChange, now) -> None:
+    """C2 for a whole batch of a postponement in one transaction: the orders (ascending id),
+    their pending markers, every valid ticket re-dated in a few statements
+    (``tickets.redate_tickets``), the markers done, the change's counter. Raises what
+    ``redate_tickets`` raises, with nothing changed."""
+    with transaction.atomic():
+        statuses = dict(
+            locks.lock_rows(Order.objects.filter(pk__in=[order for _m, order in pending]))
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        markers = list(
+            locks.lock_rows(
+                SessionChangeOrder.objects.filter(
+                    pk__in=[marker for marker, _o in pending], status=MarkerStatus.PENDING
+                )
+            )
+            .order_by("pk")
+            .values_list("pk", "order_id")
+        )
+        if not markers:
+            return
+        live = {o for _m, o in markers if statuses.get(o) in orders.REFUNDABLE_ORDER_STATES}
+        if change.new_starts_at is not None and live:
+            tickets.redate_tickets(order_ids=sorted(live), now=now, actor=change.created_by)
+        by_outcome: dict[str, list[int]] = {}
+        for marker_id, order_id in markers:
+            if order_id not in live:
+                outcome = "unchanged"
+            else:
+                outcome = "redated" if change.new_starts_at is not None else "kept"
+            by_outcome.setdefault(outcome, []).append(marker_id)
+        for outcome, ids in by_outcome.items():
+            SessionChangeOrder.objects.filter(pk__in=ids).update(
+                status=MarkerStatus.DONE,
+                outcome=outcome,
+                attempts=F("attempts") + 1,
+                finished_at=now,
+                error_code="",
+                error_message="",
+            )
+        SessionChange.objects.filter(pk=change.pk).update(done=F("done") + len(markers))
+
+
 def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int:
     """Deal with up to ``limit`` pending orders of the change (default
     ``settings.SESSION_CHANGE_BATCH_ORDERS``); returns how many orders are still pending
@@ -348,6 +392,12 @@ def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int
         .order_by("order_id")
         .values_list("pk", "order_id")[:limit]
     )
+    if change.kind == ChangeKind.POSTPONE and pending:
+        try:
+            _postpone_batch(pending, change, now)
+            pending = []
+        except DomainError:
+            pass  # order by order below, so the order at fault is listed with its reason
     for marker_id, order_id in pending:
         try:
             _apply(marker_id, order_id, change, now)
@@ -600,7 +650,10 @@ class Notice:
     refund_until_text: str = ""
 
 
-def _local(value: datetime, session: Session) -> str:
+def local_text(value: datetime | None, session: Session) -> str:
+    """A date and time in the session's venue's zone, as "2027-01-08 19:30" ("" for None)."""
+    if value is None:
+        return ""
     return value.astimezone(session.layout.venue.zone_info).strftime("%Y-%m-%d %H:%M")
 
 
@@ -609,12 +662,12 @@ def notice_of(change: SessionChange, session: Session) -> Notice:
         headline = _("This date is cancelled. Every ticket is refunded in full, without a fee.")
     elif change.new_starts_at is None:
         headline = _("Postponed from %(old)s; the new date is to be announced.") % {
-            "old": _local(change.previous_starts_at, session)
+            "old": local_text(change.previous_starts_at, session)
         }
     else:
         headline = _("Postponed from %(old)s to %(new)s. Tickets stay valid for the new date.") % {
-            "old": _local(change.previous_starts_at, session),
-            "new": _local(change.new_starts_at, session),
+            "old": local_text(change.previous_starts_at, session),
+            "new": local_text(change.new_starts_at, session),
         }
     return Notice(
         kind=change.kind, headline=headline, reason=change.reason, refund_until=change.refund_until
@@ -653,7 +706,7 @@ def order_notice(order: Order, now: datetime) -> Notice | None:
         reason=notice.reason,
         refund_until=notice.refund_until if can_refund else None,
         can_refund=can_refund,
-        refund_until_text=_local(notice.refund_until, session) if can_refund else "",
+        refund_until_text=local_text(notice.refund_until, session) if can_refund else "",
     )
 
 

@@ -365,7 +365,7 @@ def test_a_postponement_re_dates_the_tickets_and_offers_a_full_refund_until_the_
         assert ticket.status == TicketStatus.VALID
         assert ticket.version == tickets_before[ticket.pk] + 1
         assert Revocation.objects.filter(
-            ticket_id=ticket.pk, version=tickets_before[ticket.pk], reason="reissued"
+            ticket_id=ticket.pk, version=tickets_before[ticket.pk], reason="redated"
         ).exists()
     change.refresh_from_db()
     assert (change.status, change.done, change.total) == (ChangeStatus.DONE, 3, 3)
@@ -491,3 +491,29 @@ def test_notify_fans_hands_each_fan_one_notice_and_marks_it_sent(sale, organizer
     )
     assert {n.key for n in sent} == {f"session-change:{change.pk}:{o.pk}" for o in paid}
     assert AuditEntry.objects.filter(action="session.change.finished").count() == 1
+
+
+def test_a_ticket_without_a_version_left_fails_its_order_only(sale, organizer, now):
+    from tessera.tickets import credentials
+
+    paid = paid_orders(sale, now)
+    stuck = Ticket.objects.get(order_line__order=paid[1])
+    Ticket.objects.filter(pk=stuck.pk).update(version=credentials.MAX_VERSION)
+    change = changes.start_postponement(
+        session=sale.session,
+        actor=organizer,
+        reason="x",
+        new_starts_at=sale.session.starts_at + timedelta(days=3),
+        refund_until=None,
+        now=now,
+    )
+    run_all(change, now)
+
+    state = changes.progress(change)
+    assert (state["status"], state["done"], state["failed"]) == ("failed", 2, 1)
+    assert [(f["order"], f["code"]) for f in state["failures"]] == [
+        (paid[1].number, "too_many_reissues")
+    ]
+    assert Ticket.objects.get(pk=stuck.pk).version == credentials.MAX_VERSION
+    assert Revocation.objects.filter(ticket_id=stuck.pk).count() == 0
+    assert Revocation.objects.filter(session=sale.session).count() == 5
