@@ -123,6 +123,15 @@ def progress(db, change: int) -> dict:
     return {"status": status, "done": done, "failed": failed, "total": total}
 
 
+def running_batches(db) -> int:
+    """Tasks of the job a worker holds right now."""
+    return db.query(
+        "SELECT count(*) FROM django_tasks_database_dbtaskresult "
+        "WHERE task_path LIKE %s AND status = 'RUNNING'",
+        ("%run_session_change",),
+    )[0][0]
+
+
 def wait_for(what: str, check, timeout: float = 120.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -147,8 +156,12 @@ def test_a_worker_killed_halfway_through_a_session_change_the_job_resumes_and_do
         # when the organizer starts the change and the worker is killed halfway through
         change = json.loads(database.run(START, str(sale["session"]), kind))["change"]
         state = wait_for(
-            "the job is under way",
-            lambda: (s := progress(database, change))["done"] >= ORDERS // 4 and s,
+            "a worker holds a batch of the job, a quarter done",
+            lambda: (
+                (s := progress(database, change))["done"] >= ORDERS // 4
+                and running_batches(database)
+                and s
+            ),
         )
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
