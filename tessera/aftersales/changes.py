@@ -710,12 +710,22 @@ def order_notice(order: Order, now: datetime) -> Notice | None:
     )
 
 
-def cancelled_dates(event) -> list[tuple[Session, Notice]]:
-    """The event's sessions cancelled through a change (the event page lists them apart:
-    the catalog's public reads leave cancelled sessions out)."""
+def event_notices(event) -> tuple[dict[int, Notice], list[tuple[Session, Notice]]]:
+    """The event page's view of its sessions' changes, in one query: the latest change of
+    each session by id, and the sessions cancelled through a change (listed apart: the
+    catalog's public reads leave cancelled sessions out)."""
     found = (
-        SessionChange.objects.filter(session__event=event, kind=ChangeKind.CANCEL)
+        SessionChange.objects.filter(session__event=event)
         .select_related("session__layout__venue__city")
-        .order_by("session__starts_at")
+        .order_by("session__starts_at", "session_id", "-created_at", "-pk")
     )
-    return [(change.session, notice_of(change, change.session)) for change in found]
+    latest: dict[int, Notice] = {}
+    cancelled = []
+    for change in found:
+        if change.session_id in latest:
+            continue
+        notice = notice_of(change, change.session)
+        latest[change.session_id] = notice
+        if change.kind == ChangeKind.CANCEL:
+            cancelled.append((change.session, notice))
+    return latest, cancelled

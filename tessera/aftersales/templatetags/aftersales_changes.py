@@ -27,5 +27,7 @@ def notice_for(notices: dict, session_id):
 
 
 @register.simple_tag
-def cancelled_dates(event) -> list:
-    return changes.cancelled_dates(event)
+def event_change_notices(event) -> dict:
+    """``{"by_session": {id: notice}, "cancelled": [(session, notice)]}`` in one query."""
+    by_session, cancelled = changes.event_notices(event)
+    return {"by_session": by_session, "cancelled": cancelled}

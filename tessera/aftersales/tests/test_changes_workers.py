@@ -190,7 +190,21 @@ def test_a_worker_killed_halfway_through_a_session_change_the_job_resumes_and_do
                     json.loads(database.run(VERIFY, str(sale["session"])))["refund_status"]
                     == {"succeeded": ORDERS}
                 ),
+                timeout=300,
             )
+        # the batch the dead worker held goes back to the queue once its lease ran out and
+        # runs again (finding nothing left to do, or the orders still pending)
+        wait_for(
+            "every task of the job finished",
+            lambda: (
+                not database.query(
+                    "SELECT count(*) FROM django_tasks_database_dbtaskresult "
+                    "WHERE task_path LIKE %s AND status <> 'SUCCESSFUL'",
+                    ("%run_session_change",),
+                )[0][0]
+            ),
+            timeout=120,
+        )
         facts = json.loads(database.run(VERIFY, str(sale["session"])))
     finally:
         for process in (first, second):
