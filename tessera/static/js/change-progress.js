@@ -21,6 +21,9 @@ function show(state) {
   }
   field("handled").textContent = handled;
   root.dataset.status = state.status;
+  // retrying is for failed orders (or a job that stopped while running)
+  const retry = field("retry");
+  if (retry) retry.hidden = state.status !== "running" && state.failed === 0;
   const body = field("failures");
   body.replaceChildren();
   if (!state.failures.length) {
