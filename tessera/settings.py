@@ -205,6 +205,11 @@ PERIODIC_TASKS = [
     "tessera.notifications.tasks.derive_messages",
 ]
 
+# Orders a task of a session change deals with before handing the rest to the next task
+# (tessera/aftersales/changes.py); the notifications' sender told after each batch, if any.
+SESSION_CHANGE_BATCH_ORDERS = int(os.environ.get("TESSERA_SESSION_CHANGE_BATCH_ORDERS", "200"))
+SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_session_change"
+
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
 SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
 

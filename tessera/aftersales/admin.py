@@ -687,3 +687,6 @@ def stuck_summary(request) -> dict[str, int] | None:
     if model_admin is None or not model_admin.has_module_permission(request):
         return None
     return backoffice.stuck_counts(model_admin.get_queryset(request), now=clock.now())
+
+
+from tessera.aftersales import admin_changes  # noqa: E402, F401  (session changes)

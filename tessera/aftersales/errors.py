@@ -176,3 +176,31 @@ class NameNotCorrectable(DomainError):
         "This name can no longer be corrected: the ticket is not valid, has been used at the "
         "gate, the session has started, or it was corrected too often."
     )
+
+
+# -- session changes (aftersales.changes) --------------------------------------------------------
+
+
+class ChangeNotAllowed(DomainError):
+    code = "session_change_not_allowed"
+    status = 409
+    default_message = _("This session cannot be changed this way.")
+
+
+class ChangeDateInvalid(InvalidInput):
+    code = "session_change_date_invalid"
+    default_message = _(
+        "Give a new date in the future (or none: to be announced) and a refund deadline "
+        "in the future."
+    )
+
+
+class ChangeNotFound(NotFound):
+    code = "session_change_not_found"
+    default_message = _("No such session change.")
+
+
+class NoRefundOffered(DomainError):
+    code = "session_change_no_refund"
+    status = 409
+    default_message = _("No full refund is offered for this order, or its deadline has passed.")

@@ -283,3 +283,136 @@ class ExchangeLine(models.Model):
         verbose_name = _("exchanged ticket")
         verbose_name_plural = _("exchanged tickets")
         ordering = ["request", "line_id"]
+
+
+# -- changes to a whole session: cancel, postpone (aftersales.changes) --------------------------
+
+
+class ChangeKind(models.TextChoices):
+    CANCEL = "cancel", _("Cancellation")
+    POSTPONE = "postpone", _("Postponement")
+
+
+class ChangeStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Done with failures")
+
+
+class SessionChange(models.Model):
+    """An organizer's change to a whole session, carried out order by order in the
+    background (``aftersales.changes``): one ``SessionChangeOrder`` marker per order says
+    whether that order has been dealt with, so a job killed halfway resumes where it stopped
+    and running it again changes nothing more.
+
+    ``key`` makes starting the same change twice return the first one: the kind, the session
+    and (for a postponement) the new date or "to be announced"."""
+
+    session = models.ForeignKey(
+        "catalog.Session",
+        on_delete=models.PROTECT,
+        related_name="changes",
+        verbose_name=_("session"),
+    )
+    kind = models.CharField(_("change"), max_length=10, choices=ChangeKind.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.RUNNING
+    )
+    key = models.CharField(_("key"), max_length=120, unique=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    previous_starts_at = models.DateTimeField(_("previous date"))
+    new_starts_at = models.DateTimeField(
+        _("new date"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the new date is to be announced."),
+    )
+    refund_until = models.DateTimeField(
+        _("refunds in full until"),
+        null=True,
+        blank=True,
+        help_text=_("Until then each fan may ask for a full refund instead."),
+    )
+    total = models.PositiveIntegerField(_("orders"), default=0)
+    done = models.PositiveIntegerField(_("orders done"), default=0)
+    failed = models.PositiveIntegerField(_("orders failed"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("session change")
+        verbose_name_plural = _("session changes")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(done__lte=models.F("total"))
+                & models.Q(failed__lte=models.F("total")),
+                name="session_change_counts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.session}"
+
+    @property
+    def is_date_to_be_announced(self) -> bool:
+        return self.kind == ChangeKind.POSTPONE and self.new_starts_at is None
+
+    def is_refund_open(self, now) -> bool:
+        return (
+            self.kind == ChangeKind.POSTPONE
+            and self.refund_until is not None
+            and now <= self.refund_until
+        )
+
+
+class MarkerStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class SessionChangeOrder(models.Model):
+    """One order under a session change: pending until the job dealt with it (in the same
+    transaction as what it did to the order), failed with the reason when it could not.
+    ``notified_at``: when the fan was told (the notifications' hook,
+    ``changes.fan_notices``); ``refunded_at``: when the fan took the full refund offered
+    by a postponement."""
+
+    change = models.ForeignKey(
+        SessionChange, on_delete=models.CASCADE, related_name="orders", verbose_name=_("change")
+    )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=MarkerStatus.choices, default=MarkerStatus.PENDING
+    )
+    outcome = models.CharField(_("outcome"), max_length=40, blank=True)
+    error_code = models.CharField(_("error"), max_length=60, blank=True)
+    error_message = models.CharField(_("error message"), max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    notified_at = models.DateTimeField(_("fan told at"), null=True, blank=True)
+    refunded_at = models.DateTimeField(_("refunded at the fan's request"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order of a session change")
+        verbose_name_plural = _("orders of a session change")
+        constraints = [
+            models.UniqueConstraint(fields=["change", "order"], name="uniq_session_change_order"),
+        ]
+        indexes = [
+            models.Index(fields=["change", "status", "order"], name="session_change_work"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.change_id} · {self.order_id} · {self.status}"

@@ -60,12 +60,14 @@ from tessera.aftersales.errors import (
 )
 from tessera.aftersales.fees import NOT_REFUNDABLE, Demand, Fee, Terms, refund_fee
 from tessera.aftersales.models import (
+    ChangeKind,
     ExchangeRequest,
     ExchangeStatus,
     Initiator,
     RefundRequest,
     RefundRequestLine,
     RequestStatus,
+    SessionChange,
 )
 from tessera.catalog.models import Session
 from tessera.catalog.selectors import policy_for
@@ -534,11 +536,14 @@ def withdraw_refund(*, request: RefundRequest, user, now: datetime) -> RefundReq
     return RefundRequest.objects.get(pk=request.pk)
 
 
-def refund_order_in_full(*, order: Order, actor, reason: str, now: datetime) -> RefundRequest:
+def refund_order_in_full(
+    *, order: Order, actor, reason: str, now: datetime, initiator: str = Initiator.ORGANIZER
+) -> RefundRequest:
     """The organizer cancels a paid order: every active ticket is refunded in full, without a
     fee and whatever the policy says, and revoked; the money goes back. Requests still
-    waiting for review are withdrawn first. Raises OrderNotRefundable, TicketUsed,
-    ReasonRequired."""
+    waiting for review are withdrawn first. ``initiator`` fan: the fan takes the full refund
+    an organizer's change offered (``changes.refund_after_change``). Raises
+    OrderNotRefundable, TicketUsed, ReasonRequired."""
     reason = _clean_reason(reason, required=True)
     with transaction.atomic():
         locked = locks.lock_rows(Order.objects).get(pk=order.pk)
@@ -548,7 +553,7 @@ def refund_order_in_full(*, order: Order, actor, reason: str, now: datetime) -> 
             )
         quote = quote_refund(order=locked, line_ids=None, now=now, initiator=Initiator.ORGANIZER)
         request = _create_request(
-            quote, requested_by=actor, initiator=Initiator.ORGANIZER, reason=reason, key="", now=now
+            quote, requested_by=actor, initiator=initiator, reason=reason, key="", now=now
         )
         _approve(request, order=locked, actor=actor, note=reason, now=now)
     return RefundRequest.objects.get(pk=request.pk)
@@ -571,7 +576,11 @@ def cancel_order(*, order: Order, actor, reason: str, now: datetime) -> Order:
 def refuse_sessions_with_paid_orders(*, session: Session) -> None:
     """A session guard (``settings.SESSION_CANCEL_GUARDS``): cancelling a session is refused
     while it has paid orders, whose holders would keep tickets for nothing and no money back.
-    Their refunds come first (or the bulk cancellation of the event-changes work)."""
+    Their refunds come first, or the session is cancelled through ``changes.start_cancellation``,
+    whose change row (written in the same transaction) lets the cancellation through and
+    whose job then refunds every order."""
+    if SessionChange.objects.filter(session_id=session.pk, kind=ChangeKind.CANCEL).exists():
+        return
     paid = Order.objects.filter(
         session_id=session.pk, status__in=orders.REFUNDABLE_ORDER_STATES
     ).count()

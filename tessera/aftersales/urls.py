@@ -6,6 +6,7 @@ app_name = "aftersales"
 
 urlpatterns = [
     path("orders/<str:number>/refund/", views.refund, name="refund"),
+    path("orders/<str:number>/change-refund/", views.change_refund, name="change_refund"),
     path(
         "orders/<str:number>/refunds/<uuid:request_id>/withdraw/",
         views.withdraw,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from tessera.aftersales import selectors, services
+from tessera.aftersales import changes, selectors, services
 from tessera.aftersales.models import RefundRequest
 from tessera.aftersales.policies import session_policy_lines
 from tessera.core import clock
@@ -129,3 +129,20 @@ def withdraw(request, number: str, request_id):
 def requests_for_order_page(order) -> list[RefundRequest]:
     """The order's refund requests, newest first, for the order page."""
     return list(selectors.requests_of_order(order))
+
+
+@never_cache
+@login_required
+@require_POST
+def change_refund(request, number: str):
+    """The fan takes the full refund a postponement offers (``changes.refund_after_change``)."""
+    order = _own_order(request, number)
+    try:
+        changes.refund_after_change(order=order, user=request.user, now=clock.now())
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Your order is refunded in full; the money goes back the way you paid.")
+        )
+    return redirect("storefront:order", number=order.number)

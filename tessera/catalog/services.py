@@ -726,6 +726,56 @@ def cancel_session(
     return session
 
 
+def postpone_session(
+    *,
+    session: Session,
+    actor: User | None,
+    now: datetime,
+    starts_at: datetime | None,
+    reason: str = "",
+) -> Session:
+    """Move a session to ``starts_at`` (its end and doors keep their distance to the start;
+    the session is scheduled again), or, with ``starts_at`` None, mark it postponed with
+    the date to be announced (off sale until a date is set). Called by the after-sales
+    postponement, which re-dates the tickets. Raises SessionCancelled, EventCancelled or
+    the rule errors of create_session; nothing is written then."""
+    with transaction.atomic():
+        locked = _locked_session(session)
+        if locked.status == SessionStatus.CANCELLED:
+            raise SessionCancelled()
+        if locked.event.status == EventStatus.CANCELLED:
+            raise EventCancelled()
+        previous = locked.starts_at
+        if starts_at is None:
+            locked.status = SessionStatus.POSTPONED
+        else:
+            shift = starts_at - locked.starts_at
+            values = {name: getattr(locked, name) for name in SESSION_FIELDS}
+            values["starts_at"] = starts_at
+            for name in ("ends_at", "doors_open_at"):
+                if values[name] is not None:
+                    values[name] = values[name] + shift
+            check_session_rules(**values)
+            for name in ("starts_at", "ends_at", "doors_open_at"):
+                setattr(locked, name, values[name])
+            locked.status = SessionStatus.SCHEDULED
+        locked.save()
+        audit.record(
+            action="session.postponed",
+            obj=locked,
+            actor=actor,
+            organization_id=locked.event.organization_id,
+            now=now,
+            data={
+                "from": previous.isoformat(),
+                "to": starts_at.isoformat() if starts_at else None,
+                "reason": reason,
+            },
+        )
+    _refresh(session, locked)
+    return session
+
+
 # -- price zones -------------------------------------------------------------------------
 
 

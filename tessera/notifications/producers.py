@@ -313,3 +313,31 @@ def fan_out_announcement(
             if moved:
                 _insert(rows)
     return Announcement.objects.get(pk=announcement_id)
+
+
+# -- session changes (aftersales.changes) ------------------------------------------------------
+
+SESSION_CHANGE_KINDS = {
+    "session_cancelled_refunded": Kind.SESSION_CANCELLED,
+    "session_cancelled_order_cancelled": Kind.SESSION_CANCELLED,
+    "session_postponed": Kind.SESSION_POSTPONED,
+    "session_postponed_date_tba": Kind.SESSION_POSTPONED,
+    "session_moved": Kind.SESSION_MOVED,
+}
+
+
+def tell_session_change(notice) -> None:
+    """``settings.SESSION_CHANGE_NOTIFIER``: one fan's notice of a cancelled, postponed or
+    moved session (``aftersales.changes.FanNotice``) recorded in the outbox under the
+    notice's key, so telling the same fan twice records nothing more."""
+    from django.contrib.auth import get_user_model
+
+    from tessera.core import clock
+    from tessera.notifications.services import notify
+
+    kind = SESSION_CHANGE_KINDS.get(notice.kind)
+    user = get_user_model().objects.filter(pk=notice.recipient_id).first()
+    if kind is None or user is None:
+        return
+    with transaction.atomic():
+        notify(user, kind, dict(notice.context), key=notice.key, now=clock.now())

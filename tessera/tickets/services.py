@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import Session
@@ -435,6 +435,47 @@ def reissue_ticket(
         )
     _refresh(ticket, locked)
     return locked
+
+
+def redate_tickets(*, order_ids: list[int], now: datetime, actor=None) -> int:
+    """Issue the next credential version of every valid ticket of these orders, holder
+    unchanged (their session moved: the new version carries the new validity), revoking the
+    current one, in a few statements for many tickets (a postponement's batch). Returns how
+    many tickets. Takes the tickets' locks (ascending id) inside the caller's transaction,
+    after the orders' (the refund's lock order).
+
+    Raises TooManyReissues, with nothing changed, when a ticket has no version left."""
+    locks.require_transaction()
+    found = list(
+        locks.lock_rows(
+            Ticket.objects.filter(order_line__order_id__in=order_ids, status=TicketStatus.VALID)
+        )
+        .order_by("pk")
+        .values_list("pk", "session_id", "version")
+    )
+    if not found:
+        return 0
+    if any(version >= credentials.MAX_VERSION for _pk, _session, version in found):
+        raise TooManyReissues()
+    Revocation.objects.bulk_create(
+        Revocation(session_id=session_id, ticket_id=pk, version=version, reason="redated", at=now)
+        for pk, session_id, version in found
+    )
+    Ticket.objects.filter(pk__in=[pk for pk, _session, _version in found]).update(
+        version=F("version") + 1
+    )
+    session_id = found[0][1]
+    audit.record(
+        action="tickets.redated",
+        obj=Session.objects.get(pk=session_id),
+        actor=actor,
+        now=now,
+        organization_id=Session.objects.filter(pk=session_id)
+        .values_list("event__organization_id", flat=True)
+        .get(),
+        data={"orders": len(order_ids), "tickets": len(found)},
+    )
+    return len(found)
 
 
 def _organization_id(ticket: Ticket) -> int:

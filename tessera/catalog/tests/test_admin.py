@@ -84,7 +84,10 @@ def test_publish_action_goes_through_the_service(client, org, manager):
 def test_cancel_action_cancels_events_and_sessions(client, org, manager):
     event = make_event(organization=org)
     session = make_session(event=event)
-    client.post(changelist("event"), {"action": "cancel_events", "_selected_action": [event.pk]})
+    client.post(
+        changelist("event"),
+        {"action": "cancel_events", "_selected_action": [event.pk], "reason": "Called off"},
+    )
     assert Event.objects.get(pk=event.pk).status == EventStatus.CANCELLED
     assert Session.objects.get(pk=session.pk).status == SessionStatus.CANCELLED
     assert AuditEntry.objects.filter(action="event.cancelled").count() == 1
@@ -93,7 +96,8 @@ def test_cancel_action_cancels_events_and_sessions(client, org, manager):
 def test_cancel_sessions_action(client, org, manager):
     session = make_session(event=make_event(organization=org))
     client.post(
-        changelist("session"), {"action": "cancel_sessions", "_selected_action": [session.pk]}
+        changelist("session"),
+        {"action": "cancel_sessions", "_selected_action": [session.pk], "reason": "Called off"},
     )
     assert Session.objects.get(pk=session.pk).status == SessionStatus.CANCELLED
 

@@ -1,0 +1,731 @@
+"""Changes to a whole session by its organizer: cancel (every paid order refunded in full,
+tickets revoked) and postpone (a new date, or "to be announced"; tickets re-dated; each fan
+may take a full refund instead until a deadline the organizer sets).
+
+A change is started in one transaction (``start_cancellation`` / ``start_postponement``):
+the session is cancelled or moved at once (no further sale of the old terms), and one
+``SessionChangeOrder`` marker is written per order it concerns. The orders are then dealt
+with in the background, in batches (``tasks.run_session_change``, ``BATCH_ORDERS`` orders
+per task, each task enqueuing the next): each order in a transaction of its own that also
+marks its marker done and counts it on the change. So
+
+- a worker killed halfway loses at most the order it was in (rolled back, still pending);
+  the task goes back to the queue (the workers' lease) and resumes with the pending
+  markers: no order is refunded twice;
+- running the same change again finds no pending marker and changes nothing;
+- starting the same change twice (same session, kind and date) returns the first one
+  (``SessionChange.key``);
+- an order that cannot be dealt with (a ticket used at the gate, a ticket being
+  transferred…) is marked failed with the reason, listed in the back office and can be
+  retried (``retry_failed``).
+
+Transactions and locks (the refund's order, ``services`` R2, with the marker after the
+order):
+  C1  start: session (``catalog``'s lock) → the change row (unique key) → markers (INSERT).
+  C2  one order: order → marker (``pending`` checked) → [R2 when refunding or the tickets'
+      reissue] → the change's counters (one UPDATE) → commit.
+  C3  the fan's refund after a postponement: order → marker → R2.
+
+The fans: what each must be told is read from the markers (``fan_notices``); the
+notifications app calls ``notify_fans`` with its sender (``settings.SESSION_CHANGE_NOTIFIER``
+names it, called after each batch), which marks what was sent. The event and order pages
+read the change (``selectors.session_notice``, ``order_notice``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from tessera.aftersales import services
+from tessera.aftersales.errors import (
+    ChangeDateInvalid,
+    ChangeNotAllowed,
+    NoRefundOffered,
+    ReasonRequired,
+)
+from tessera.aftersales.models import (
+    ChangeKind,
+    ChangeStatus,
+    Initiator,
+    MarkerStatus,
+    SessionChange,
+    SessionChangeOrder,
+)
+from tessera.catalog import services as catalog
+from tessera.catalog.models import Event, Session, SessionStatus
+from tessera.core import audit, locks
+from tessera.core.errors import DomainError
+from tessera.orders import services as orders
+from tessera.orders.models import Order, OrderStatus
+from tessera.tickets import services as tickets
+from tessera.tickets.models import Ticket, TicketStatus
+
+logger = logging.getLogger(__name__)
+
+BATCH_ORDERS = 200
+INSERT_BATCH = 2000
+FAILURES_SHOWN = 50
+UNPAID_STATES = (OrderStatus.PENDING_PAYMENT,)
+
+
+# -- starting a change ---------------------------------------------------------------------------
+
+
+def _clean_reason(reason) -> str:
+    if not isinstance(reason, str):
+        raise ReasonRequired()
+    text = reason.replace("\x00", "").strip()
+    if not text or len(text) > services.REASON_MAX:
+        raise ReasonRequired(details={"reason": "too_long" if text else "required"})
+    return text
+
+
+def _orders_concerned(session_id: int, kind: str):
+    states = list(orders.REFUNDABLE_ORDER_STATES)
+    if kind == ChangeKind.CANCEL:
+        states += list(UNPAID_STATES)
+    return Order.objects.filter(session_id=session_id, status__in=states)
+
+
+def _add_markers(change: SessionChange) -> int:
+    """Markers for the session's orders the change concerns that have none yet; returns how
+    many were added (and counts them on the change)."""
+    known = set(SessionChangeOrder.objects.filter(change=change).values_list("order_id", flat=True))
+    ids = [
+        pk
+        for pk in _orders_concerned(change.session_id, change.kind)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        if pk not in known
+    ]
+    SessionChangeOrder.objects.bulk_create(
+        (SessionChangeOrder(change=change, order_id=pk) for pk in ids), batch_size=INSERT_BATCH
+    )
+    if ids:
+        SessionChange.objects.filter(pk=change.pk).update(total=F("total") + len(ids))
+    return len(ids)
+
+
+def _start(
+    *,
+    session: Session,
+    kind: str,
+    key: str,
+    actor,
+    reason: str,
+    now: datetime,
+    new_starts_at: datetime | None = None,
+    refund_until: datetime | None = None,
+) -> SessionChange:
+    existing = SessionChange.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            locked = locks.lock_rows(Session.objects).select_related("event").get(pk=session.pk)
+            existing = SessionChange.objects.filter(key=key).first()
+            if existing is not None:
+                return existing
+            if locked.status == SessionStatus.CANCELLED:
+                raise ChangeNotAllowed(details={"session": "cancelled"})
+            if SessionChange.objects.filter(session=locked, status=ChangeStatus.RUNNING).exists():
+                raise ChangeNotAllowed(details={"session": "change_running"})
+            change = SessionChange.objects.create(
+                session=locked,
+                kind=kind,
+                key=key,
+                reason=reason,
+                previous_starts_at=locked.starts_at,
+                new_starts_at=new_starts_at,
+                refund_until=refund_until,
+                created_by=actor if getattr(actor, "pk", None) else None,
+                created_at=now,
+            )
+            if kind == ChangeKind.CANCEL:
+                # the guard (services.refuse_sessions_with_paid_orders) sees the change row
+                catalog.cancel_session(session=locked, actor=actor, now=now, reason=reason)
+            else:
+                catalog.postpone_session(
+                    session=locked, actor=actor, now=now, starts_at=new_starts_at, reason=reason
+                )
+            _add_markers(change)
+            audit.record(
+                action=f"session.change.{kind}",
+                obj=change,
+                actor=actor,
+                organization_id=locked.event.organization_id,
+                now=now,
+                data={
+                    "session": locked.pk,
+                    "new_starts_at": new_starts_at.isoformat() if new_starts_at else None,
+                    "refund_until": refund_until.isoformat() if refund_until else None,
+                    "reason": reason,
+                },
+            )
+            enqueue(change.pk)
+    except IntegrityError:
+        # the same change started at the same moment elsewhere: the first one stands
+        existing = SessionChange.objects.filter(key=key).first()
+        if existing is None:
+            raise
+        return existing
+    return SessionChange.objects.get(pk=change.pk)
+
+
+def start_cancellation(*, session: Session, actor, reason: str, now: datetime) -> SessionChange:
+    """Cancel the session: it is cancelled at once (off sale) and a background job refunds
+    every paid order in full (no fee, whatever the policy), revokes its tickets and cancels
+    unpaid orders. Starting it again returns the same change. Raises ReasonRequired,
+    ChangeNotAllowed (already cancelled, or another change still running)."""
+    reason = _clean_reason(reason)
+    return _start(
+        session=session,
+        kind=ChangeKind.CANCEL,
+        key=f"cancel:{session.pk}",
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+
+
+def start_postponement(
+    *,
+    session: Session,
+    actor,
+    reason: str,
+    new_starts_at: datetime | None,
+    refund_until: datetime | None,
+    now: datetime,
+) -> SessionChange:
+    """Postpone the session to ``new_starts_at`` (None: the date is to be announced; the
+    session is off sale until then). Its tickets stay valid and are re-dated (a new
+    credential version for the new date; the old one is revoked). Until ``refund_until``
+    (None: no refund offered) each fan may take a full refund instead
+    (``refund_after_change``). Starting the same postponement again returns it.
+
+    Raises ReasonRequired, ChangeDateInvalid (a date in the past, a deadline in the past),
+    ChangeNotAllowed, and the session rules' errors of ``catalog.postpone_session``.
+    """
+    reason = _clean_reason(reason)
+    for value in (new_starts_at, refund_until):
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            raise ChangeDateInvalid()
+    if new_starts_at is not None and new_starts_at <= now:
+        raise ChangeDateInvalid(details={"new_starts_at": "past"})
+    if refund_until is not None and refund_until <= now:
+        raise ChangeDateInvalid(details={"refund_until": "past"})
+    when = new_starts_at.isoformat() if new_starts_at else "tba"
+    return _start(
+        session=session,
+        kind=ChangeKind.POSTPONE,
+        key=f"postpone:{session.pk}:{when}"[:120],
+        actor=actor,
+        reason=reason,
+        now=now,
+        new_starts_at=new_starts_at,
+        refund_until=refund_until,
+    )
+
+
+def start_event_cancellation(
+    *, event: Event, actor, reason: str, now: datetime
+) -> list[SessionChange]:
+    """Cancel every session of the event that is not cancelled yet (``start_cancellation``
+    each), then the event itself."""
+    reason = _clean_reason(reason)
+    started = [
+        start_cancellation(session=session, actor=actor, reason=reason, now=now)
+        for session in event.sessions.exclude(status=SessionStatus.CANCELLED).order_by("pk")
+    ]
+    catalog.cancel_event(event=event, actor=actor, now=now, reason=reason)
+    return started
+
+
+def enqueue(change_id: int) -> None:
+    """Hand the change's next batch to the workers once the caller's transaction commits."""
+    from tessera.aftersales.tasks import run_session_change
+
+    transaction.on_commit(lambda: run_session_change.enqueue(change_id))
+
+
+# -- the job ------------------------------------------------------------------------------------
+
+
+def _cancel(order: Order, change: SessionChange, now: datetime) -> str:
+    actor = change.created_by
+    if order.status in orders.REFUNDABLE_ORDER_STATES:
+        services.refund_order_in_full(order=order, actor=actor, reason=change.reason, now=now)
+        return "refunded"
+    if order.status in UNPAID_STATES:
+        orders.cancel_order(order=order, actor=actor, reason=change.reason, now=now)
+        return "cancelled"
+    return "unchanged"
+
+
+def _postpone(order: Order, change: SessionChange, now: datetime) -> str:
+    if order.status not in orders.REFUNDABLE_ORDER_STATES:
+        return "unchanged"
+    if change.new_starts_at is None:
+        return "kept"  # nothing to re-date yet: the tickets are re-dated when the date is set
+    found = locks.lock_rows(
+        Ticket.objects.filter(order_line__order=order, status=TicketStatus.VALID)
+    ).order_by("pk")
+    for ticket in found:
+        tickets.reissue_ticket(
+            ticket=ticket,
+            holder_name=ticket.holder_name or order.number,
+            now=now,
+            actor=change.created_by,
+        )
+    return "redated"
+
+
+APPLY = {ChangeKind.CANCEL: _cancel, ChangeKind.POSTPONE: _postpone}
+
+
+def _apply(marker_id: int, order_id: int, change: SessionChange, now: datetime) -> bool:
+    """C2: deal with one order; False when another run already did."""
+    with transaction.atomic():
+        order = locks.lock_rows(Order.objects).get(pk=order_id)
+        marker = locks.lock_rows(SessionChangeOrder.objects).get(pk=marker_id)
+        if marker.status != MarkerStatus.PENDING:
+            return False
+        marker.outcome = APPLY[change.kind](order, change, now)
+        marker.status = MarkerStatus.DONE
+        marker.attempts += 1
+        marker.finished_at = now
+        marker.error_code = marker.error_message = ""
+        marker.save(
+            update_fields=[
+                "outcome",
+                "status",
+                "attempts",
+                "finished_at",
+                "error_code",
+                "error_message",
+            ]
+        )
+        SessionChange.objects.filter(pk=change.pk).update(done=F("done") + 1)
+    return True
+
+
+def _fail(marker_id: int, order_id: int, change: SessionChange, error: DomainError, now) -> None:
+    with transaction.atomic():
+        locks.lock_rows(Order.objects).get(pk=order_id)
+        marker = locks.lock_rows(SessionChangeOrder.objects).get(pk=marker_id)
+        if marker.status != MarkerStatus.PENDING:
+            return
+        marker.status = MarkerStatus.FAILED
+        marker.attempts += 1
+        marker.finished_at = now
+        marker.error_code = error.code[:60]
+        marker.error_message = str(error.message)[:500]
+        marker.save(
+            update_fields=["status", "attempts", "finished_at", "error_code", "error_message"]
+        )
+        SessionChange.objects.filter(pk=change.pk).update(failed=F("failed") + 1)
+
+
+def _postpone_batch(pending: list[tuple[int, int]], change: SessionChange, now) -> None:
+    """C2 for a whole batch of a postponement in one transaction: the orders (ascending id),
+    their pending markers, every valid ticket re-dated in a few statements
+    (``tickets.redate_tickets``), the markers done, the change's counter. Raises what
+    ``redate_tickets`` raises, with nothing changed."""
+    with transaction.atomic():
+        statuses = dict(
+            locks.lock_rows(Order.objects.filter(pk__in=[order for _m, order in pending]))
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        markers = list(
+            locks.lock_rows(
+                SessionChangeOrder.objects.filter(
+                    pk__in=[marker for marker, _o in pending], status=MarkerStatus.PENDING
+                )
+            )
+            .order_by("pk")
+            .values_list("pk", "order_id")
+        )
+        if not markers:
+            return
+        live = {o for _m, o in markers if statuses.get(o) in orders.REFUNDABLE_ORDER_STATES}
+        if change.new_starts_at is not None and live:
+            tickets.redate_tickets(order_ids=sorted(live), now=now, actor=change.created_by)
+        by_outcome: dict[str, list[int]] = {}
+        for marker_id, order_id in markers:
+            if order_id not in live:
+                outcome = "unchanged"
+            else:
+                outcome = "redated" if change.new_starts_at is not None else "kept"
+            by_outcome.setdefault(outcome, []).append(marker_id)
+        for outcome, ids in by_outcome.items():
+            SessionChangeOrder.objects.filter(pk__in=ids).update(
+                status=MarkerStatus.DONE,
+                outcome=outcome,
+                attempts=F("attempts") + 1,
+                finished_at=now,
+                error_code="",
+                error_message="",
+            )
+        SessionChange.objects.filter(pk=change.pk).update(done=F("done") + len(markers))
+
+
+def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int:
+    """Deal with up to ``limit`` pending orders of the change (default
+    ``settings.SESSION_CHANGE_BATCH_ORDERS``); returns how many orders are still pending
+    afterwards (0: the change is finished, see ``_finish``)."""
+    limit = limit or getattr(settings, "SESSION_CHANGE_BATCH_ORDERS", BATCH_ORDERS)
+    change = SessionChange.objects.select_related("created_by").get(pk=change_id)
+    if change.status != ChangeStatus.RUNNING:
+        return 0
+    pending = list(
+        SessionChangeOrder.objects.filter(change=change, status=MarkerStatus.PENDING)
+        .order_by("order_id")
+        .values_list("pk", "order_id")[:limit]
+    )
+    if change.kind == ChangeKind.POSTPONE and pending:
+        try:
+            _postpone_batch(pending, change, now)
+            pending = []
+        except DomainError:
+            pass  # order by order below, so the order at fault is listed with its reason
+    for marker_id, order_id in pending:
+        try:
+            _apply(marker_id, order_id, change, now)
+        except DomainError as error:
+            _fail(marker_id, order_id, change, error, now)
+    _call_notifier(now)
+    left = SessionChangeOrder.objects.filter(change=change, status=MarkerStatus.PENDING).count()
+    if left == 0:
+        _finish(change, now)
+        left = SessionChangeOrder.objects.filter(change=change, status=MarkerStatus.PENDING).count()
+    return left
+
+
+def _finish(change: SessionChange, now: datetime) -> None:
+    """Every marker is dealt with: orders that came in since the start (a payment completed
+    meanwhile) get markers and the job goes on; otherwise the change is done (or done with
+    failures)."""
+    with transaction.atomic():
+        locked = locks.lock_rows(SessionChange.objects).get(pk=change.pk)
+        if locked.status != ChangeStatus.RUNNING:
+            return
+        if _add_markers(locked):
+            return
+        locked.refresh_from_db()
+        locked.status = ChangeStatus.FAILED if locked.failed else ChangeStatus.DONE
+        locked.finished_at = now
+        locked.save(update_fields=["status", "finished_at"])
+        audit.record(
+            action="session.change.finished",
+            obj=locked,
+            actor=None,
+            organization_id=locked.session.event.organization_id,
+            now=now,
+            data={"done": locked.done, "failed": locked.failed, "total": locked.total},
+        )
+
+
+def run_change(*, change_id: int, clock: Callable[[], datetime], limit: int | None = None) -> None:
+    """Run the whole change in this process, batch after batch (tests, the bench, an
+    operator's shell); the workers run it one batch per task."""
+    while run_batch(change_id=change_id, now=clock(), limit=limit):
+        pass
+
+
+def retry_failed(*, change: SessionChange, actor, now: datetime) -> int:
+    """Put the change's failed orders back in the queue and run the job again; returns how
+    many. A change that is running goes on (a job lost after too many attempts restarts)."""
+    with transaction.atomic():
+        locked = locks.lock_rows(SessionChange.objects).get(pk=change.pk)
+        count = SessionChangeOrder.objects.filter(change=locked, status=MarkerStatus.FAILED).update(
+            status=MarkerStatus.PENDING, finished_at=None
+        )
+        locked.failed = max(locked.failed - count, 0)
+        locked.status = ChangeStatus.RUNNING
+        locked.finished_at = None
+        locked.save(update_fields=["failed", "status", "finished_at"])
+        audit.record(
+            action="session.change.retried",
+            obj=locked,
+            actor=actor,
+            organization_id=locked.session.event.organization_id,
+            now=now,
+            data={"orders": count},
+        )
+        enqueue(locked.pk)
+    return count
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+
+def progress(change: SessionChange) -> dict:
+    """The change's progress as the back office's progress bar reads it."""
+    change = SessionChange.objects.get(pk=change.pk)
+    failures = list(
+        SessionChangeOrder.objects.filter(change=change, status=MarkerStatus.FAILED)
+        .select_related("order")
+        .order_by("order_id")[:FAILURES_SHOWN]
+    )
+    handled = change.done + change.failed
+    return {
+        "id": change.pk,
+        "kind": change.kind,
+        "status": change.status,
+        "status_label": str(change.get_status_display()),
+        "total": change.total,
+        "done": change.done,
+        "failed": change.failed,
+        "pending": max(change.total - handled, 0),
+        "percent": 100 if not change.total else round(100 * handled / change.total, 1),
+        "finished_at": change.finished_at.isoformat() if change.finished_at else None,
+        "failures": [
+            {
+                "order": marker.order.number,
+                "code": marker.error_code,
+                "message": marker.error_message,
+            }
+            for marker in failures
+        ],
+    }
+
+
+# -- the fan's refund after a postponement ---------------------------------------------------------
+
+
+def refundable_change(order: Order, now: datetime) -> SessionChangeOrder | None:
+    """The marker of the latest postponement of the order's session that still offers this
+    order a full refund, if any."""
+    marker = (
+        SessionChangeOrder.objects.filter(order=order, change__kind=ChangeKind.POSTPONE)
+        .select_related("change")
+        .order_by("-change__created_at")
+        .first()
+    )
+    if (
+        marker is None
+        or marker.refunded_at is not None
+        or not marker.change.is_refund_open(now)
+        or order.status not in orders.REFUNDABLE_ORDER_STATES
+    ):
+        return None
+    return marker
+
+
+def refund_after_change(*, order: Order, user, now: datetime) -> SessionChangeOrder:
+    """C3: the fan takes the full refund a postponement offers (no fee; every ticket of the
+    order still valid). Raises NoRefundOffered (none, or its deadline passed, or already
+    taken), and what ``services.refund_order_in_full`` raises."""
+    if order.user_id != getattr(user, "pk", None):
+        raise orders.OrderNotFound()
+    with transaction.atomic():
+        locked = locks.lock_rows(Order.objects).get(pk=order.pk)
+        found = refundable_change(locked, now)
+        if found is None:
+            raise NoRefundOffered()
+        marker = locks.lock_rows(SessionChangeOrder.objects).get(pk=found.pk)
+        if marker.refunded_at is not None:
+            raise NoRefundOffered()
+        services.refund_order_in_full(
+            order=locked,
+            actor=user,
+            reason=_("Full refund after the session was postponed"),
+            now=now,
+            initiator=Initiator.FAN,
+        )
+        marker.refunded_at = now
+        marker.save(update_fields=["refunded_at"])
+    return marker
+
+
+# -- what fans must be told (the notifications' hook) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class FanNotice:
+    """One message to one fan: ``kind`` names the template, ``key`` makes it sent once."""
+
+    marker_id: int
+    recipient_id: int
+    kind: str
+    context: dict
+    key: str
+
+
+NOTICE_KINDS = {
+    ("cancel", "refunded"): "session_cancelled_refunded",
+    ("cancel", "cancelled"): "session_cancelled_order_cancelled",
+    ("postpone", "redated"): "session_postponed",
+    ("postpone", "kept"): "session_postponed_date_tba",
+}
+
+
+def fan_notices(*, limit: int = 500) -> list[FanNotice]:
+    """Fans not yet told of a change dealt with on their order (oldest first)."""
+    markers = (
+        SessionChangeOrder.objects.filter(
+            status=MarkerStatus.DONE,
+            notified_at__isnull=True,
+            outcome__in={outcome for _kind, outcome in NOTICE_KINDS},
+        )
+        .select_related("change", "order")
+        .order_by("pk")[:limit]
+    )
+    found = []
+    for marker in markers:
+        kind = NOTICE_KINDS.get((marker.change.kind, marker.outcome))
+        if kind is None or marker.order.user_id is None:
+            continue
+        change = marker.change
+        found.append(
+            FanNotice(
+                marker_id=marker.pk,
+                recipient_id=marker.order.user_id,
+                kind=kind,
+                context={
+                    "order": marker.order.number,
+                    "session": change.session_id,
+                    "reason": change.reason,
+                    "previous_starts_at": change.previous_starts_at.isoformat(),
+                    "new_starts_at": change.new_starts_at.isoformat()
+                    if change.new_starts_at
+                    else None,
+                    "refund_until": change.refund_until.isoformat()
+                    if change.refund_until
+                    else None,
+                },
+                key=f"session-change:{change.pk}:{marker.order_id}",
+            )
+        )
+    return found
+
+
+def notify_fans(*, send: Callable[[FanNotice], None], now: datetime, limit: int = 500) -> int:
+    """THE HOOK for the notifications app: ``send`` is called once per fan to tell (it
+    should itself be idempotent by ``notice.key``), then the marker is marked told. Returns
+    how many were sent. ``settings.SESSION_CHANGE_NOTIFIER`` (a dotted path to such a
+    ``send``) makes every batch of the job call it."""
+    sent = 0
+    for notice in fan_notices(limit=limit):
+        send(notice)
+        SessionChangeOrder.objects.filter(pk=notice.marker_id, notified_at__isnull=True).update(
+            notified_at=now
+        )
+        sent += 1
+    return sent
+
+
+def _call_notifier(now: datetime) -> None:
+    path = getattr(settings, "SESSION_CHANGE_NOTIFIER", None)
+    if not path:
+        return
+    try:
+        notify_fans(send=import_string(path), now=now)
+    except Exception:  # the fans are told on a later batch; the change goes on
+        logger.exception("session change notifier failed")
+
+
+# -- what the fan pages show ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A session change as a fan reads it on the event and order pages."""
+
+    kind: str
+    headline: str
+    reason: str
+    refund_until: datetime | None = None
+    can_refund: bool = False
+    refund_until_text: str = ""
+
+
+def local_text(value: datetime | None, session: Session) -> str:
+    """A date and time in the session's venue's zone, as "2027-01-08 19:30" ("" for None)."""
+    if value is None:
+        return ""
+    return value.astimezone(session.layout.venue.zone_info).strftime("%Y-%m-%d %H:%M")
+
+
+def notice_of(change: SessionChange, session: Session) -> Notice:
+    if change.kind == ChangeKind.CANCEL:
+        headline = _("This date is cancelled. Every ticket is refunded in full, without a fee.")
+    elif change.new_starts_at is None:
+        headline = _("Postponed from %(old)s; the new date is to be announced.") % {
+            "old": local_text(change.previous_starts_at, session)
+        }
+    else:
+        headline = _("Postponed from %(old)s to %(new)s. Tickets stay valid for the new date.") % {
+            "old": local_text(change.previous_starts_at, session),
+            "new": local_text(change.new_starts_at, session),
+        }
+    return Notice(
+        kind=change.kind, headline=headline, reason=change.reason, refund_until=change.refund_until
+    )
+
+
+def session_notices(sessions) -> dict[int, Notice]:
+    """The latest change of each of these sessions, as the event page shows it."""
+    by_id = {session.pk: session for session in sessions}
+    found: dict[int, Notice] = {}
+    for change in SessionChange.objects.filter(session_id__in=list(by_id)).order_by(
+        "session_id", "-created_at", "-pk"
+    ):
+        if change.session_id not in found:
+            found[change.session_id] = notice_of(change, by_id[change.session_id])
+    return found
+
+
+def order_notice(order: Order, now: datetime) -> Notice | None:
+    """The latest change of the order's session that concerns this order, with whether the
+    fan may still take a full refund (a postponement's offer)."""
+    marker = (
+        SessionChangeOrder.objects.filter(order=order)
+        .select_related("change")
+        .order_by("-change__created_at", "-pk")
+        .first()
+    )
+    if marker is None:
+        return None
+    session = Session.objects.select_related("layout__venue").get(pk=order.session_id)
+    notice = notice_of(marker.change, session)
+    can_refund = refundable_change(order, now) is not None
+    return Notice(
+        kind=notice.kind,
+        headline=notice.headline,
+        reason=notice.reason,
+        refund_until=notice.refund_until if can_refund else None,
+        can_refund=can_refund,
+        refund_until_text=local_text(notice.refund_until, session) if can_refund else "",
+    )
+
+
+def event_notices(event) -> tuple[dict[int, Notice], list[tuple[Session, Notice]]]:
+    """The event page's view of its sessions' changes, in one query: the latest change of
+    each session by id, and the sessions cancelled through a change (listed apart: the
+    catalog's public reads leave cancelled sessions out)."""
+    found = (
+        SessionChange.objects.filter(session__event=event)
+        .select_related("session__layout__venue__city")
+        .order_by("session__starts_at", "session_id", "-created_at", "-pk")
+    )
+    latest: dict[int, Notice] = {}
+    cancelled = []
+    for change in found:
+        if change.session_id in latest:
+            continue
+        notice = notice_of(change, change.session)
+        latest[change.session_id] = notice
+        if change.kind == ChangeKind.CANCEL:
+            cancelled.append((change.session, notice))
+    return latest, cancelled
