@@ -82,8 +82,10 @@ def test_a_failed_payment_is_shown_with_the_places_held_and_paying_again_works(
         assert InventoryUnit.objects.filter(status=UnitStatus.HELD).count() == 2
         # … without a meta refresh: the status came from the JSON API
         assert page.locator("meta[http-equiv=refresh]").count() == 0
-        for _ in range(40):  # the first check runs 2 s after the page loads
-            if any(f"/api/v1/orders/{order.number}" in r.url for r in requests):
+        for _ in range(80):  # the first check runs 2 s after the page loads
+            if any(f"/api/v1/orders/{order.number}" in r.url for r in requests) and any(
+                "/api/v1/payments/" in r.url for r in requests
+            ):
                 break
             page.wait_for_timeout(250)
         assert any(f"/api/v1/orders/{order.number}" in r.url for r in requests)
