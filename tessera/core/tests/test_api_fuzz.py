@@ -68,6 +68,7 @@ def credentials(db, django_db_blocker):
         "device": gates.token,
         "channel": key,
     }
+    signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 
 
