@@ -122,3 +122,10 @@ def coordinates(venue) -> str:
     ns = pgettext("compass", "N") if lat >= 0 else pgettext("compass", "S")
     ew = pgettext("compass", "E") if lon >= 0 else pgettext("compass", "W")
     return f"{abs(lat)}° {ns}, {abs(lon)}° {ew}"
+
+
+@register.filter
+def week_is_quiet(week) -> bool:
+    """No day of this calendar week (its days of the month) has a session: on a phone, where
+    only days with sessions are listed, the whole week is left out."""
+    return not any(day.sessions and day.in_month for day in week)
