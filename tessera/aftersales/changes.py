@@ -379,6 +379,85 @@ def _postpone_batch(pending: list[tuple[int, int]], change: SessionChange, now) 
         SessionChange.objects.filter(pk=change.pk).update(done=F("done") + len(markers))
 
 
+SPLIT_BELOW = 8
+
+
+def _cancel_batch(pending: list[tuple[int, int]], change: SessionChange, now) -> list:
+    """C2 for a whole batch of a cancellation in one transaction: the orders (ascending id),
+    their pending markers, every plain paid order refunded in full in a few statements
+    (``services.refund_orders_in_full_batch``), the markers done, the change's counter.
+    Returns the (marker, order) pairs left to ``_apply`` one by one (unpaid orders, orders
+    with a request waiting or from an exchange). Raises what the batch refund raises for any
+    of its orders, with nothing changed."""
+    with transaction.atomic():
+        found = {
+            order.pk: order
+            for order in locks.lock_rows(
+                Order.objects.filter(pk__in=[order for _m, order in pending])
+            ).order_by("pk")
+        }
+        markers = list(
+            locks.lock_rows(
+                SessionChangeOrder.objects.filter(
+                    pk__in=[marker for marker, _o in pending], status=MarkerStatus.PENDING
+                )
+            )
+            .order_by("pk")
+            .values_list("pk", "order_id")
+        )
+        if not markers:
+            return []
+        paid = [o for _m, o in markers if found[o].status in orders.REFUNDABLE_ORDER_STATES]
+        alone = services.orders_needing_one_by_one(paid) | {
+            o for _m, o in markers if found[o].status in UNPAID_STATES
+        }
+        bulk = [o for o in paid if o not in alone]
+        if bulk:
+            session = Session.objects.select_related("event").get(pk=change.session_id)
+            services.refund_orders_in_full_batch(
+                orders_=[found[o] for o in bulk],
+                session=session,
+                actor=change.created_by,
+                reason=change.reason,
+                now=now,
+            )
+        bulk_set = set(bulk)
+        by_outcome: dict[str, list[int]] = {}
+        for marker_id, order_id in markers:
+            if order_id in alone:
+                continue
+            outcome = "refunded" if order_id in bulk_set else "unchanged"
+            by_outcome.setdefault(outcome, []).append(marker_id)
+        done = 0
+        for outcome, ids in by_outcome.items():
+            done += SessionChangeOrder.objects.filter(pk__in=ids).update(
+                status=MarkerStatus.DONE,
+                outcome=outcome,
+                attempts=F("attempts") + 1,
+                finished_at=now,
+                error_code="",
+                error_message="",
+            )
+        if done:
+            SessionChange.objects.filter(pk=change.pk).update(done=F("done") + done)
+    return [(m, o) for m, o in markers if o in alone]
+
+
+def _cancel_in_parts(pending: list[tuple[int, int]], change: SessionChange, now) -> list:
+    """``_cancel_batch``, halving a batch that fails until the parts are small, so one order
+    at fault costs a few small batches, not the whole batch order by order. Returns the
+    pairs left to ``_apply`` one by one (those of the small failing parts included)."""
+    try:
+        return _cancel_batch(pending, change, now)
+    except DomainError:
+        if len(pending) <= SPLIT_BELOW:
+            return pending
+    middle = len(pending) // 2
+    return _cancel_in_parts(pending[:middle], change, now) + _cancel_in_parts(
+        pending[middle:], change, now
+    )
+
+
 def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int:
     """Deal with up to ``limit`` pending orders of the change (default
     ``settings.SESSION_CHANGE_BATCH_ORDERS``); returns how many orders are still pending
@@ -398,6 +477,8 @@ def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int
             pending = []
         except DomainError:
             pass  # order by order below, so the order at fault is listed with its reason
+    elif change.kind == ChangeKind.CANCEL and pending:
+        pending = _cancel_in_parts(pending, change, now)
     for marker_id, order_id in pending:
         try:
             _apply(marker_id, order_id, change, now)
@@ -615,8 +696,17 @@ def notify_fans(*, send: Callable[[FanNotice], None], now: datetime, limit: int 
     should itself be idempotent by ``notice.key``), then the marker is marked told. Returns
     how many were sent. ``settings.SESSION_CHANGE_NOTIFIER`` (a dotted path to such a
     ``send``) makes every batch of the job call it."""
+    notices = fan_notices(limit=limit)
+    send_many = getattr(send, "many", None)
+    if send_many is not None and notices:
+        # the sender's batch form (``send.many``): one call, then the markers in one UPDATE
+        send_many(notices)
+        SessionChangeOrder.objects.filter(
+            pk__in=[notice.marker_id for notice in notices], notified_at__isnull=True
+        ).update(notified_at=now)
+        return len(notices)
     sent = 0
-    for notice in fan_notices(limit=limit):
+    for notice in notices:
         send(notice)
         SessionChangeOrder.objects.filter(pk=notice.marker_id, notified_at__isnull=True).update(
             notified_at=now

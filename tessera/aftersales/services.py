@@ -40,6 +40,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.module_loading import import_string
@@ -76,7 +77,7 @@ from tessera.core import audit, locks
 from tessera.core.errors import InvalidInput
 from tessera.inventory import services as inventory
 from tessera.notifications.models import Kind
-from tessera.notifications.services import notify
+from tessera.notifications.services import notify, notify_many
 from tessera.orders import services as orders
 from tessera.orders.models import LedgerEntry, LedgerKind, LineStatus, Order, OrderLine
 from tessera.payments import services as payments
@@ -557,6 +558,195 @@ def refund_order_in_full(
         )
         _approve(request, order=locked, actor=actor, note=reason, now=now)
     return RefundRequest.objects.get(pk=request.pk)
+
+
+def orders_needing_one_by_one(order_ids: list[int]) -> set[int]:
+    """Those of these paid orders that ``refund_orders_in_full_batch`` leaves to
+    ``refund_order_in_full``: a request waiting for review (withdrawn first), or places
+    received in an exchange (their value is drawn on the older order)."""
+    waiting = RefundRequest.objects.filter(
+        order_id__in=order_ids, status=RequestStatus.REQUESTED
+    ).values_list("order_id", flat=True)
+    exchanged = ExchangeRequest.objects.filter(
+        new_order_id__in=order_ids, status=ExchangeStatus.COMPLETED
+    ).values_list("new_order_id", flat=True)
+    return set(waiting) | set(exchanged)
+
+
+def refund_orders_in_full_batch(
+    *, orders_: list[Order], session: Session, actor, reason: str, now: datetime
+) -> dict[int, RefundRequest]:
+    """``refund_order_in_full`` for many paid orders of one session in a few statements (a
+    session change's batch), inside the caller's transaction, which holds the orders' locks
+    (ascending id). The same rows as order by order: per order an approved request with its
+    lines (no fee), its places back on sale, its tickets revoked, the ledger's refund, the
+    provider refunds opened (sent by one task after commit), the fan told; audited.
+
+    All or nothing: raises, with nothing changed once the caller rolls back, what
+    ``refund_order_in_full`` would raise for any of them (LinesUnknown, AlreadyRequested,
+    TicketUsed, a transfer guard's error, NotEnoughToRefund…), so the caller can go order
+    by order to find the one at fault. Orders of ``orders_needing_one_by_one`` must not be
+    given."""
+    locks.require_transaction()
+    reason = _clean_reason(reason, required=True)
+    if not orders_:
+        return {}
+    by_id = {order.pk: order for order in orders_}
+    if any(order.status not in orders.REFUNDABLE_ORDER_STATES for order in orders_):
+        raise OrderNotRefundable()
+    line_rows = list(
+        OrderLine.objects.filter(order_id__in=list(by_id), status=LineStatus.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", "order_id", "price", "currency")
+    )
+    lines_of: dict[int, list[tuple[int, Decimal, str]]] = {}
+    for pk, order_id, price, currency in line_rows:
+        lines_of.setdefault(order_id, []).append((pk, price, currency))
+    if set(lines_of) != set(by_id):
+        raise LinesUnknown()
+    line_ids = [row[0] for row in line_rows]
+    if RefundRequestLine.objects.filter(line_id__in=line_ids, is_claimed=True).exists():
+        raise AlreadyRequested()
+    found = list(
+        Ticket.objects.filter(order_line_id__in=line_ids).order_by("pk").values_list("pk", "status")
+    )
+    ticket_ids = [pk for pk, _status in found]
+    run_ticket_return_guards(ticket_ids, now=now)
+    if any(status != TicketStatus.VALID for _pk, status in found):
+        raise LinesUnknown(details={"tickets": "revoked"})
+    terms = Terms(is_refundable=True)
+    requests: dict[int, RefundRequest] = {}
+    claims: list[RefundRequestLine] = []
+    for order_id in sorted(by_id):
+        order = by_id[order_id]
+        price = Decimal(0)
+        request = RefundRequest(
+            order=order,
+            requested_by=actor if getattr(actor, "pk", None) else None,
+            initiator=Initiator.ORGANIZER,
+            status=RequestStatus.APPROVED,
+            currency=order.currency,
+            fee=Decimal(0),
+            reason=reason,
+            created_at=now,
+            idempotency_key="",
+            decided_at=now,
+            decided_by=actor if getattr(actor, "pk", None) else None,
+            decision_note=reason,
+        )
+        for pk, line_price, currency in lines_of[order_id]:
+            fee = refund_fee(
+                terms,
+                price=line_price,
+                currency=currency,
+                starts_at=session.starts_at,
+                now=now,
+                demand=Demand(),
+            )
+            claims.append(
+                RefundRequestLine(
+                    request=request,
+                    line_id=pk,
+                    price=fee.price,
+                    fee=fee.fee,
+                    percent=fee.percent,
+                    explanation=policies.explain(fee, currency=currency),
+                )
+            )
+            price += fee.price
+        request.price = price
+        request.amount = price
+        requests[order_id] = request
+    RefundRequest.objects.bulk_create(requests.values(), batch_size=1000)
+    RefundRequestLine.objects.bulk_create(claims, batch_size=1000)
+    # places, then tickets, then attendance: the lock order of the module docstring
+    inventory.return_sold_places(
+        session_id=session.pk, line_ids=line_ids, reason="refund", now=now, actor=actor
+    )
+    attendance = lock_attendance(session_id=session.pk, ticket_ids=ticket_ids)
+    if any(presence.entries for presence in attendance.values()):
+        raise TicketUsed()
+    organization_id = session.event.organization_id
+    tickets.revoke_tickets(
+        ticket_ids=ticket_ids,
+        reason="refund",
+        now=now,
+        actor=actor,
+        organization_id=organization_id,
+    )
+    memos = {
+        order_id: _("Refund %(request)s") % {"request": str(request.pk)[:8]}
+        for order_id, request in requests.items()
+    }
+    orders.refund_orders_whole(
+        lines={order_id: [pk for pk, *_r in rows] for order_id, rows in lines_of.items()},
+        references={o: f"refund-request:{r.pk.hex}" for o, r in requests.items()},
+        reasons=memos,
+        now=now,
+    )
+    opened = payments.open_refunds_many(
+        amounts={o: r.amount for o, r in requests.items()},
+        reasons=memos,
+        now=now,
+        is_booked=True,
+    )
+    Through = RefundRequest.refunds.through
+    Through.objects.bulk_create(
+        (
+            Through(refundrequest_id=requests[order_id].pk, refund_id=refund.pk)
+            for order_id, refunds in opened.items()
+            for refund in refunds
+        ),
+        batch_size=1000,
+    )
+    for action, data in (
+        (
+            "refund.requested",
+            lambda o, r: {
+                "order": by_id[o].number,
+                "lines": [pk for pk, *_r in lines_of[o]],
+                "price": str(r.price),
+                "fee": "0",
+                "initiator": Initiator.ORGANIZER,
+            },
+        ),
+        (
+            "refund.approved",
+            lambda o, r: {
+                "order": by_id[o].number,
+                "lines": [pk for pk, *_r in lines_of[o]],
+                "amount": str(r.amount),
+                "fee": "0",
+                "automatic": actor is None,
+            },
+        ),
+    ):
+        audit.record_many(
+            action=action,
+            objects=[(r, data(o, r)) for o, r in requests.items()],
+            actor=actor,
+            organization_id=organization_id,
+            now=now,
+        )
+    users = {
+        user.pk: user
+        for user in get_user_model().objects.filter(
+            pk__in={o.user_id for o in orders_ if o.user_id}
+        )
+    }
+    notify_many(
+        [
+            (
+                users.get(by_id[o].user_id),
+                Kind.REFUND_APPROVED,
+                {"order_number": by_id[o].number, "amount": f"{r.amount} {by_id[o].currency}"},
+                f"refund_approved:{r.pk}",
+            )
+            for o, r in requests.items()
+        ],
+        now=now,
+    )
+    return requests
 
 
 def cancel_order(*, order: Order, actor, reason: str, now: datetime) -> Order:

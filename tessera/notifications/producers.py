@@ -341,3 +341,25 @@ def tell_session_change(notice) -> None:
         return
     with transaction.atomic():
         notify(user, kind, dict(notice.context), key=notice.key, now=clock.now())
+
+
+def tell_session_changes(notices) -> None:
+    """``tell_session_change`` for a batch of notices: the recipients read in one query and
+    the outbox rows written together (``notify_many``), each under its notice's key."""
+    from django.contrib.auth import get_user_model
+
+    from tessera.core import clock
+    from tessera.notifications.services import notify_many
+
+    notices = [n for n in notices if n.kind in SESSION_CHANGE_KINDS]
+    users = get_user_model().objects.in_bulk({n.recipient_id for n in notices})
+    items = [
+        (users[n.recipient_id], SESSION_CHANGE_KINDS[n.kind], n.context, n.key)
+        for n in notices
+        if n.recipient_id in users
+    ]
+    with transaction.atomic():
+        notify_many(items, now=clock.now())
+
+
+tell_session_change.many = tell_session_changes

@@ -706,6 +706,79 @@ def refund_lines(
     return price, fee_total
 
 
+def refund_orders_whole(
+    *,
+    lines: dict[int, list[int]],
+    references: dict[int, str],
+    reasons: dict[int, str],
+    now: datetime,
+    organization_id: int | None = None,
+) -> None:
+    """``refund_lines`` without a fee for many orders at once (a session change's batch):
+    ``lines`` maps order id → the ids of all its active lines, which become refunded; each
+    order's ledger books the refund of their prices (``references``/``reasons`` by order
+    id) and the order becomes refunded. A few statements for the whole batch; the caller's
+    transaction holds the orders' locks. Raises LinesNotRefundable (nothing changed) when a
+    line is not active or an order keeps other active lines."""
+    locks.require_transaction()
+    order_ids = sorted(lines)
+    all_ids = sorted(pk for ids in lines.values() for pk in ids)
+    found = list(
+        locks.lock_rows(OrderLine.objects.filter(order_id__in=order_ids, status=LineStatus.ACTIVE))
+        .order_by("id")
+        .values_list("pk", "order_id", "price", "currency")
+    )
+    if sorted(pk for pk, *_rest in found) != all_ids or any(
+        order_id not in lines or pk not in lines[order_id] for pk, order_id, *_r in found
+    ):
+        raise LinesNotRefundable(details={"lines": all_ids})
+    prices: dict[int, Decimal] = {}
+    currencies: dict[int, str] = {}
+    for _pk, order_id, price, currency in found:
+        prices[order_id] = prices.get(order_id, Decimal(0)) + price
+        currencies[order_id] = currency
+    refundable = Order.objects.filter(pk__in=order_ids, status__in=REFUNDABLE_ORDER_STATES)
+    if refundable.count() != len(order_ids):
+        raise LinesNotRefundable(details={"lines": all_ids})
+    OrderLine.objects.filter(pk__in=all_ids).update(status=LineStatus.REFUNDED)
+    LedgerEntry.objects.bulk_create(
+        (
+            LedgerEntry(
+                order_id=order_id,
+                kind=LedgerKind.REFUND,
+                amount=-prices[order_id],
+                currency=currencies[order_id],
+                reference=references[order_id][:80],
+                at=now,
+                memo=reasons[order_id][:200],
+            )
+            for order_id in order_ids
+        ),
+        batch_size=1000,
+    )
+    Order.objects.filter(pk__in=order_ids, closed_at__isnull=True).update(closed_at=now)
+    Order.objects.filter(pk__in=order_ids).update(status=OrderStatus.REFUNDED)
+    for order_id in order_ids:
+        changes.announce(order_id, OrderStatus.REFUNDED)
+    audit.record_many(
+        action="order.lines_refunded",
+        objects=[
+            (
+                Order(pk=order_id),
+                {
+                    "lines": sorted(lines[order_id]),
+                    "price": str(prices[order_id]),
+                    "fees": "0",
+                    "reference": references[order_id][:80],
+                },
+            )
+            for order_id in order_ids
+        ],
+        organization_id=organization_id,
+        now=now,
+    )
+
+
 def get_order_for_user(*, number: str, user) -> Order:
     """The user's order with its lines. Raises OrderNotFound for unknown or foreign numbers."""
     order = (

@@ -709,6 +709,56 @@ def open_refunds(
     return refunds
 
 
+def open_refunds_many(
+    *, amounts: dict[int, Decimal], reasons: dict[int, str], now: datetime, is_booked: bool
+) -> dict[int, list[Refund]]:
+    """``open_refunds`` for many orders at once (a session change's batch): ``amounts`` maps
+    order id → amount, ``reasons`` order id → reason. The payments are read in one query,
+    the refunds written in one INSERT and handed to the provider by one task after commit.
+    Returns order id → its refunds. Raises NotEnoughToRefund, with nothing written, when an
+    order's payments do not hold its amount."""
+    locks.require_transaction()
+    wanted = {order_id: amount for order_id, amount in amounts.items() if amount > 0}
+    by_order: dict[int, list[tuple[Payment, Decimal]]] = {}
+    payments = (
+        Payment.objects.filter(order_id__in=list(wanted), status=PaymentStatus.SUCCEEDED)
+        .annotate(given=Sum("refunds__amount", filter=~Q(refunds__status=RefundStatus.FAILED)))
+        .order_by("order_id", "-completed_at", "-created_at")
+    )
+    for payment in payments:
+        left = payment.amount - (payment.given or Decimal(0))
+        if left > 0:
+            by_order.setdefault(payment.order_id, []).append((payment, left))
+    rows: list[Refund] = []
+    found: dict[int, list[Refund]] = {}
+    for order_id, amount in sorted(wanted.items()):
+        remaining = amount
+        for payment, left in by_order.get(order_id, []):
+            if remaining <= 0:
+                break
+            part = min(left, remaining)
+            refund = Refund(
+                payment=payment,
+                amount=part,
+                currency=payment.currency,
+                reason=reasons[order_id][:200],
+                created_at=now,
+                is_booked=is_booked,
+            )
+            rows.append(refund)
+            found.setdefault(order_id, []).append(refund)
+            remaining -= part
+        if remaining > 0:
+            raise NotEnoughToRefund(details={"amount": str(amount), "missing": str(remaining)})
+    Refund.objects.bulk_create(rows, batch_size=1000)
+    if rows:
+        from tessera.payments.tasks import refund_payments
+
+        ids = [str(refund.pk) for refund in rows]
+        transaction.on_commit(lambda: refund_payments.enqueue(ids))
+    return found
+
+
 def retry_due_refunds(*, now: datetime, limit: int = 200) -> dict:
     """Send every pending refund whose time has come: retries after a failure, and first
     attempts whose task was lost. Returns counts by the refunds' status afterwards."""

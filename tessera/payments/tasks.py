@@ -19,6 +19,26 @@ def refund_payment(refund_id: str) -> str:
 
 
 @task()
+def refund_payments(refund_ids: list[str]) -> dict:
+    """``refund_payment`` for many refunds (a session change's batch), one after the other;
+    returns counts by status. A refund that raises is left pending: ``retry_refunds`` sends
+    it again."""
+    import logging
+
+    from tessera.payments.services import execute_refund
+
+    counts: dict[str, int] = {}
+    for refund_id in refund_ids:
+        try:
+            status = execute_refund(refund_id=UUID(refund_id), now=clock_now()).status
+        except Exception:
+            logging.getLogger(__name__).exception("refund %s not sent", refund_id)
+            status = "error"
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+@task()
 def retry_refunds() -> dict:
     """Send pending refunds whose next attempt is due (and first attempts whose task was
     lost); ``manage.py serve`` runs it with the other housekeeping."""
