@@ -41,7 +41,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -49,6 +49,9 @@ from tessera.aftersales import services
 from tessera.aftersales.errors import (
     ChangeDateInvalid,
     ChangeNotAllowed,
+    MoveInvalid,
+    MoveShortfall,
+    NoPlaceInNewLayout,
     NoRefundOffered,
     ReasonRequired,
 )
@@ -61,13 +64,16 @@ from tessera.aftersales.models import (
     SessionChangeOrder,
 )
 from tessera.catalog import services as catalog
-from tessera.catalog.models import Event, Session, SessionStatus
+from tessera.catalog.models import Event, PriceZone, Session, SessionStatus
 from tessera.core import audit, locks
 from tessera.core.errors import DomainError
+from tessera.inventory import services as inventory
+from tessera.inventory.models import InventoryUnit, UnitStatus
 from tessera.orders import services as orders
-from tessera.orders.models import Order, OrderStatus
+from tessera.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from tessera.tickets import services as tickets
 from tessera.tickets.models import Ticket, TicketStatus
+from tessera.venues.models import Layout, Section, SectionKind
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +131,7 @@ def _start(
     now: datetime,
     new_starts_at: datetime | None = None,
     refund_until: datetime | None = None,
+    move: dict | None = None,
 ) -> SessionChange:
     existing = SessionChange.objects.filter(key=key).first()
     if existing is not None:
@@ -149,8 +156,22 @@ def _start(
                 refund_until=refund_until,
                 created_by=actor if getattr(actor, "pk", None) else None,
                 created_at=now,
+                previous_layout_id=locked.layout_id if move else None,
+                new_layout=move["layout"] if move else None,
+                section_map={str(k): v for k, v in move["section_map"].items()} if move else {},
             )
-            if kind == ChangeKind.CANCEL:
+            if kind == ChangeKind.MOVE:
+                _check_room(locked, move)
+                catalog.move_session(
+                    session=locked,
+                    layout=move["layout"],
+                    zone_by_section=move["zones"],
+                    actor=actor,
+                    now=now,
+                    reason=reason,
+                )
+                inventory.open_units_of_new_layout(session=locked, now=now, actor=actor)
+            elif kind == ChangeKind.CANCEL:
                 # the guard (services.refuse_sessions_with_paid_orders) sees the change row
                 catalog.cancel_session(session=locked, actor=actor, now=now, reason=reason)
             else:
@@ -233,6 +254,129 @@ def start_postponement(
         now=now,
         new_starts_at=new_starts_at,
         refund_until=refund_until,
+    )
+
+
+def _zone_capacity(layout: Layout, zone_by_section: dict[int, PriceZone]) -> dict[int, int]:
+    """Places per section of the new layout that the zones put on sale (seats, or the
+    capacity of a standing section)."""
+    sections = Section.objects.filter(layout=layout, pk__in=list(zone_by_section)).annotate(
+        seat_count=Count("seats")
+    )
+    return {
+        s.pk: (s.capacity if s.kind == SectionKind.STANDING else s.seat_count) for s in sections
+    }
+
+
+def _check_room(session: Session, move: dict) -> None:
+    """Refuse the move up front when the new layout has fewer places in a price zone (or a
+    mapped section) than places sold in it; the error lists each shortfall."""
+    zones: dict[int, PriceZone] = move["zones"]
+    capacity = _zone_capacity(move["layout"], zones)
+    sold = list(
+        InventoryUnit.objects.filter(session_id=session.pk, status=UnitStatus.SOLD).values_list(
+            "zone_id", "section_id"
+        )
+    )
+    sold_by_zone: dict[int, int] = {}
+    sold_by_target: dict[int, int] = {}
+    for zone_id, section_id in sold:
+        sold_by_zone[zone_id] = sold_by_zone.get(zone_id, 0) + 1
+        target = move["section_map"].get(section_id)
+        if target is not None:
+            sold_by_target[target] = sold_by_target.get(target, 0) + 1
+    room_by_zone: dict[int, int] = {}
+    for section_id, zone in zones.items():
+        room_by_zone[zone.pk] = room_by_zone.get(zone.pk, 0) + capacity.get(section_id, 0)
+    names = {z.pk: z for z in PriceZone.objects.filter(session_id=session.pk)}
+    sections = {x.pk: x for x in Section.objects.filter(layout=move["layout"])}
+    short = []
+    details: dict = {}
+    for zone_id, count in sorted(sold_by_zone.items()):
+        room = room_by_zone.get(zone_id, 0)
+        if count > room:
+            label = names[zone_id].display_name
+            short.append(
+                _("%(zone)s: %(sold)s sold, %(room)s places")
+                % {"zone": label, "sold": count, "room": room}
+            )
+            details[f"zone:{names[zone_id].code}"] = {"sold": count, "places": room}
+    for target, count in sorted(sold_by_target.items()):
+        room = capacity.get(target, 0)
+        if count > room:
+            short.append(
+                _("section %(section)s: %(sold)s mapped, %(room)s places")
+                % {"section": sections[target].display_name, "sold": count, "room": room}
+            )
+            details[f"section:{sections[target].code}"] = {"sold": count, "places": room}
+    if short:
+        raise MoveShortfall(
+            _("The new layout has fewer places than tickets sold: %(list)s.")
+            % {"list": "; ".join(short)},
+            details=details,
+        )
+
+
+def start_move(
+    *,
+    session: Session,
+    layout: Layout,
+    zones: dict[int, int],
+    section_map: dict[int, int] | None,
+    refund_until: datetime | None,
+    actor,
+    reason: str,
+    now: datetime,
+) -> SessionChange:
+    """Move the session to ``layout`` (another venue's): ``zones`` puts each section of the
+    new layout (id) into a price zone of the session (id); ``section_map`` (old section id →
+    new section id, optional) says where the places of an old section go. The session is
+    moved at once (the old layout's unsold places withdrawn, the new one's opened), then a
+    background job moves every paid order's places to the new layout, its groups kept
+    adjacent where it can, and reissues its tickets (a new credential version carrying the
+    new place; the old one revoked, refused at the gate). Until ``refund_until`` (None: no
+    refund offered) each fan may take a full refund instead (``refund_after_change``).
+    Starting the same move again returns it.
+
+    Raises ReasonRequired, MoveInvalid (a layout of the same session, an unknown section or
+    zone), ChangeDateInvalid (a deadline in the past), MoveShortfall (fewer places in a zone
+    or mapped section than sold: nothing changes), ChangeNotAllowed."""
+    reason = _clean_reason(reason)
+    if not isinstance(layout, Layout) or layout.pk == session.layout_id:
+        raise MoveInvalid(details={"layout": "same_or_unknown"})
+    if refund_until is not None and (
+        not isinstance(refund_until, datetime) or refund_until.tzinfo is None
+    ):
+        raise ChangeDateInvalid()
+    if refund_until is not None and refund_until <= now:
+        raise ChangeDateInvalid(details={"refund_until": "past"})
+    new_sections = set(Section.objects.filter(layout=layout).values_list("pk", flat=True))
+    session_zones = {z.pk: z for z in PriceZone.objects.filter(session_id=session.pk)}
+    try:
+        zones = {int(k): int(v) for k, v in (zones or {}).items()}
+        section_map = {int(k): int(v) for k, v in (section_map or {}).items()}
+    except (TypeError, ValueError):
+        raise MoveInvalid(details={"zones": "integers"}) from None
+    if not zones or any(k not in new_sections or v not in session_zones for k, v in zones.items()):
+        raise MoveInvalid(details={"zones": "unknown"})
+    old_sections = set(
+        Section.objects.filter(layout_id=session.layout_id).values_list("pk", flat=True)
+    )
+    if any(k not in old_sections or v not in zones for k, v in section_map.items()):
+        raise MoveInvalid(details={"section_map": "unknown"})
+    return _start(
+        session=session,
+        kind=ChangeKind.MOVE,
+        key=f"move:{session.pk}:{layout.pk}",
+        actor=actor,
+        reason=reason,
+        now=now,
+        refund_until=refund_until,
+        move={
+            "layout": layout,
+            "zones": {k: session_zones[v] for k, v in zones.items()},
+            "section_map": section_map,
+        },
     )
 
 
@@ -458,6 +602,170 @@ def _cancel_in_parts(pending: list[tuple[int, int]], change: SessionChange, now)
     )
 
 
+ADJACENT_LOOKAHEAD = 400
+
+
+@dataclass
+class _Free:
+    """The new layout's free places of one zone (or one section of it), in seating order,
+    as (unit id, row id, position); ``start`` skips the front already taken."""
+
+    places: list[tuple[int, int | None, int | None]]
+    start: int = 0
+
+
+def _pick(free: _Free, count: int, taken: set[int]) -> list[int] | None:
+    """``count`` free places, side by side in one row when such a run starts within the
+    next ``ADJACENT_LOOKAHEAD`` places, else the first ``count`` free ones; None when fewer
+    are left."""
+    places = free.places
+    while free.start < len(places) and places[free.start][0] in taken:
+        free.start += 1
+    end = min(len(places), free.start + ADJACENT_LOOKAHEAD)
+    run: list[int] = []
+    previous = None
+    for i in range(free.start, end):
+        unit_id, row_id, position = places[i]
+        if unit_id in taken:
+            run, previous = [], None
+            continue
+        if (
+            previous is not None
+            and row_id is not None
+            and row_id == previous[0]
+            and position == previous[1] + 1
+        ):
+            run.append(unit_id)
+        else:
+            run = [unit_id]
+        previous = (row_id, position)
+        if len(run) == count:
+            return run
+    chosen = [p[0] for p in places[free.start :] if p[0] not in taken][:count]
+    return chosen if len(chosen) == count else None
+
+
+def _move_batch(pending: list[tuple[int, int]], change: SessionChange, now) -> None:
+    """C2 for a batch of a move in one transaction: the orders (ascending id), their pending
+    markers, each paid order's places moved to free places of the new layout (its zone, and
+    the mapped section when the organizer gave one; an order's places of one zone kept side
+    by side where a run is free), the order lines relabelled, the tickets reissued for their
+    new places; an order for which no place is left is marked failed (listed, retryable).
+    Raises what the reissue raises, with nothing changed."""
+    section_map = {int(k): v for k, v in (change.section_map or {}).items()}
+    with transaction.atomic():
+        statuses = dict(
+            locks.lock_rows(Order.objects.filter(pk__in=[order for _m, order in pending]))
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        markers = list(
+            locks.lock_rows(
+                SessionChangeOrder.objects.filter(
+                    pk__in=[marker for marker, _o in pending], status=MarkerStatus.PENDING
+                )
+            )
+            .order_by("pk")
+            .values_list("pk", "order_id")
+        )
+        if not markers:
+            return
+        live = sorted(o for _m, o in markers if statuses.get(o) in orders.REFUNDABLE_ORDER_STATES)
+        lines = list(
+            OrderLine.objects.filter(order_id__in=live, status=LineStatus.ACTIVE)
+            .exclude(unit__section__layout_id=change.new_layout_id)
+            .order_by("order_id", "pk")
+            .values_list("pk", "order_id", "zone_id", "unit__section_id")
+        )
+        free_rows = (
+            InventoryUnit.objects.filter(
+                session_id=change.session_id,
+                status=UnitStatus.AVAILABLE,
+                section__layout_id=change.new_layout_id,
+                zone_id__in={zone for _l, _o, zone, _s in lines},
+            )
+            .order_by("pk")
+            .values_list("pk", "zone_id", "section_id", "seat__row_id", "seat__position")
+        )
+        by_zone: dict[int, _Free] = {}
+        by_section: dict[tuple[int, int], _Free] = {}
+        for pk, zone_id, section_id, row_id, position in free_rows:
+            by_zone.setdefault(zone_id, _Free([])).places.append((pk, row_id, position))
+            by_section.setdefault((zone_id, section_id), _Free([])).places.append(
+                (pk, row_id, position)
+            )
+        groups: dict[int, dict[tuple, list[int]]] = {}
+        for line_id, order_id, zone_id, section_id in lines:
+            target = section_map.get(section_id)
+            groups.setdefault(order_id, {}).setdefault((zone_id, target), []).append(line_id)
+        taken: set[int] = set()
+        targets: dict[int, int] = {}
+        no_place: list[int] = []
+        for order_id in live:
+            chosen: dict[int, int] = {}
+            for (zone_id, target), line_ids in groups.get(order_id, {}).items():
+                free = by_section.get((zone_id, target)) if target else by_zone.get(zone_id)
+                picked = _pick(free, len(line_ids), taken | set(chosen.values())) if free else None
+                if picked is None:
+                    chosen = {}
+                    no_place.append(order_id)
+                    break
+                chosen.update(zip(line_ids, picked, strict=True))
+            targets.update(chosen)
+            taken.update(chosen.values())
+        if targets:
+            inventory.move_sold_places(session_id=change.session_id, targets=targets, now=now)
+            places = {
+                unit.pk: unit
+                for unit in InventoryUnit.objects.filter(
+                    pk__in=list(targets.values())
+                ).select_related("section", "seat__row")
+            }
+            orders.relabel_lines(
+                places={
+                    line_id: {
+                        "unit_id": unit_id,
+                        "section_code": places[unit_id].section.code,
+                        "section_name": places[unit_id].section.display_name,
+                        "row_label": places[unit_id].seat.row.label if places[unit_id].seat else "",
+                        "seat_label": places[unit_id].seat.label if places[unit_id].seat else "",
+                    }
+                    for line_id, unit_id in targets.items()
+                }
+            )
+            tickets.reissue_for_new_places(unit_by_line=targets, now=now, actor=change.created_by)
+        failed = set(no_place)
+        by_outcome: dict[str, list[int]] = {}
+        for marker_id, order_id in markers:
+            if order_id in failed:
+                continue
+            outcome = "moved" if order_id in statuses and order_id in set(live) else "unchanged"
+            by_outcome.setdefault(outcome, []).append(marker_id)
+        done = 0
+        for outcome, ids in by_outcome.items():
+            done += SessionChangeOrder.objects.filter(pk__in=ids).update(
+                status=MarkerStatus.DONE,
+                outcome=outcome,
+                attempts=F("attempts") + 1,
+                finished_at=now,
+                error_code="",
+                error_message="",
+            )
+        error = NoPlaceInNewLayout()
+        failed_count = SessionChangeOrder.objects.filter(
+            pk__in=[m for m, o in markers if o in failed]
+        ).update(
+            status=MarkerStatus.FAILED,
+            attempts=F("attempts") + 1,
+            finished_at=now,
+            error_code=error.code,
+            error_message=str(error.message)[:500],
+        )
+        SessionChange.objects.filter(pk=change.pk).update(
+            done=F("done") + done, failed=F("failed") + failed_count
+        )
+
+
 def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int:
     """Deal with up to ``limit`` pending orders of the change (default
     ``settings.SESSION_CHANGE_BATCH_ORDERS``); returns how many orders are still pending
@@ -479,6 +787,16 @@ def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int
             pass  # order by order below, so the order at fault is listed with its reason
     elif change.kind == ChangeKind.CANCEL and pending:
         pending = _cancel_in_parts(pending, change, now)
+    elif change.kind == ChangeKind.MOVE and pending:
+        try:
+            _move_batch(pending, change, now)
+        except DomainError:
+            for pair in pending:  # order by order, so the order at fault is listed
+                try:
+                    _move_batch([pair], change, now)
+                except DomainError as error:
+                    _fail(pair[0], pair[1], change, error, now)
+        pending = []
     for marker_id, order_id in pending:
         try:
             _apply(marker_id, order_id, change, now)
@@ -588,7 +906,9 @@ def refundable_change(order: Order, now: datetime) -> SessionChangeOrder | None:
     """The marker of the latest postponement of the order's session that still offers this
     order a full refund, if any."""
     marker = (
-        SessionChangeOrder.objects.filter(order=order, change__kind=ChangeKind.POSTPONE)
+        SessionChangeOrder.objects.filter(
+            order=order, change__kind__in=(ChangeKind.POSTPONE, ChangeKind.MOVE)
+        )
         .select_related("change")
         .order_by("-change__created_at")
         .first()
@@ -620,7 +940,9 @@ def refund_after_change(*, order: Order, user, now: datetime) -> SessionChangeOr
         services.refund_order_in_full(
             order=locked,
             actor=user,
-            reason=_("Full refund after the session was postponed"),
+            reason=_("Full refund after the session was moved")
+            if found.change.kind == ChangeKind.MOVE
+            else _("Full refund after the session was postponed"),
             now=now,
             initiator=Initiator.FAN,
         )
@@ -648,6 +970,7 @@ NOTICE_KINDS = {
     ("cancel", "cancelled"): "session_cancelled_order_cancelled",
     ("postpone", "redated"): "session_postponed",
     ("postpone", "kept"): "session_postponed_date_tba",
+    ("move", "moved"): "session_moved",
 }
 
 
@@ -659,7 +982,9 @@ def fan_notices(*, limit: int = 500) -> list[FanNotice]:
             notified_at__isnull=True,
             outcome__in={outcome for _kind, outcome in NOTICE_KINDS},
         )
-        .select_related("change", "order")
+        .select_related(
+            "change", "order", "change__previous_layout__venue", "change__new_layout__venue"
+        )
         .order_by("pk")[:limit]
     )
     found = []
@@ -684,6 +1009,14 @@ def fan_notices(*, limit: int = 500) -> list[FanNotice]:
                     "refund_until": change.refund_until.isoformat()
                     if change.refund_until
                     else None,
+                    **(
+                        {
+                            "previous_venue": change.previous_layout.venue.display_name,
+                            "new_venue": change.new_layout.venue.display_name,
+                        }
+                        if change.kind == ChangeKind.MOVE
+                        else {}
+                    ),
                 },
                 key=f"session-change:{change.pk}:{marker.order_id}",
             )
@@ -748,7 +1081,15 @@ def local_text(value: datetime | None, session: Session) -> str:
 
 
 def notice_of(change: SessionChange, session: Session) -> Notice:
-    if change.kind == ChangeKind.CANCEL:
+    if change.kind == ChangeKind.MOVE:
+        headline = _(
+            "Moved from %(old)s to %(new)s. Your tickets have new places, shown on your "
+            "order; the tickets issued before no longer open the gates."
+        ) % {
+            "old": change.previous_layout.venue.display_name if change.previous_layout else "",
+            "new": change.new_layout.venue.display_name if change.new_layout else "",
+        }
+    elif change.kind == ChangeKind.CANCEL:
         headline = _("This date is cancelled. Every ticket is refunded in full, without a fee.")
     elif change.new_starts_at is None:
         headline = _("Postponed from %(old)s; the new date is to be announced.") % {

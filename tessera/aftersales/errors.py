@@ -204,3 +204,23 @@ class NoRefundOffered(DomainError):
     code = "session_change_no_refund"
     status = 409
     default_message = _("No full refund is offered for this order, or its deadline has passed.")
+
+
+class MoveInvalid(InvalidInput):
+    code = "session_move_invalid"
+    default_message = _(
+        "Choose a layout of another venue, a price zone of this session for its sections, "
+        "and sections of that layout for the mapping."
+    )
+
+
+class MoveShortfall(DomainError):
+    code = "session_move_shortfall"
+    status = 409
+    default_message = _("The new layout has fewer places than tickets sold.")
+
+
+class NoPlaceInNewLayout(DomainError):
+    code = "session_move_no_place"
+    status = 409
+    default_message = _("No place left in the new layout for this order's tickets.")

@@ -291,6 +291,7 @@ class ExchangeLine(models.Model):
 class ChangeKind(models.TextChoices):
     CANCEL = "cancel", _("Cancellation")
     POSTPONE = "postpone", _("Postponement")
+    MOVE = "move", _("Move to another venue")
 
 
 class ChangeStatus(models.TextChoices):
@@ -333,6 +334,28 @@ class SessionChange(models.Model):
         blank=True,
         help_text=_("Until then each fan may ask for a full refund instead."),
     )
+    previous_layout = models.ForeignKey(
+        "venues.Layout",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("previous layout"),
+    )
+    new_layout = models.ForeignKey(
+        "venues.Layout",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("new layout"),
+    )
+    section_map = models.JSONField(
+        _("sections mapped"),
+        default=dict,
+        blank=True,
+        help_text=_("A move: old section id → new section id, where the organizer gave one."),
+    )
     total = models.PositiveIntegerField(_("orders"), default=0)
     done = models.PositiveIntegerField(_("orders done"), default=0)
     failed = models.PositiveIntegerField(_("orders failed"), default=0)
@@ -368,7 +391,7 @@ class SessionChange(models.Model):
 
     def is_refund_open(self, now) -> bool:
         return (
-            self.kind == ChangeKind.POSTPONE
+            self.kind in (ChangeKind.POSTPONE, ChangeKind.MOVE)
             and self.refund_until is not None
             and now <= self.refund_until
         )

@@ -776,6 +776,57 @@ def postpone_session(
     return session
 
 
+def move_session(
+    *,
+    session: Session,
+    layout: Layout,
+    zone_by_section: Mapping[int, PriceZone],
+    actor: User | None,
+    now: datetime,
+    reason: str = "",
+) -> Session:
+    """Move a session to another layout (another venue): its price zones stay, the old
+    layout's zone assignments are dropped and each section of ``zone_by_section`` (sections
+    of ``layout``) is put whole into its zone. Called by the after-sales move, which moves
+    the places sold and reissues the tickets. Raises SessionCancelled, EventCancelled,
+    ZoneNotInSession or PlaceNotInLayout; nothing is written then."""
+    with transaction.atomic():
+        locked = _locked_session(session)
+        if locked.status == SessionStatus.CANCELLED:
+            raise SessionCancelled()
+        if locked.event.status == EventStatus.CANCELLED:
+            raise EventCancelled()
+        sections = {section.pk: section for section in Section.objects.filter(layout=layout)}
+        for section_id, zone in zone_by_section.items():
+            if zone.session_id != locked.pk:
+                raise ZoneNotInSession(details={"zone": zone.pk, "session": locked.pk})
+            if section_id not in sections:
+                raise PlaceNotInLayout(details={"section": section_id})
+        previous = locked.layout_id
+        ZoneAssignment.objects.filter(session=locked).delete()
+        ZoneAssignment.objects.bulk_create(
+            ZoneAssignment(session=locked, zone=zone, section=sections[section_id])
+            for section_id, zone in sorted(zone_by_section.items())
+        )
+        locked.layout = layout
+        locked.save()
+        audit.record(
+            action="session.moved",
+            obj=locked,
+            actor=actor,
+            organization_id=locked.event.organization_id,
+            now=now,
+            data={
+                "from_layout": previous,
+                "to_layout": layout.pk,
+                "zones": {str(k): v.pk for k, v in zone_by_section.items()},
+                "reason": reason,
+            },
+        )
+    _refresh(session, locked)
+    return session
+
+
 # -- price zones -------------------------------------------------------------------------
 
 

@@ -902,3 +902,95 @@ def tidy_expired_holds(*, now: datetime, batch_size: int = 500) -> int:
                 status=HoldStatus.RELEASED, released_at=now
             )
     return freed
+
+
+# -- a session moved to another layout (after-sales' move) ------------------------------------
+
+MOVED = "moved"
+
+
+def open_units_of_new_layout(*, session: Session, now: datetime, actor=None) -> int:
+    """The session moved to another layout (``catalog.move_session``): every place of the old
+    layout not sold is blocked (``moved``; a hold on one is lost, its checkout refused), and
+    the new layout's places are created from the session's zone assignments, available.
+    Runs inside the caller's transaction; idempotent (places already there are not made
+    again). Returns how many places were created."""
+    locks.require_transaction()
+    InventoryUnit.objects.filter(
+        session_id=session.pk, status__in=(UnitStatus.AVAILABLE, UnitStatus.HELD)
+    ).exclude(section__layout_id=session.layout_id).update(
+        status=UnitStatus.BLOCKED, hold=None, hold_expires_at=None, block_reason=MOVED
+    )
+    done_sections = set(
+        InventoryUnit.objects.filter(session_id=session.pk, section__layout_id=session.layout_id)
+        .values_list("section_id", flat=True)
+        .distinct()
+    )
+    zone_by_seat = zone_of_seats(session)
+    seats = (
+        Seat.objects.filter(section__layout_id=session.layout_id)
+        .exclude(section_id__in=done_sections)
+        .order_by("section__sort_order", "section_id", "row__sort_order", "position", "id")
+        .values_list("id", "section_id")
+    )
+    rows = [
+        (session.pk, zone_by_seat[seat_id], section_id, seat_id)
+        for seat_id, section_id in seats.iterator(chunk_size=BATCH_SIZE)
+        if seat_id in zone_by_seat
+    ]
+    standing = (
+        ZoneAssignment.objects.filter(
+            session_id=session.pk,
+            row__isnull=True,
+            seat__isnull=True,
+            section__kind=SectionKind.STANDING,
+        )
+        .exclude(section_id__in=done_sections)
+        .order_by("section__sort_order", "section_id")
+        .values_list("zone_id", "section_id", "section__capacity")
+    )
+    for zone_id, section_id, capacity in standing:
+        rows.extend((session.pk, zone_id, section_id, None) for _ in range(capacity))
+    _insert_units(rows)
+    _availability_changed(session.pk)
+    audit.record(
+        action="inventory.units_moved_layout",
+        obj=session,
+        actor=actor,
+        now=now,
+        data={"units": len(rows), "layout": session.layout_id},
+    )
+    return len(rows)
+
+
+def move_sold_places(*, session_id: int, targets: Mapping[int, int], now: datetime) -> None:
+    """Move the places sold to these order lines (line id → the new layout's unit): each new
+    place becomes sold to its line and the old one blocked (``moved``). Runs inside the
+    caller's transaction (which holds the orders' locks); the new places are locked in id
+    order. Raises PlacesNotSold (nothing changes) when a new place is no longer available
+    or an old one not sold to its line."""
+    locks.require_transaction()
+    line_ids = sorted(targets)
+    new_ids = sorted(targets.values())
+    free = list(
+        locks.lock_rows(
+            InventoryUnit.objects.filter(
+                session_id=session_id, pk__in=new_ids, status=UnitStatus.AVAILABLE
+            )
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    if len(free) != len(new_ids) or len(set(new_ids)) != len(new_ids):
+        raise PlacesNotSold(details={"lines": line_ids, "free": len(free)})
+    old = InventoryUnit.objects.filter(
+        session_id=session_id, order_line_id__in=line_ids, status=UnitStatus.SOLD
+    ).update(status=UnitStatus.BLOCKED, order_line_id=None, block_reason=MOVED)
+    if old != len(line_ids):
+        raise PlacesNotSold(details={"lines": line_ids, "sold": old})
+    units = [
+        InventoryUnit(pk=unit_id, status=UnitStatus.SOLD, order_line_id=line_id)
+        for line_id, unit_id in targets.items()
+    ]
+    InventoryUnit.objects.bulk_update(units, ["status", "order_line_id"], batch_size=1000)
+    _availability_changed(session_id)

@@ -779,6 +779,20 @@ def refund_orders_whole(
     )
 
 
+def relabel_lines(*, places: dict[int, dict]) -> None:
+    """The places of these order lines moved (a session moved to another venue): each line
+    (id → ``unit_id``, ``section_code``, ``section_name``, ``row_label``, ``seat_label``)
+    now names its new place; the price and the zone stay. Runs inside the caller's
+    transaction, which holds the orders' locks."""
+    locks.require_transaction()
+    fields = ["unit_id", "section_code", "section_name", "row_label", "seat_label"]
+    OrderLine.objects.bulk_update(
+        [OrderLine(pk=pk, **{f: values[f] for f in fields}) for pk, values in places.items()],
+        ["unit", "section_code", "section_name", "row_label", "seat_label"],
+        batch_size=1000,
+    )
+
+
 def get_order_for_user(*, number: str, user) -> Order:
     """The user's order with its lines. Raises OrderNotFound for unknown or foreign numbers."""
     order = (

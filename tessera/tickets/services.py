@@ -522,6 +522,57 @@ def revoke_tickets(
     return len(found)
 
 
+def reissue_for_new_places(
+    *, unit_by_line: dict[int, int], now: datetime, actor=None, organization_id=None
+) -> int:
+    """The session moved to another venue: every valid ticket of these order lines gets its
+    line's new place (line id → unit id) and the next credential version, the current one
+    revoked, in a few statements (a move's batch). Takes the tickets' locks (ascending id)
+    inside the caller's transaction. Returns how many tickets. Raises TooManyReissues, with
+    nothing changed, when a ticket has no version left."""
+    locks.require_transaction()
+    found = list(
+        locks.lock_rows(
+            Ticket.objects.filter(order_line_id__in=list(unit_by_line), status=TicketStatus.VALID)
+        )
+        .order_by("pk")
+        .values_list("pk", "session_id", "version", "order_line_id", "unit_id")
+    )
+    if not found:
+        return 0
+    if any(version >= credentials.MAX_VERSION for _pk, _s, version, _l, _u in found):
+        raise TooManyReissues()
+    Revocation.objects.bulk_create(
+        (
+            Revocation(session_id=session_id, ticket_id=pk, version=version, reason="moved", at=now)
+            for pk, session_id, version, _line, _unit in found
+        ),
+        batch_size=1000,
+    )
+    Ticket.objects.bulk_update(
+        [
+            Ticket(pk=pk, version=version + 1, unit_id=unit_by_line[line_id])
+            for pk, _s, version, line_id, _unit in found
+        ],
+        ["version", "unit"],
+        batch_size=1000,
+    )
+    audit.record_many(
+        action="ticket.moved",
+        objects=[
+            (
+                Ticket(pk=pk),
+                {"revoked_version": version, "from_unit": unit, "to_unit": unit_by_line[line]},
+            )
+            for pk, _s, version, line, unit in found
+        ],
+        actor=actor,
+        organization_id=organization_id,
+        now=now,
+    )
+    return len(found)
+
+
 def _organization_id(ticket: Ticket) -> int:
     return (
         Session.objects.filter(pk=ticket.session_id)
