@@ -172,9 +172,10 @@ def test_a_move_maps_places_by_zone_and_section_and_reissues_the_tickets(
     assert "S1" in results[0].place or "Block 1" in results[0].place or "1区" in results[0].place
     # the progress is complete and every fan was told once, with both venues
     assert changes.progress(change)["status"] == "done"
-    assert sorted(
-        SessionChangeOrder.objects.filter(change=change).values_list("outcome", flat=True)
-    ) == ["moved"] * 3
+    assert (
+        sorted(SessionChangeOrder.objects.filter(change=change).values_list("outcome", flat=True))
+        == ["moved"] * 3
+    )
     told = Message.objects.filter(kind="session_moved", channel="inbox")
     assert sorted(told.values_list("user_id", flat=True)) == sorted(o.user_id for o in paid)
     assert told.first().context["new_venue"] in ("星光体育馆", "Starlight Arena")
@@ -194,22 +195,18 @@ def test_the_fans_see_the_move_and_may_refund_in_full_until_the_deadline(
     assert "Starlight Arena" in notice.headline or "星光体育馆" in notice.headline
 
     # when the first fan takes the refund before the deadline
-    changes.refund_after_change(
-        order=paid[0], user=paid[0].user, now=now + timedelta(days=1)
-    )
+    changes.refund_after_change(order=paid[0], user=paid[0].user, now=now + timedelta(days=1))
 
     # then the order is refunded in full, its places and tickets freed, its ledger at zero
     order = Order.objects.get(pk=paid[0].pk)
     assert order.status == OrderStatus.REFUNDED
     assert sum(LedgerEntry.objects.filter(order=order).values_list("amount", flat=True)) == 0
-    assert set(
-        Ticket.objects.filter(order_line__order=order).values_list("status", flat=True)
-    ) == {TicketStatus.REVOKED}
+    assert set(Ticket.objects.filter(order_line__order=order).values_list("status", flat=True)) == {
+        TicketStatus.REVOKED
+    }
     # and after the deadline the others can no longer
     with pytest.raises(NoRefundOffered):
-        changes.refund_after_change(
-            order=paid[1], user=paid[1].user, now=now + timedelta(days=4)
-        )
+        changes.refund_after_change(order=paid[1], user=paid[1].user, now=now + timedelta(days=4))
     assert Order.objects.get(pk=paid[1].pk).status == OrderStatus.FULFILLED
     assert payments.check_ledgers(now=now).differences == 0
 
@@ -243,9 +240,7 @@ def test_running_or_starting_a_move_again_changes_nothing_more(sale, arena, orga
     }
 
 
-def test_a_move_stopped_halfway_resumes_with_the_orders_still_pending(
-    sale, arena, organizer, now
-):
+def test_a_move_stopped_halfway_resumes_with_the_orders_still_pending(sale, arena, organizer, now):
     # given a move whose job dealt with one batch of two orders and stopped
     paid = sold(sale, now)
     change = start(sale, arena, organizer, now)
@@ -262,9 +257,7 @@ def test_a_move_stopped_halfway_resumes_with_the_orders_still_pending(
     assert Revocation.objects.filter(reason="moved").count() == 6
 
 
-def test_a_move_to_a_layout_short_of_places_is_refused_with_the_shortfall(
-    sale, organizer, now
-):
+def test_a_move_to_a_layout_short_of_places_is_refused_with_the_shortfall(sale, organizer, now):
     # given 3 places sold in zone A and 3 in zone B, and a small hall of one 2-seat section
     sold(sale, now)
     hall = make_layout(
