@@ -27,6 +27,7 @@ from tessera.catalog import admin as catalog_admin
 from tessera.catalog.models import Session, SessionStatus
 from tessera.core import clock
 from tessera.core.errors import DomainError
+from tessera.venues.models import Layout
 
 
 class ChangeReasonForm(forms.Form):
@@ -55,6 +56,62 @@ class PostponeForm(forms.Form):
         help_text=_("Leave empty to offer no refund."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+
+class MoveForm(forms.Form):
+    """Move a session to a layout of another venue: a price zone (or "not on sale") for each
+    section of the new layout, and, optionally, for each section of the old layout the new
+    section its places go to."""
+
+    reason = forms.CharField(
+        label=_("Reason (the fans read it)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    refund_until = forms.DateTimeField(
+        label=_("Fans may ask for a full refund until"),
+        required=False,
+        help_text=_("Leave empty to offer no refund."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args, session, layout, **kwargs):
+        super().__init__(*args, **kwargs)
+        zones = [("", gettext("Not on sale"))] + [
+            (str(z.pk), f"{z.display_name} · {z.price} {z.currency}")
+            for z in session.price_zones.order_by("sort_order", "pk")
+        ]
+        self.new_sections = list(layout.sections.order_by("sort_order", "pk"))
+        self.old_sections = list(session.layout.sections.order_by("sort_order", "pk"))
+        for section in self.new_sections:
+            self.fields[f"zone_{section.pk}"] = forms.ChoiceField(
+                label=gettext("Price zone of %(section)s") % {"section": section.display_name},
+                choices=zones,
+                required=False,
+            )
+        targets = [("", gettext("Any section of the price zone"))] + [
+            (str(x.pk), x.display_name) for x in self.new_sections
+        ]
+        for section in self.old_sections:
+            self.fields[f"map_{section.pk}"] = forms.ChoiceField(
+                label=gettext("Places of %(section)s go to") % {"section": section.display_name},
+                choices=targets,
+                required=False,
+            )
+
+    def zones(self) -> dict[int, int]:
+        return {
+            x.pk: int(self.cleaned_data[f"zone_{x.pk}"])
+            for x in self.new_sections
+            if self.cleaned_data.get(f"zone_{x.pk}")
+        }
+
+    def section_map(self) -> dict[int, int]:
+        return {
+            x.pk: int(self.cleaned_data[f"map_{x.pk}"])
+            for x in self.old_sections
+            if self.cleaned_data.get(f"map_{x.pk}")
+        }
 
 
 def _writable(request, queryset, org_field: str):
@@ -142,6 +199,17 @@ def postpone_session(modeladmin, request, queryset):
     )
 
 
+@admin.action(description=_("Move the selected session to another venue"), permissions=["change"])
+def move_session(modeladmin, request, queryset):
+    sessions = _writable(request, queryset.select_related("event"), "session")
+    if len(sessions) != 1:
+        messages.error(request, gettext("Choose exactly one session to move."))
+        return None
+    return HttpResponseRedirect(
+        reverse("admin:aftersales_sessionchange_move", args=[sessions[0].pk])
+    )
+
+
 @admin.action(
     description=_("Cancel the selected events and their sessions (refund every order)"),
     permissions=["change"],
@@ -189,7 +257,7 @@ def cancel_events(modeladmin, request, queryset):
 
 # The catalog's own "cancel" actions would refuse a session with paid orders: these replace
 # them, so cancelling from the back office always refunds.
-catalog_admin.SessionAdmin.actions = [cancel_sessions, postpone_session]
+catalog_admin.SessionAdmin.actions = [cancel_sessions, postpone_session, move_session]
 catalog_admin.EventAdmin.actions = [catalog_admin.publish_events, cancel_events]
 
 
@@ -229,6 +297,11 @@ class SessionChangeAdmin(OrganizationScopedAdmin):
                 "postpone/<int:session_pk>/",
                 wrap(self.postpone_view),
                 name="aftersales_sessionchange_postpone",
+            ),
+            path(
+                "move/<int:session_pk>/",
+                wrap(self.move_view),
+                name="aftersales_sessionchange_move",
             ),
             *super().get_urls(),
         ]
@@ -332,6 +405,78 @@ class SessionChangeAdmin(OrganizationScopedAdmin):
                 **self.admin_site.each_context(request),
                 "title": gettext("Postpone %(session)s") % {"session": session},
                 "session": session,
+                "form": form,
+                "running": pending.first(),
+                "venue_zone": str(venue_zone),
+                "opts": self.model._meta,
+            },
+        )
+
+    def move_view(self, request, session_pk: int):
+        session_admin = self.admin_site._registry[Session]
+        session = (
+            session_admin.get_queryset(request)
+            .select_related("event", "layout__venue")
+            .filter(pk=session_pk)
+            .first()
+        )
+        if session is None:
+            raise Http404
+        if not can_write(request.user, session.event.organization_id):
+            raise PermissionDenied
+        layouts = list(
+            Layout.objects.select_related("venue__city")
+            .exclude(pk=session.layout_id)
+            .order_by("venue__name", "name")
+        )
+        chosen = request.POST.get("layout") or request.GET.get("layout")
+        layout = next((x for x in layouts if str(x.pk) == chosen), None)
+        venue_zone = session.layout.venue.zone_info
+        form = None
+        if layout is not None:
+            with timezone.override(venue_zone):
+                form = MoveForm(
+                    request.POST if request.method == "POST" else None,
+                    session=session,
+                    layout=layout,
+                )
+                valid = form.is_bound and form.is_valid()
+            if valid:
+                try:
+                    change = changes.start_move(
+                        session=session,
+                        layout=layout,
+                        zones=form.zones(),
+                        section_map=form.section_map(),
+                        refund_until=form.cleaned_data["refund_until"],
+                        actor=request.user,
+                        reason=form.cleaned_data["reason"],
+                        now=clock.now(),
+                    )
+                except DomainError as exc:
+                    form.add_error(None, str(exc.message))
+                else:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "The session is moved; its places are being mapped and its "
+                            "tickets reissued."
+                        ),
+                        messages.SUCCESS,
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:aftersales_sessionchange_change", args=[change.pk])
+                    )
+        pending = SessionChange.objects.filter(session=session, status=ChangeStatus.RUNNING)
+        return TemplateResponse(
+            request,
+            "admin/aftersales/sessionchange/move.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": gettext("Move %(session)s to another venue") % {"session": session},
+                "session": session,
+                "layouts": layouts,
+                "layout": layout,
                 "form": form,
                 "running": pending.first(),
                 "venue_zone": str(venue_zone),
