@@ -394,11 +394,20 @@ def start_event_cancellation(
     return started
 
 
+# A change's batches go ahead of the provider refunds their batches opened (where the task
+# backend orders by priority): the orders are refunded, their tickets revoked and the fans
+# told first; the money follows at the provider's pace (one refund task per batch).
+JOB_PRIORITY = 10
+
+
 def enqueue(change_id: int) -> None:
     """Hand the change's next batch to the workers once the caller's transaction commits."""
     from tessera.aftersales.tasks import run_session_change
 
-    transaction.on_commit(lambda: run_session_change.enqueue(change_id))
+    task = run_session_change
+    if task.get_backend().supports_priority:
+        task = task.using(priority=JOB_PRIORITY)
+    transaction.on_commit(lambda: task.enqueue(change_id))
 
 
 # -- the job ------------------------------------------------------------------------------------
