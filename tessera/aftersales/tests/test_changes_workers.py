@@ -2,7 +2,8 @@
 own (PostgreSQL when the suite runs on PostgreSQL, else an SQLite file): the worker is killed
 with SIGKILL halfway through the job; once its lease runs out a new worker takes the task
 back and the job resumes. Afterwards every order was dealt with exactly once: one refund per
-order and per payment (cancellation), one new credential version per ticket (postponement),
+order and per payment (cancellation), one new credential version per ticket (postponement,
+move: each ticket at its place in the new venue),
 and the daily ledger check finds no difference."""
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ now = timezone.now()
 session = Session.objects.get(pk=int(sys.argv[1]))
 if sys.argv[2] == "cancel":
     change = changes.start_cancellation(session=session, actor=None, reason="Storm", now=now)
+elif sys.argv[2] == "move":
+    from tessera.catalog.models import PriceZone
+    from tessera.venues.models import Section
+    from tessera.venues.tests.factories import make_layout, make_venue
+    old = session.layout.venue
+    venue = make_venue(organization=old.organization, city=old.city, slug="killed-worker-arena")
+    target = Section.objects.get(
+        layout=make_layout(venue=venue, sections=1, rows=4, seats_per_row=20)
+    )
+    zone = PriceZone.objects.filter(session=session).order_by("pk").first()
+    change = changes.start_move(
+        session=session, layout=target.layout, zones={target.pk: zone.pk}, section_map={},
+        refund_until=now + timedelta(days=2), actor=None, reason="Roof", now=now,
+    )
 else:
     change = changes.start_postponement(
         session=session, actor=None, reason="Ill", now=now,
@@ -61,7 +76,7 @@ VERIFY = r"""
 import json, sys
 import django
 django.setup()
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from tessera.aftersales.models import RefundRequest, SessionChangeOrder
@@ -96,6 +111,9 @@ print(json.dumps({
     "claims": sorted(len(ids) for ids in tasks.values_list("worker_ids", flat=True)),
     "task_status": sorted(set(tasks.values_list("status", flat=True))),
     "ledger_differences": payments.check_ledgers(now=timezone.now()).differences,
+    "tickets_on_new_layout": Ticket.objects.filter(
+        session_id=session, unit__section__layout_id=F("session__layout_id")
+    ).count(),
 }))
 """
 
@@ -143,7 +161,7 @@ def wait_for(what: str, check, timeout: float = 120.0):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", ["cancel", "postpone"])
+@pytest.mark.parametrize("kind", ["cancel", "postpone", "move"])
 def test_a_worker_killed_halfway_through_a_session_change_the_job_resumes_and_does_each_order_once(
     database, tmp_path, kind
 ):
@@ -232,3 +250,6 @@ def test_a_worker_killed_halfway_through_a_session_change_the_job_resumes_and_do
         # one new credential version per ticket: the old one revoked once
         assert len(facts["ticket_versions"]) == 1
         assert facts["revocations_per_ticket"] == [1]
+    if kind == "move":
+        # every ticket has its place at the new venue
+        assert facts["tickets_on_new_layout"] == 2 * ORDERS
