@@ -174,9 +174,8 @@ def run(ctx: Context) -> dict:
     from tessera.payments.models import Payment, Refund, RefundStatus
     from tessera.tickets.models import Revocation, Ticket, TicketStatus
 
-    # a whole 50,000-place cancellation takes hours today (about one order a second): by
-    # default the group measures 2,000 places so `make bench` ends; --aftersales-tickets 50000
-    # runs the target's size
+    # by default the group measures 2,000 places so `make bench` ends (selling them through
+    # the real sale takes most of the time); --aftersales-tickets 50000 runs the target's size
     places = ctx.args.aftersales_tickets or min(ctx.seats, DEFAULT_TICKETS)
     per_order = ctx.args.aftersales_per_order
     now = timezone.now()
