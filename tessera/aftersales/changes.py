@@ -1,15 +1,19 @@
 """Changes to a whole session by its organizer: cancel (every paid order refunded in full,
-tickets revoked) and postpone (a new date, or "to be announced"; tickets re-dated; each fan
-may take a full refund instead until a deadline the organizer sets).
+tickets revoked), postpone (a new date, or "to be announced"; tickets re-dated; each fan
+may take a full refund instead until a deadline the organizer sets) and move to another
+venue (places mapped to the new layout by price zone and mapped section, tickets reissued
+for their new places; a full refund offered until a deadline, as for a postponement).
 
 A change is started in one transaction (``start_cancellation`` / ``start_postponement``):
 the session is cancelled or moved at once (no further sale of the old terms), and one
 ``SessionChangeOrder`` marker is written per order it concerns. The orders are then dealt
 with in the background, in batches (``tasks.run_session_change``, ``BATCH_ORDERS`` orders
-per task, each task enqueuing the next): each order in a transaction of its own that also
-marks its marker done and counts it on the change. So
+per task, each task enqueuing the next): a batch in one transaction that also marks its
+markers done and counts them on the change (a cancellation's plain paid orders refunded in
+a few statements, ``services.refund_orders_in_full_batch``; a failing batch is halved down
+to order by order, each order then in a transaction of its own). So
 
-- a worker killed halfway loses at most the order it was in (rolled back, still pending);
+- a worker killed halfway loses at most the batch it was in (rolled back, still pending);
   the task goes back to the queue (the workers' lease) and resumes with the pending
   markers: no order is refunded twice;
 - running the same change again finds no pending marker and changes nothing;
@@ -22,8 +26,10 @@ marks its marker done and counts it on the change. So
 Transactions and locks (the refund's order, ``services`` R2, with the marker after the
 order):
   C1  start: session (``catalog``'s lock) → the change row (unique key) → markers (INSERT).
-  C2  one order: order → marker (``pending`` checked) → [R2 when refunding or the tickets'
-      reissue] → the change's counters (one UPDATE) → commit.
+  C2  a batch (or one order): its orders (ascending id) → their markers (``pending``
+      checked) → [R2 for all of them when refunding: places, tickets, attendance; a move:
+      the new places (ascending id), then the tickets; a postponement: the tickets] → the
+      change's counters (one UPDATE) → commit.
   C3  the fan's refund after a postponement: order → marker → R2.
 
 The fans: what each must be told is read from the markers (``fan_notices``); the
