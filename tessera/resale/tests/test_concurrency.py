@@ -105,19 +105,19 @@ def test_the_buyers_payment_against_a_gate_scan_of_the_sellers_ticket_one_wins()
             organization=r.sale.session.event.organization, name="gate", now=now
         )
 
-        def pay():
+        def pay(payment=payment):
             with TestCase.captureOnCommitCallbacks(execute=True):
                 pay_locally(payment_id=payment.pk, now=now)
 
-        def scan():
+        def scan(device=device, session=r.sale.session, credential=credential):
             return checkin.scan_online(
                 device=device,
-                session=r.sale.session,
+                session=session,
                 gate_id=None,
                 direction="entry",
                 text=credential,
                 scan_uuid=uuid.uuid4(),
-                now=r.sale.session.starts_at - timedelta(hours=1),
+                now=session.starts_at - timedelta(hours=1),
             )
 
         (_paid, pay_error), (verdict, scan_error) = race(pay, scan)
