@@ -375,6 +375,8 @@ def reserve_listing(*, listing_id, user, now: datetime, provider: str = "sandbox
         if existing is not None:
             return existing
     session = listing.session
+    if not policy_for(session).is_allowed:
+        raise ResaleNotAllowed()
     until = min(now + timedelta(minutes=session.hold_minutes), session.starts_at)
     if not live_listings(now=now).filter(pk=listing.pk).exists():
         raise ListingUnavailable()

@@ -5,11 +5,12 @@ tickets are on resale), ``{% load resale_tags %}{% order_resale order user %}`` 
 page and ``{% load resale_tags %}{% ticket_resale ticket user %}`` on a ticket's page."""
 
 from django import template
+from django.db.models import Count
 
 from tessera.core import clock
 from tessera.orders.models import OrderStatus
 from tessera.resale import services
-from tessera.resale.models import Listing, ListingStatus
+from tessera.resale.models import Listing, ListingStatus, ResalePolicy
 from tessera.tickets.models import Ticket, TicketStatus
 
 register = template.Library()
@@ -17,18 +18,35 @@ register = template.Library()
 _WITH_TICKETS = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.PAID)
 
 
-@register.inclusion_tag("resale/_session_link.html")
-def resale_link(session):
+def _event_resale(render_context, event_id: int) -> dict:
+    """The event's resale policies and each session's count of listings to buy, read once per
+    page (the event page shows every date: one query, and one more when resale is on)."""
+    cache = render_context.setdefault("resale_by_event", {})
+    if event_id not in cache:
+        policies = {p.session_id: p for p in ResalePolicy.objects.filter(event_id=event_id)}
+        counts = {}
+        if any(p.is_allowed for p in policies.values()):
+            now = clock.now()
+            counts = dict(
+                services.live_listings(now=now)
+                .filter(session__event_id=event_id)
+                .exclude(reserved_until__gt=now)
+                .values_list("session_id")
+                .annotate(n=Count("pk"))
+            )
+        cache[event_id] = {"policies": policies, "counts": counts}
+    return cache[event_id]
+
+
+@register.inclusion_tag("resale/_session_link.html", takes_context=True)
+def resale_link(context, session):
     """ "Resale tickets (n)" when the session's policy allows resale."""
-    if not services.policy_for(session).is_allowed:
+    found = _event_resale(context.render_context, session.event_id)
+    policies = found["policies"]
+    policy = policies.get(session.pk) or policies.get(None)
+    if policy is None or not policy.is_allowed:
         return {"session": None}
-    now = clock.now()
-    count = (
-        services.live_listings(now=now, session_id=session.pk)
-        .exclude(reserved_until__gt=now)
-        .count()
-    )
-    return {"session": session, "count": count}
+    return {"session": session, "count": found["counts"].get(session.pk, 0)}
 
 
 @register.inclusion_tag("resale/_order_resale.html")
