@@ -119,7 +119,9 @@ class ListingAdmin(OrganizationScopedAdmin):
         """Above the list: per event, listings live, sold, withdrawn, sales and fees."""
         scoped = self.get_queryset(request)
         per_event = (
-            scoped.values("session__event__id", "session__event__name", "currency")
+            scoped.values(
+                "session__event__id", "session__event__name", "session__event__name_en", "currency"
+            )
             .annotate(
                 listed=Count("pk", filter=Q(status=ListingStatus.LISTED)),
                 sold=Count("pk", filter=Q(status=ListingStatus.SOLD)),
