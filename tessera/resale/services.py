@@ -51,6 +51,8 @@ from tessera.core.money import round_money
 from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import LimitExceeded, PlacesNotSold, account_limit_reached
+from tessera.notifications.models import Kind
+from tessera.notifications.services import notify
 from tessera.orders import services as orders
 from tessera.orders.models import LineStatus, Order
 from tessera.payments import services as payments
@@ -491,6 +493,15 @@ def complete_resale(*, order: Order, payment, now: datetime) -> None:
         raise ResaleNoLongerPossible(details={"listing": str(listing.pk)}) from exc
     Listing.objects.filter(pk=listing.pk).update(
         status=ListingStatus.SOLD, buyer=order.user, closed_at=now
+    )
+    # The seller hears of it as the refund it is: the payout goes back the way they paid and
+    # the resold ticket no longer admits.
+    notify(
+        seller_order.user,
+        Kind.REFUND_APPROVED,
+        {"order_number": seller_order.number, "amount": f"{listing.payout} {listing.currency}"},
+        key=f"resale_sold:{listing.pk}",
+        now=now,
     )
     audit.record(
         action="resale.sold",

@@ -16,6 +16,7 @@ from tessera.catalog import services as catalog
 from tessera.checkin import services as checkin
 from tessera.inventory.models import InventoryUnit, UnitStatus
 from tessera.inventory.tests.factories import make_buyer
+from tessera.notifications.models import Message
 from tessera.orders.models import LedgerEntry, LedgerKind, LineStatus, Order, OrderStatus
 from tessera.payments.models import Payment, PaymentStatus, Refund
 from tessera.payments.services import check_ledgers
@@ -153,6 +154,10 @@ def test_a_sale_hands_the_place_over_and_the_ledgers_balance(now):
         D("20.00"),
     )
     assert Order.objects.get(pk=r.order.pk).status == OrderStatus.PARTIALLY_REFUNDED
+    # the seller is told of the payout
+    told = Message.objects.filter(user=r.seller, key__startswith=f"resale_sold:{listing.pk}")
+    assert told.exists()
+    assert {m.kind for m in told} == {"refund_approved"}
     # the gate refuses the seller's QR and admits the buyer's
     assert scan(r.sale.session, seller_ticket, now, credential=seller_credential).reason != "valid"
     assert scan(r.sale.session, new_ticket, now).reason == "valid"
