@@ -82,6 +82,7 @@ def _mount_routers() -> None:
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
+    from tessera.resale.api import router as resale_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
     from tessera.support.api import router as support_router
@@ -105,6 +106,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", exchanges_router)
     api.add_router("/v1/", identities_router)
     api.add_router("/v1/", support_router)
+    api.add_router("/v1/", resale_router)
 
 
 _mount_routers()

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tessera.checkin",
     "tessera.aftersales",
     "tessera.transfers",
+    "tessera.resale",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -203,6 +204,7 @@ PERIODIC_TASKS = [
     "tessera.payments.tasks.daily_ledger_check",
     "tessera.core.tasks.requeue_abandoned_tasks",
     "tessera.transfers.tasks.expire_transfers",
+    "tessera.resale.tasks.withdraw_stale_listings",
     "tessera.notifications.tasks.derive_messages",
 ]
 
@@ -215,13 +217,22 @@ SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_sess
 SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
 
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
-ORDER_PAID_HOOKS: list[str] = ["tessera.aftersales.exchanges.complete_paid_exchange"]
+ORDER_PAID_HOOKS: list[str] = [
+    "tessera.aftersales.exchanges.complete_paid_exchange",
+    "tessera.resale.services.complete_resale",
+]
+# Apps that hand places already sold over to the lines of an order without a hold, when it
+# is paid (tessera/orders/services.py mark_order_paid): the official resale only.
+SOLD_PLACE_HANDOVERS: list[str] = ["tessera.resale.services.hand_over_resold_place"]
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
-TRANSFER_GUARDS: list[str] = []
+TRANSFER_GUARDS: list[str] = ["tessera.resale.guards.refuse_listed_transfer"]
 # Checks a ticket must pass before its buyer gives it back by a refund or an exchange
 # (tessera/aftersales/services.py): not offered to or held by someone else.
-TICKET_RETURN_GUARDS: list[str] = ["tessera.transfers.guards.refuse_tickets_in_transfer"]
+TICKET_RETURN_GUARDS: list[str] = [
+    "tessera.transfers.guards.refuse_tickets_in_transfer",
+    "tessera.resale.guards.refuse_listed_tickets",
+]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]

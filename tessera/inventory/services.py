@@ -902,3 +902,38 @@ def tidy_expired_holds(*, now: datetime, batch_size: int = 500) -> int:
                 status=HoldStatus.RELEASED, released_at=now
             )
     return freed
+
+
+def hand_over_sold_place(
+    *, unit_id: int, from_line_id: int, to_line_id: int, user, now: datetime
+) -> None:
+    """The official resale: the place sold to ``from_line_id`` becomes sold to
+    ``to_line_id`` of ``user``'s order, under a sold hold of ``user`` (so the per-account
+    limits count it for the buyer, no longer for the seller). The buyer's account limit is
+    checked under the account lock. Runs inside the caller's transaction. Raises
+    PlacesNotSold (nothing changes) when the place is no longer sold to ``from_line_id``,
+    LimitExceeded when the buyer already has as many places as allowed."""
+    locks.require_transaction()
+    unit = (
+        locks.lock_rows(InventoryUnit.objects.select_related("session"))
+        .filter(pk=unit_id, status=UnitStatus.SOLD, order_line_id=from_line_id)
+        .first()
+    )
+    if unit is None:
+        raise PlacesNotSold(details={"unit": unit_id})
+    _check_account_limit(session=unit.session, user=user, quantity=1, now=now)
+    hold = Hold.objects.create(
+        session=unit.session,
+        user=user,
+        quantity=1,
+        status=HoldStatus.SOLD,
+        created_at=now,
+        expires_at=now,
+    )
+    InventoryUnit.objects.filter(pk=unit.pk).update(hold=hold, order_line_id=to_line_id)
+    audit.record(
+        action="units.handed_over",
+        obj=Session(pk=unit.session_id),
+        now=now,
+        data={"unit": unit.pk, "from_line": from_line_id, "to_line": to_line_id},
+    )
