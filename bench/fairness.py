@@ -60,6 +60,7 @@ from bench.server import Server
 from tessera.core.clock import now as clock_now
 
 ROOT = Path(__file__).resolve().parent.parent
+PAY_TIMEOUT_S = 300  # a fan keeps the order page open this long for the tickets
 MIN_STADIUM = 200  # a generated stadium has at least 134 places: smaller sales block the rest
 
 # Fields set when the defences are on, if the model has them (helpers of issue 16 add them).
@@ -157,6 +158,7 @@ class Actor:
     http_signin: bool
     arrive_at: float  # seconds after the start
     device: str | None = None  # a shared device cookie (bots)
+    device_seen: str | None = None  # the device cookie the actor holds after its first page
     requests: int = 0
     refused: Counter = field(default_factory=Counter)  # defence → count
     challenges: int = 0
@@ -165,6 +167,7 @@ class Actor:
     bought_at: float | None = None
     tickets: int = 0
     outcome: str = "pending"
+    buying: bool = False  # admitted and not done yet
 
 
 class Agent(Client):
@@ -314,6 +317,7 @@ class OnSale:
         if actor.device:
             agent.cookies["tessera_device"] = actor.device
         self.call(agent, rng, "page", "GET", "/accounts/login/")
+        actor.device_seen = agent.cookies.get("tessera_device")
 
     def sign_in(self, agent: Agent, rng) -> bool:
         actor = agent.actor
@@ -356,6 +360,7 @@ class OnSale:
                 token = data.get("token") or token
                 if data.get("admitted"):
                     actor.admitted_at = self.elapsed()
+                    actor.buying = True
                     return True
                 if data.get("sold_out") or data.get("state") in ("sold_out", "closed"):
                     actor.outcome = "sold_out_in_line"
@@ -363,6 +368,9 @@ class OnSale:
                 if data.get("state") == "expired":
                     actor.outcome = "pass_expired"
                     return False
+            if self.sold_out.is_set():
+                actor.outcome = "sold_out_in_line"
+                return False
             if not self.pause(interval()):
                 break
         actor.outcome = actor.outcome if actor.outcome != "pending" else "stopped_in_line"
@@ -389,7 +397,7 @@ class OnSale:
         if answer.status not in (200, 302, 303):
             actor.outcome = f"cashier_{answer.status}_{answer.error_code}"
             return False
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + PAY_TIMEOUT_S
         while time.monotonic() < deadline:
             if status_url:
                 answer = self.call(agent, rng, "order_status", "GET", f"{status_url}&wait=10")
@@ -483,6 +491,7 @@ class OnSale:
             actor.outcome = f"error_{type(exc).__name__}"
             self.stats.error(f"fan:{type(exc).__name__}:{exc}"[:120])
         finally:
+            actor.buying = False
             agent.close()
 
     def fan_hold(self, agent: Agent, rng, quantity: int):
@@ -508,10 +517,43 @@ class OnSale:
         return "sold_out"
 
     # a bot
+    def ticker(self):
+        """A bot's clock: the pause to the next tick, ``bot_interval`` apart from the last
+        (a fixed rate, whatever the answers took)."""
+        next_at = [time.monotonic()]
+
+        def wait() -> float:
+            next_at[0] = max(next_at[0] + self.bot_interval, time.monotonic())
+            return next_at[0] - time.monotonic()
+
+        return wait
+
+    def scraper(self, actor: Actor) -> None:
+        """A bot's second connection: the session's availability, every tick from its
+        arrival until the sale ends (what it picks zones by)."""
+        rng = random.Random(actor.index)
+        agent = Agent(self.base_url, self.stats, actor)
+        tick = self.ticker()
+        try:
+            if not self.pause(actor.arrive_at - self.elapsed() + 0.5):
+                return
+            agent.cookies["sessionid"] = actor.session_key
+            if actor.device:
+                agent.cookies["tessera_device"] = actor.device
+            path = f"/api/v1/sessions/{self.session_id}/availability"
+            while not self.sold_out.is_set() and self.pause(tick()):
+                self.call(agent, rng, "availability", "GET", path)
+        except Disconnected:
+            pass
+        finally:
+            agent.close()
+
     def bot(self, actor: Actor) -> None:
         rng = random.Random(self.args.fairness_seed * 7 + actor.index)
         agent = Agent(self.base_url, self.stats, actor)
-        interval = self.bot_interval
+        tick = self.ticker()
+        scraper = threading.Thread(target=self.scraper, args=(actor,), daemon=True)
+        scraper.start()
         try:
             if not self.pause(actor.arrive_at - self.elapsed()):
                 return
@@ -522,9 +564,9 @@ class OnSale:
                     token = self.join(agent, rng)
                     if token:
                         break
-                if not self.pause(interval):
+                if not self.pause(tick()):
                     return
-            if token is None or not self.wait_in_line(agent, rng, token, lambda: interval):
+            if token is None or not self.wait_in_line(agent, rng, token, tick):
                 return
             quantity = self.max_per_account
             for _attempt in range(12):
@@ -542,8 +584,9 @@ class OnSale:
                     if quantity == 1:
                         break
                     quantity = max(1, quantity // 2)
-                if not self.pause(interval):
+                if not self.pause(tick()):
                     return
+            actor.buying = False
             # watch for places coming back until the sale ends
             while not self.stop.is_set() and not self.sold_out.is_set():
                 self.call(
@@ -553,7 +596,7 @@ class OnSale:
                     "GET",
                     f"/api/v1/sessions/{self.session_id}/availability",
                 )
-                if not self.pause(interval):
+                if not self.pause(tick()):
                     return
         except Disconnected:
             actor.outcome = "disconnected"
@@ -561,9 +604,11 @@ class OnSale:
             actor.outcome = f"error_{type(exc).__name__}"
             self.stats.error(f"bot:{type(exc).__name__}:{exc}"[:120])
         finally:
+            actor.buying = False
             if actor.tickets:
                 actor.outcome = "bought"
             agent.close()
+            scraper.join(timeout=5)
 
     def bot_checkout(self, agent: Agent, rng, quantity: int):
         """(payment, status url, places), "sold_out", or the refusal's code."""
@@ -588,7 +633,19 @@ class OnSale:
             return self.bot_checkout(agent, rng, max(1, quantity // 2))
         return "sold_out"
 
-    def run(self, cap: float, room_done) -> float:
+    def progress(self) -> str:
+        with self.lock:
+            actors = list(self.actors)
+            requests = dict(self.requests)
+        joined = sum(a.joined_at is not None for a in actors)
+        admitted = sum(a.admitted_at is not None for a in actors)
+        tickets = {k: sum(a.tickets for a in actors if a.kind == k) for k in ("fan", "bot")}
+        return (
+            f"{self.elapsed():.0f} s: {joined} joined, {admitted} admitted, tickets {tickets}, "
+            f"requests {requests}"
+        )
+
+    def run(self, cap: float, room_done, log=None) -> float:
         threads = [
             threading.Thread(
                 target=self.fan if a.kind == "fan" else self.bot, args=(a,), daemon=True
@@ -598,11 +655,15 @@ class OnSale:
         for t in threads:
             t.start()
         deadline = self.started + cap
+        next_log = time.monotonic() + 15
         while any(t.is_alive() for t in threads):
             if time.monotonic() > deadline:
                 break
-            if room_done():
+            if room_done(any(a.buying for a in self.actors)):
                 self.sold_out.set()
+            if log is not None and time.monotonic() >= next_log:
+                log(self.progress())
+                next_log += 15
             time.sleep(0.5)
         finished = self.elapsed()
         self.stop.set()
@@ -669,8 +730,10 @@ def run(ctx: Context) -> dict:
     if args.fairness_think is None:
         args.fairness_think = 0.4 if quick else 1.0
     signins = args.fairness_signins if args.fairness_signins is not None else (4 if quick else 20)
-    if args.fairness_bot_interval is None:  # as many requests from the bots as from all fans
-        args.fairness_bot_interval = max(0.05, args.fairness_fan_poll * bots_n / max(1, fans_n))
+    if args.fairness_bot_interval is None:
+        # two streams a bot (queue or checkout, and availability): as many requests from the
+        # bots as from all fans polling the queue
+        args.fairness_bot_interval = max(0.05, 2 * args.fairness_fan_poll * bots_n / max(1, fans_n))
     rng = random.Random(args.fairness_seed)
     run_dir = ROOT / "var" / "bench" / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -754,7 +817,7 @@ def run(ctx: Context) -> dict:
         database_url=ctx.database_url,
         log_path=run_dir / "fairness-server.log",
         web_workers=1,
-        web_threads=16,
+        web_threads=8,
         task_workers=1,
         extra_env=env,
     ) as srv:
@@ -794,14 +857,17 @@ def run(ctx: Context) -> dict:
                 if a.kind == "bot" and a.index % 3 == device:
                     a.device = probe.cookies.get("tessera_device")
 
-        def room_done() -> bool:
-            """The room says sold out, or no place is free or held any more."""
+        def room_done(someone_buying: bool) -> bool:
+            """The room says sold out, or no place is free and nobody is still buying (a
+            hold that will not be paid comes back only when it expires)."""
             state = WaitingRoom.objects.filter(pk=room.pk).values_list("status", flat=True).first()
-            left = units.filter(status__in=("available", "held")).exists()
-            return state in ("sold_out", "closed") or not left
+            if state in ("sold_out", "closed"):
+                return True
+            statuses = ("available",) if not someone_buying else ("available", "held")
+            return not units.filter(status__in=statuses).exists()
 
         ctx.log(f"room {room.pk}: pre-queue {prequeue_s:.0f} s, then FCFS; on-sale running")
-        on_sale_s = sim.run(args.fairness_cap, room_done)
+        on_sale_s = sim.run(args.fairness_cap, room_done, log=ctx.log)
 
     checks = verify(sale)
     by_user = dict(
@@ -844,11 +910,16 @@ def summarize(sim: OnSale, *, by_user: dict[int, int], checks: dict, on_sale_s: 
     ]
     challenged_fans = [a for a in fans if a.challenges]
     blocked_fans = [
-        a for a in fans if not a.tickets and a.refused and not a.outcome.startswith("sold_out")
+        a
+        for a in fans
+        if not by_user.get(a.user_id)
+        and sum(v for k, v in a.refused.items() if k != "challenge_required")
+        and not a.outcome.startswith("sold_out")
     ]
-    bought = [a for a in fans if a.tickets]
-    purchase_s = [a.bought_at - a.admitted_at for a in bought if a.admitted_at is not None]
-    join_to_buy_s = [a.bought_at - a.joined_at for a in bought if a.joined_at is not None]
+    bought = [a for a in fans if by_user.get(a.user_id)]
+    seen = [a for a in fans if a.tickets and a.bought_at is not None]
+    purchase_s = [a.bought_at - a.admitted_at for a in seen if a.admitted_at is not None]
+    join_to_buy_s = [a.bought_at - a.joined_at for a in seen if a.joined_at is not None]
     wait_s = [a.admitted_at - a.joined_at for a in fans if a.admitted_at and a.joined_at]
     bot_ticket_share = _share(tickets_bots, tickets)
     bot_account_share = _share(len(bots), accounts)
@@ -869,6 +940,7 @@ def summarize(sim: OnSale, *, by_user: dict[int, int], checks: dict, on_sale_s: 
         "tickets_per_bot": round(tickets_bots / len(bots), 2) if bots else None,
         "tickets_per_buying_fan": round(tickets_fans / len(bought), 2) if bought else None,
         "fan_success_pct": _share(len(bought), len(fans)),
+        "fans_saw_tickets": len(seen),
         "fan_purchase_s_p50": _median(purchase_s),
         "fan_join_to_tickets_s_p50": _median(join_to_buy_s),
         "fan_queue_wait_s_p50": _median(wait_s),
@@ -885,8 +957,18 @@ def summarize(sim: OnSale, *, by_user: dict[int, int], checks: dict, on_sale_s: 
         "false_positive_blocked_pct": _share(len(blocked_fans), len(fans)),
         "fan_outcomes": dict(Counter(a.outcome for a in fans)),
         "bot_outcomes": dict(Counter(a.outcome for a in bots)),
+        # distinct device cookies held (fans: one each; bots: the three shared ones)
+        "devices_fans": len({a.device_seen for a in fans if a.device_seen}),
+        "devices_bots": len({a.device_seen for a in bots if a.device_seen}),
         "on_sale_s": round(on_sale_s, 1),
         "client_errors": dict(sim.stats.errors),
+        "step_ms_p50": {
+            step: round(statistics.median(ms)) for step, ms in sorted(sim.stats.step_ms.items())
+        },
+        "step_ms_p90": {
+            step: round(sorted(ms)[int(0.9 * (len(ms) - 1))])
+            for step, ms in sorted(sim.stats.step_ms.items())
+        },
         "oversold": checks["oversold"],
         "money_errors": checks["money_errors"],
         "sold": checks["sold"],
