@@ -7,15 +7,20 @@ not asserted here (today the bots beat it): only that the simulator counts truth
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
+import random
 import subprocess
 import sys
+import threading
+import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench.fairness import defence_of, solve
+from bench.fairness import Actor, Agent, OnSale, defence_of, solve
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -125,3 +130,108 @@ def test_tiny_on_sale_end_to_end(tmp_path):
     assert result["target_false_positive_met"] == (result["false_positive_pct"] < 1.0)
     assert "target bots' ticket share <= account share: " in output
     assert "target fans' false positives < 1 %: " in output
+
+
+class _ContractServer(ThreadingHTTPServer):
+    """A stand-in for the defences that are not on main yet, speaking the shared contracts
+    (docs of issue 16): a write needs a proof of work (428, then the proof header), a read
+    is rate limited once (429 with Retry-After)."""
+
+    daemon_threads = True
+    proofs: list[str]
+    limited_at: list[float]
+
+
+class _ContractHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _answer(self, status: int, body: dict, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        proof = self.headers.get("X-Tessera-Proof", "")
+        challenge, _, nonce = proof.partition(":")
+        digest = hashlib.sha256(f"{challenge}:{nonce}".encode()).digest()
+        if challenge == "chal-1" and int.from_bytes(digest, "big") >> (256 - 10) == 0:
+            self.server.proofs.append(proof)
+            self._answer(201, {"ok": True})
+            return
+        details = {"challenge": "chal-1", "difficulty": 10, "algorithm": "sha256"}
+        error = {"code": "challenge_required", "message": "Prove it", "details": details}
+        self._answer(428, {"error": error})
+
+    def do_GET(self):
+        if not self.server.limited_at:
+            self.server.limited_at.append(time.monotonic())
+            error = {"code": "rate_limited", "message": "Slow down", "details": {"retry_after": 1}}
+            self._answer(429, {"error": error}, {"Retry-After": "1"})
+            return
+        self.server.limited_at.append(time.monotonic())
+        self._answer(200, {"ok": True})
+
+
+def test_the_simulator_answers_the_defences_contracts():
+    server = _ContractServer(("127.0.0.1", 0), _ContractHandler)
+    server.proofs, server.limited_at = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        args = argparse.Namespace(
+            fairness_think=0.1,
+            fairness_max_per_account=6,
+            fairness_bots_ignore_retry_after=False,
+            fairness_bot_interval=0.05,
+            fairness_seed=1,
+        )
+        fan = Actor(
+            kind="fan",
+            index=0,
+            user_id=1,
+            username="fan",
+            session_key="k",
+            address="10.0.0.1",
+            payer="p",
+            agent="UA",
+            http_signin=False,
+            arrive_at=0,
+        )
+        sim = OnSale(
+            base_url=base_url,
+            session_id=1,
+            room_id=1,
+            zones=[],
+            actors=[fan],
+            args=args,
+            quick=True,
+            started=time.monotonic(),
+        )
+        agent = Agent(base_url, sim.stats, fan)
+        rng = random.Random(1)
+        answer = sim.call(agent, rng, "hold", "POST", "/hold", json_body={"quantity": 2})
+        assert answer.status == 201
+        assert len(server.proofs) == 1  # the repeated request carried a valid proof
+        assert fan.challenges == 1
+        answer = sim.call(agent, rng, "status", "GET", "/status")
+        assert answer.status == 200
+        first, second = server.limited_at
+        assert second - first >= 1.0  # the fan waited the Retry-After before asking again
+        assert dict(fan.refused) == {"challenge_required": 1, "rate_limited": 1}
+        assert fan.requests == 4
+        assert sim.answers == {
+            ("fan", 428, "challenge_required"): 1,
+            ("fan", 429, "rate_limited"): 1,
+        }
+        agent.close()
+    finally:
+        server.shutdown()
+        server.server_close()
