@@ -96,7 +96,7 @@ def add_arguments(parser) -> None:
     add("--fairness-bots", type=int, default=None, help="bot accounts (50; quick 10)")
     add("--fairness-seats", type=int, default=None, help="places (2,000; quick 400)")
     add("--fairness-max-per-account", type=int, default=6, help="tickets per account (6)")
-    add("--fairness-prequeue-s", type=float, default=None, help="pre-queue seconds (20; quick 8)")
+    add("--fairness-prequeue-s", type=float, default=None, help="pre-queue seconds (30; quick 12)")
     add("--fairness-admit-s", type=float, default=None, help="admit everyone in (90; quick 30)")
     add("--fairness-think", type=float, default=None, help="fans' think-time scale (1; quick 0.4)")
     add("--fairness-signins", type=int, default=None, help="fans signing in over HTTP (20; q 4)")
@@ -231,6 +231,7 @@ class OnSale:
         self.actors = actors
         self.args = args
         self.started = started
+        self.opens_after = 0.0  # seconds from the start to the room's opening
         self.stats = Stats()
         self.lock = threading.Lock()
         self.answers: Counter = Counter()  # (kind, status, code) for every answer >= 400
@@ -376,10 +377,13 @@ class OnSale:
         actor.outcome = actor.outcome if actor.outcome != "pending" else "stopped_in_line"
         return False
 
-    def pay(self, agent: Agent, rng, payment: dict, status_url: str | None, places: int) -> bool:
-        """Pay at the sandbox cashier, then read the order until its tickets are issued: by
-        the order token's long poll (``status_url``), else the order every ~2 s as its
-        page does (``payment["order_number"]``)."""
+    def pay(
+        self, agent: Agent, rng, payment: dict, status_url: str | None, places: int, tick=None
+    ) -> bool:
+        """Pay at the sandbox cashier, then read the order until its tickets are issued: a
+        bot reads the order token's status (``status_url``) every tick, a fan the order
+        every ~2 s as its page does (``payment["order_number"]``). Neither uses the status
+        long poll (``wait``): a thousand clients waiting in it would take every web thread."""
         actor = agent.actor
         cashier = urlsplit(payment["cashier_url"])
         answer = self.call(
@@ -400,7 +404,9 @@ class OnSale:
         deadline = time.monotonic() + PAY_TIMEOUT_S
         while time.monotonic() < deadline:
             if status_url:
-                answer = self.call(agent, rng, "order_status", "GET", f"{status_url}&wait=10")
+                if not self.pause(tick()):
+                    return False
+                answer = self.call(agent, rng, "order_status", "GET", status_url)
             else:
                 if not self.pause(rng.uniform(1.5, 2.5)):
                     return False
@@ -576,7 +582,7 @@ class OnSale:
                     break
                 if isinstance(result, tuple):
                     payment, status_url, places = result
-                    if self.pay(agent, rng, payment, status_url, places):
+                    if self.pay(agent, rng, payment, status_url, places, tick):
                         actor.outcome = "bought"
                     continue  # always the maximum again
                 code = result
@@ -725,7 +731,7 @@ def run(ctx: Context) -> dict:
     fans_n = args.fairness_fans if args.fairness_fans is not None else (190 if quick else 950)
     bots_n = args.fairness_bots if args.fairness_bots is not None else (10 if quick else 50)
     seats = args.fairness_seats or (400 if quick else 2000)
-    prequeue_s = args.fairness_prequeue_s or (8.0 if quick else 20.0)
+    prequeue_s = args.fairness_prequeue_s or (12.0 if quick else 30.0)
     admit_s = args.fairness_admit_s or (30.0 if quick else 90.0)
     if args.fairness_think is None:
         args.fairness_think = 0.4 if quick else 1.0
@@ -769,7 +775,7 @@ def run(ctx: Context) -> dict:
     actors: list[Actor] = []
     for i, user in enumerate(fans):
         arrive = (
-            rng.uniform(0, prequeue_s * 0.9)
+            rng.uniform(0, prequeue_s * 0.5)  # page, sign-in and join take seconds more
             if rng.random() > late_fans
             else prequeue_s + rng.uniform(0, admit_s * 0.5)
         )
@@ -821,7 +827,7 @@ def run(ctx: Context) -> dict:
         task_workers=1,
         extra_env=env,
     ) as srv:
-        start_now = clock_now()
+        start_now, start_clock = clock_now(), time.monotonic()
         room = rooms.create_room(
             organization=session.event.organization,
             name="bench fairness",
@@ -848,6 +854,7 @@ def run(ctx: Context) -> dict:
             quick=quick,
             started=started,
         )
+        sim.opens_after = prequeue_s - (started - start_clock)
         for device in range(min(3, bots_n)):
             first = next(a for a in actors if a.kind == "bot" and a.index % 3 == device)
             probe = Agent(srv.base_url, sim.stats, first)
@@ -939,6 +946,10 @@ def summarize(sim: OnSale, *, by_user: dict[int, int], checks: dict, on_sale_s: 
         "bots_with_tickets": sum(1 for a in bots if by_user.get(a.user_id)),
         "tickets_per_bot": round(tickets_bots / len(bots), 2) if bots else None,
         "tickets_per_buying_fan": round(tickets_fans / len(bought), 2) if bought else None,
+        "joined_prequeue": {
+            "fan": sum(a.joined_at is not None and a.joined_at < sim.opens_after for a in fans),
+            "bot": sum(a.joined_at is not None and a.joined_at < sim.opens_after for a in bots),
+        },
         "fan_success_pct": _share(len(bought), len(fans)),
         "fans_saw_tickets": len(seen),
         "fan_purchase_s_p50": _median(purchase_s),
