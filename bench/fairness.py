@@ -102,6 +102,7 @@ def add_arguments(parser) -> None:
     add("--fairness-signins", type=int, default=None, help="fans signing in over HTTP (20; q 4)")
     add("--fairness-fan-poll", type=float, default=4.0, help="fans' queue poll seconds (4)")
     add("--fairness-bot-interval", type=float, default=None, help="bots' seconds between requests")
+    add("--fairness-bot-scrapers", type=int, default=1, help="availability connections a bot (1)")
     add(
         "--fairness-bots-ignore-retry-after",
         action="store_true",
@@ -558,8 +559,12 @@ class OnSale:
         rng = random.Random(self.args.fairness_seed * 7 + actor.index)
         agent = Agent(self.base_url, self.stats, actor)
         tick = self.ticker()
-        scraper = threading.Thread(target=self.scraper, args=(actor,), daemon=True)
-        scraper.start()
+        scrapers = [
+            threading.Thread(target=self.scraper, args=(actor,), daemon=True)
+            for _ in range(self.args.fairness_bot_scrapers)
+        ]
+        for scraper in scrapers:
+            scraper.start()
         try:
             if not self.pause(actor.arrive_at - self.elapsed()):
                 return
@@ -614,7 +619,8 @@ class OnSale:
             if actor.tickets:
                 actor.outcome = "bought"
             agent.close()
-            scraper.join(timeout=5)
+            for scraper in scrapers:
+                scraper.join(timeout=5)
 
     def bot_checkout(self, agent: Agent, rng, quantity: int):
         """(payment, status url, places), "sold_out", or the refusal's code."""
@@ -737,9 +743,12 @@ def run(ctx: Context) -> dict:
         args.fairness_think = 0.4 if quick else 1.0
     signins = args.fairness_signins if args.fairness_signins is not None else (4 if quick else 20)
     if args.fairness_bot_interval is None:
-        # two streams a bot (queue or checkout, and availability): as many requests from the
-        # bots as from all fans polling the queue
-        args.fairness_bot_interval = max(0.05, 2 * args.fairness_fan_poll * bots_n / max(1, fans_n))
+        # 1 + scrapers streams a bot (queue or checkout, and availability): as many requests
+        # from the bots as from all fans polling the queue
+        streams = 1 + max(0, args.fairness_bot_scrapers)
+        args.fairness_bot_interval = max(
+            0.05, streams * args.fairness_fan_poll * bots_n / max(1, fans_n)
+        )
     rng = random.Random(args.fairness_seed)
     run_dir = ROOT / "var" / "bench" / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -191,6 +191,7 @@ def test_the_simulator_answers_the_defences_contracts():
             fairness_max_per_account=6,
             fairness_bots_ignore_retry_after=False,
             fairness_bot_interval=0.05,
+            fairness_bot_scrapers=1,
             fairness_seed=1,
         )
         fan = Actor(
