@@ -1,8 +1,9 @@
 """The on-sale simulator (``bench/fairness.py``) keeps working: a tiny on-sale (20 fans,
 2 bots, 30 places) run end to end by ``python -m bench --groups fairness`` against a live
-``manage.py serve`` on a throw-away PostgreSQL database (what every bench run uses), and its
-figures checked against each other and against the database. The fairness target itself is
-not asserted here (today the bots beat it): only that the simulator counts truthfully.
+``manage.py serve`` on a throw-away database of the suite's own backend (PostgreSQL, as
+every bench run, or a SQLite file), and its figures checked against each other and against
+the database. The fairness target itself is not asserted here: only that the simulator
+counts truthfully.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from django.db import connection
 
 from bench.fairness import Actor, Agent, OnSale, defence_of, solve
 
@@ -50,9 +53,15 @@ def test_answers_are_sorted_by_defence():
 
 def test_tiny_on_sale_end_to_end(tmp_path):
     name = f"tessera_bench_fairness_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    # the suite's own backend: a throw-away PostgreSQL database when the suite runs on
+    # PostgreSQL, else a SQLite file (the embedded default, on a machine without a server)
+    if connection.vendor == "postgresql":
+        database_url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    else:
+        database_url = f"sqlite:///{tmp_path / name}.sqlite3"
     environment = {k: v for k, v in os.environ.items() if k != "TESSERA_DATABASE_URL"}
     environment |= {
-        "TESSERA_BENCH_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+        "TESSERA_BENCH_DATABASE_URL": database_url,
         "TESSERA_BENCH_RESULTS_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),
     }
