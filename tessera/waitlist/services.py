@@ -357,7 +357,7 @@ def settle_offers(*, now: datetime, limit: int = 500) -> int:
     due = list(
         WaitlistOffer.objects.filter(status=OfferStatus.OPEN)
         .exclude(hold__status__in=[HoldStatus.ACTIVE, HoldStatus.ORDERED], expires_at__gt=now)
-        .order_by("expires_at")[:limit]
+        .order_by("expires_at", "id")[:limit]
     )
     closed = 0
     for offer in due:

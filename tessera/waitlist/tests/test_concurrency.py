@@ -77,59 +77,67 @@ def owned_by_account(session, now) -> dict[int, int]:
 
 def test_returns_racing_each_other_and_the_periodic_pass_offer_in_join_order():
     for _round in range(ROUNDS):
-        now = now_()
-        sale, holds = make_soldout(now=now, seats=12, max_tickets_per_account=2)
-        fans = [fan() for _ in range(14)]
-        for f in fans:
-            services.join_waitlist(session=sale.session, user=f, quantity=1, now=now)
+        returns_racing_the_periodic_pass()
 
-        # when the six holders let their places go at once, while the periodic pass runs
-        calls = [
-            (lambda h=h: inventory.release_hold(hold=h, user=None, now=now)) for h in holds
-        ] + [lambda: services.settle_offers(now=now)] * 2
-        results = race(*calls)
 
-        assert [err for _, err in results] == [None] * len(calls)
-        # then the first twelve fans, and only they, have an offer of one place each
-        offered = set(
-            WaitlistOffer.objects.filter(session=sale.session).values_list("user_id", flat=True)
-        )
-        assert offered == {f.pk for f in fans[:12]}
-        assert WaitlistOffer.objects.filter(session=sale.session).count() == 12
-        check_offers_are_sound(sale.session, now)
-        assert not InventoryUnit.objects.filter(
-            session=sale.session, status=UnitStatus.AVAILABLE
-        ).exists()
-        waiting = WaitlistEntry.objects.filter(session=sale.session, status=EntryStatus.WAITING)
-        assert set(waiting.values_list("user_id", flat=True)) == {f.pk for f in fans[12:]}
+def returns_racing_the_periodic_pass():
+    now = now_()
+    sale, holds = make_soldout(now=now, seats=12, max_tickets_per_account=2)
+    fans = [fan() for _ in range(14)]
+    for f in fans:
+        services.join_waitlist(session=sale.session, user=f, quantity=1, now=now)
+
+    # when the six holders let their places go at once, while the periodic pass runs
+    calls = [(lambda h=h: inventory.release_hold(hold=h, user=None, now=now)) for h in holds] + [
+        lambda: services.settle_offers(now=now)
+    ] * 2
+    results = race(*calls)
+
+    assert [err for _, err in results] == [None] * len(calls)
+    # then the first twelve fans, and only they, have an offer of one place each
+    offered = set(
+        WaitlistOffer.objects.filter(session=sale.session).values_list("user_id", flat=True)
+    )
+    assert offered == {f.pk for f in fans[:12]}
+    assert WaitlistOffer.objects.filter(session=sale.session).count() == 12
+    check_offers_are_sound(sale.session, now)
+    assert not InventoryUnit.objects.filter(
+        session=sale.session, status=UnitStatus.AVAILABLE
+    ).exists()
+    waiting = WaitlistEntry.objects.filter(session=sale.session, status=EntryStatus.WAITING)
+    assert set(waiting.values_list("user_id", flat=True)) == {f.pk for f in fans[12:]}
 
 
 def test_returns_racing_fans_who_buy_for_themselves_never_exceed_the_limit():
     for _round in range(ROUNDS):
-        now = now_()
-        sale, holds = make_soldout(now=now, seats=12, max_tickets_per_account=2)
-        zone = sale.zones["A"]
-        fans = [fan() for _ in range(8)]
-        for f in fans:
-            services.join_waitlist(session=sale.session, user=f, quantity=2, now=now)
+        returns_racing_fans_who_buy()
 
-        # when places come back while the same fans try to take two places themselves
-        calls = [(lambda h=h: inventory.release_hold(hold=h, user=None, now=now)) for h in holds]
-        calls += [
-            (
-                lambda f=f: inventory.hold_quantity(
-                    session=sale.session, user=f, zone=zone, quantity=2, now=now
-                )
+
+def returns_racing_fans_who_buy():
+    now = now_()
+    sale, holds = make_soldout(now=now, seats=12, max_tickets_per_account=2)
+    zone = sale.zones["A"]
+    fans = [fan() for _ in range(8)]
+    for f in fans:
+        services.join_waitlist(session=sale.session, user=f, quantity=2, now=now)
+
+    # when places come back while the same fans try to take two places themselves
+    calls = [(lambda h=h: inventory.release_hold(hold=h, user=None, now=now)) for h in holds]
+    calls += [
+        (
+            lambda f=f: inventory.hold_quantity(
+                session=sale.session, user=f, zone=zone, quantity=2, now=now
             )
-            for f in fans
-        ]
-        calls += [lambda: services.settle_offers(now=now)]
-        results = race(*calls)
+        )
+        for f in fans
+    ]
+    calls += [lambda: services.settle_offers(now=now)]
+    results = race(*calls)
 
-        # then nothing failed but refusals, and no account holds more than 2 places
-        assert all(err is None or isinstance(err, DomainError) for _, err in results)
-        owned = owned_by_account(sale.session, now)
-        assert max(owned[f.pk] for f in fans if f.pk in owned) <= 2
-        check_offers_are_sound(sale.session, now)
-        # every place is someone's: 12 places, at most 2 each
-        assert sum(owned.values()) == 12
+    # then nothing failed but refusals, and no account holds more than 2 places
+    assert all(err is None or isinstance(err, DomainError) for _, err in results)
+    owned = owned_by_account(sale.session, now)
+    assert max(owned[f.pk] for f in fans if f.pk in owned) <= 2
+    check_offers_are_sound(sale.session, now)
+    # every place is someone's: 12 places, at most 2 each
+    assert sum(owned.values()) == 12
