@@ -47,6 +47,11 @@ class JoinForm(forms.Form):
             raise forms.ValidationError(_("Please choose a price zone of this session.")) from None
 
 
+def _venue_time(session, moment):
+    """``moment`` in the venue's zone (times on these pages are the venue's, as elsewhere)."""
+    return moment.astimezone(session.layout.venue.zone_info)
+
+
 def _session_or_404(session_id):
     try:
         return selectors.get_public_session(session_id)
@@ -95,6 +100,7 @@ def session_waitlist(request, session_id: int):
             "entry": entry,
             "position": selectors.position_of(entry) if entry else None,
             "offer": offer,
+            "offer_until": _venue_time(session, offer.expires_at) if offer else None,
             "form": form,
             "zones": list(session.price_zones.all()),
             "limit": limit,
@@ -135,6 +141,6 @@ def offer_detail(request, offer_id: int):
             "is_live": is_live,
             "bought": bought,
             "total": offer.zone.price * offer.quantity,
-            "deadline": hold.expires_at.isoformat() if hold else "",
+            "until": _venue_time(offer.session, hold.expires_at if hold else offer.expires_at),
         },
     )
