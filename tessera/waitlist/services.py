@@ -179,7 +179,7 @@ def leave_waitlist(*, entry: WaitlistEntry, user, now: datetime) -> WaitlistEntr
         locked.closed_at = now
         locked.save(update_fields=["status", "closed_at"])
         offer = (
-            WaitlistOffer.objects.select_for_update()
+            WaitlistOffer.objects.select_for_update(of=("self",))
             .select_related("hold")
             .filter(entry=locked, status=OfferStatus.OPEN)
             .first()

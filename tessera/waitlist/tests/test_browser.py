@@ -62,6 +62,7 @@ def test_a_fan_joins_another_refunds_the_first_gets_the_offer_and_buys(
 
     # when 王芳 opens the event page: the session is sold out, with the waiting list's link
     sign_in(page, base, "wangfang", f"/events/{sale.session.event.slug}/")
+    page.screenshot(path=artifacts_dir / "waitlist-flow-event.png", full_page=True)
     page.click(f"#waitlist-{sale.session.pk}")
     page.wait_for_url(f"{base}/waitlist/sessions/{sale.session.pk}/")
 
