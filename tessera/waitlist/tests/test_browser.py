@@ -10,6 +10,7 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
+from conftest import watch_csp
 from tessera.accounts.tests.factories import make_member, make_user
 from tessera.aftersales import services as aftersales
 from tessera.aftersales.tests.factories import bought
@@ -132,6 +133,7 @@ def test_join_position_and_offer_pages_fit_the_screen(
     context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
     context.set_default_timeout(15_000)
     page = context.new_page()
+    violations = watch_csp(context, page)
     path = f"/waitlist/sessions/{sale.session.pk}/"
 
     def snap(name: str) -> None:
@@ -167,3 +169,4 @@ def test_join_position_and_offer_pages_fit_the_screen(
     heading = page.inner_text("h1")
     assert heading == ("您的候补购票机会" if language == "zh" else "Your waiting-list offer")
     context.close()
+    assert not violations
