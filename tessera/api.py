@@ -90,6 +90,7 @@ def _mount_routers() -> None:
     from tessera.transfers.api import router as transfers_router
     from tessera.venues.api import router as venues_router
     from tessera.waitingroom.api import router as waitingroom_router
+    from tessera.waitlist.api import router as waitlist_router
 
     api.add_router("/v1/", catalog_router)
     api.add_router("/v1/", venues_router)
@@ -104,6 +105,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", storefront_router)
     api.add_router("/v1/", aftersales_router)
     api.add_router("/v1/", exchanges_router)
+    api.add_router("/v1/", waitlist_router)
     api.add_router("/v1/", identities_router)
     api.add_router("/v1/", support_router)
     api.add_router("/v1/", resale_router)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "tessera.aftersales",
     "tessera.transfers",
     "tessera.resale",
+    "tessera.waitlist",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -206,6 +207,7 @@ PERIODIC_TASKS = [
     "tessera.transfers.tasks.expire_transfers",
     "tessera.resale.tasks.withdraw_stale_listings",
     "tessera.notifications.tasks.derive_messages",
+    "tessera.waitlist.tasks.settle_waitlist_offers",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -235,7 +237,13 @@ TICKET_RETURN_GUARDS: list[str] = [
 ]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
-HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]
+# The waiting list's guard wraps the waiting room's: a waiting-list offer's hold passes.
+HOLD_GUARDS: list[str] = ["tessera.waitlist.guards.require_admission_or_offer"]
+# Called with (session_id, now) inside the transaction that freed places of a session
+# (tessera/inventory/services.py): the waiting list offers them to its fans first.
+PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
+# How long a waiting-list offer holds its places for the fan (tessera/waitlist).
+WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Binds one attendee identity to each line of a real-name session's order, inside the
 # order's transaction (tessera.identities).
 REAL_NAME_BINDER = "tessera.identities.services.bind_identities"

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
     path("transfers/", include("tessera.transfers.urls")),
     path("resale/", include("tessera.resale.urls")),
+    path("waitlist/", include("tessera.waitlist.urls")),
     path("help/", include("tessera.support.urls")),
     path("messages/", include("tessera.notifications.urls")),
     path("", include("tessera.storefront.urls")),

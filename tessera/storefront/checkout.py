@@ -137,15 +137,19 @@ def buy(request, session_id: int):
             form.add_error(None, str(exc.message))
         else:
             return redirect("storefront:checkout", hold_id=hold.pk)
+    zones = _zone_rows(session, now)
+    is_on_sale = session.is_on_sale(now)
     return render(
         request,
         "storefront/buy.html",
         {
             "session": session,
             "form": form,
-            "zones": _zone_rows(session, now),
+            "zones": zones,
             "now": now,
-            "is_on_sale": session.is_on_sale(now),
+            "is_on_sale": is_on_sale,
+            # every zone gone: the waiting list is offered (tessera.waitlist)
+            "is_sold_out": is_on_sale and bool(zones) and not any(z["free"] for z in zones),
         },
     )
 
