@@ -33,7 +33,10 @@ def _error(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    response = _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    for name, value in getattr(exc, "headers", {}).items():  # e.g. Retry-After of a 429
+        response[name] = value
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -82,6 +85,7 @@ def _mount_routers() -> None:
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
+    from tessera.ratelimit.api import router as ratelimit_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
     from tessera.support.api import router as support_router
@@ -105,6 +109,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", exchanges_router)
     api.add_router("/v1/", identities_router)
     api.add_router("/v1/", support_router)
+    api.add_router("/v1/", ratelimit_router)
 
 
 _mount_routers()
