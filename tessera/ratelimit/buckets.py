@@ -137,7 +137,7 @@ class DatabaseBackend:
         params: list = []
         for take in takes:
             params += [take.key, now + take.rule.interval, take.rule.span]
-        params += [now] * 12
+        params += [now] * 11
         try:
             with connection.cursor() as cursor:
                 cursor.execute(_UPSERT.format(values=values), params)
