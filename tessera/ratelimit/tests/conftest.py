@@ -3,12 +3,12 @@ import pytest
 from tessera.ratelimit import buckets, verification
 
 TIGHT = {
-    "sign_in": {"ip": (60, 2), "account": (60, 2)},
-    "sign_up": {"ip": (60, 1)},
-    "queue_join": {"account": (60, 1)},
-    "hold": {"device": (60, 1), "account": (60, 1)},
-    "checkout": {"ip": (60, 1), "account": (60, 1)},
-    "payment": {"account": (60, 1)},
+    "sign_in": {"ip": (1, 2), "account": (1, 2)},
+    "sign_up": {"ip": (1, 1)},
+    "queue_join": {"account": (1, 1)},
+    "hold": {"device": (1, 1), "account": (1, 5)},
+    "checkout": {"ip": (1, 5), "account": (1, 1)},
+    "payment": {"account": (1, 1)},
     "verify_send": {"account": (3, 3)},
     "verify_confirm": {"account": (30, 20)},
 }
