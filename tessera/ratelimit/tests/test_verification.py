@@ -209,3 +209,19 @@ def test_sessions_without_a_requirement_cost_no_statement(fan, now, django_asser
         verification.require_verified_contact(
             session=sale.session, user=fan, admission_pass=None, now=now
         )
+
+
+def test_an_operator_sets_the_requirement_in_the_back_office(now):
+    from tessera.accounts.tests.factories import make_user
+
+    sale = make_sale(sections=1, rows=1, seats_per_row=2)
+    operator = make_user(username="op", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(operator)
+    answer = client.post(
+        "/admin/ratelimit/verificationrequirement/add/",
+        {"session": sale.session.pk, "requirement": "email"},
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    assert verification.requirement_of(sale.session.pk) == "email"
+    assert AuditEntry.objects.filter(action="ratelimit.requirement_set").count() == 1
