@@ -294,6 +294,6 @@ def verification_redirect(request, session):
     from tessera.ratelimit.errors import VerificationRequired
 
     refused = VerificationRequired(requirement=requirement, verify_url=verify_url(session.pk))
-    messages.info(request, str(refused.message))
+    messages.warning(request, str(refused.message))
     channel = "email" if requirement == Requirement.EMAIL else "phone"
     return redirect(refused.verify_url + "&channel=" + channel)
