@@ -6,74 +6,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0004_session_real_name'),
+        ("catalog", "0004_session_real_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Bucket',
+            name="Bucket",
             fields=[
-                ('key', models.CharField(max_length=200, primary_key=True, serialize=False)),
-                ('tat', models.FloatField()),
-                ('ok', models.BooleanField(default=True)),
-                ('span', models.FloatField(default=0)),
+                ("key", models.CharField(max_length=200, primary_key=True, serialize=False)),
+                ("tat", models.FloatField()),
+                ("ok", models.BooleanField(default=True)),
+                ("span", models.FloatField(default=0)),
             ],
             options={
-                'verbose_name': 'rate-limit bucket',
-                'verbose_name_plural': 'rate-limit buckets',
+                "verbose_name": "rate-limit bucket",
+                "verbose_name_plural": "rate-limit buckets",
             },
         ),
         migrations.CreateModel(
-            name='VerificationRequirement',
+            name="VerificationRequirement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requirement', models.CharField(choices=[('any', 'A verified phone or email'), ('phone', 'A verified mobile phone'), ('email', 'A verified email')], default='any', max_length=8, verbose_name='requirement')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='verification_requirement', to='catalog.session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "requirement",
+                    models.CharField(
+                        choices=[
+                            ("any", "A verified phone or email"),
+                            ("phone", "A verified mobile phone"),
+                            ("email", "A verified email"),
+                        ],
+                        default="any",
+                        max_length=8,
+                        verbose_name="requirement",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verification_requirement",
+                        to="catalog.session",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'verification requirement',
-                'verbose_name_plural': 'verification requirements',
+                "verbose_name": "verification requirement",
+                "verbose_name_plural": "verification requirements",
             },
         ),
         migrations.CreateModel(
-            name='OneTimeCode',
+            name="OneTimeCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('phone', 'Mobile phone'), ('email', 'Email')], max_length=8, verbose_name='channel')),
-                ('address', models.CharField(max_length=254, verbose_name='address')),
-                ('salt', models.CharField(max_length=32)),
-                ('code_hash', models.CharField(max_length=64)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='one_time_codes', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("phone", "Mobile phone"), ("email", "Email")],
+                        max_length=8,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("address", models.CharField(max_length=254, verbose_name="address")),
+                ("salt", models.CharField(max_length=32)),
+                ("code_hash", models.CharField(max_length=64)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="one_time_codes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'one-time code',
-                'verbose_name_plural': 'one-time codes',
-                'indexes': [models.Index(fields=['user', 'channel', '-created_at'], name='ratelimit_o_user_id_0e5ca7_idx')],
+                "verbose_name": "one-time code",
+                "verbose_name_plural": "one-time codes",
+                "indexes": [
+                    models.Index(
+                        fields=["user", "channel", "-created_at"],
+                        name="ratelimit_o_user_id_0e5ca7_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='VerifiedContact',
+            name="VerifiedContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('phone', 'Mobile phone'), ('email', 'Email')], max_length=8, verbose_name='channel')),
-                ('address', models.CharField(max_length=254, verbose_name='address')),
-                ('verified_at', models.DateTimeField(verbose_name='verified at')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verified_contacts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("phone", "Mobile phone"), ("email", "Email")],
+                        max_length=8,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("address", models.CharField(max_length=254, verbose_name="address")),
+                ("verified_at", models.DateTimeField(verbose_name="verified at")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verified_contacts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'verified contact',
-                'verbose_name_plural': 'verified contacts',
-                'constraints': [models.UniqueConstraint(fields=('user', 'channel', 'address'), name='ratelimit_verified_once')],
+                "verbose_name": "verified contact",
+                "verbose_name_plural": "verified contacts",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "channel", "address"), name="ratelimit_verified_once"
+                    )
+                ],
             },
         ),
     ]
