@@ -210,3 +210,28 @@ def test_limits_off_means_no_bucket_at_all(settings, sale):
     url = f"/api/v1/sessions/{sale.session.pk}/holds"
     body = json.dumps({"zone": sale.zones["A"].pk, "quantity": 1})
     assert [client.post(url, body, "application/json").status_code for _ in range(3)] == [201] * 3
+
+
+@pytest.fixture(params=["database", "redis"])
+def shared_backend(request, limits):
+    """The buckets every web process shares: the database, then the tests' Redis."""
+    limits.RATELIMIT_BACKEND = request.param
+    if request.param == "redis":
+        limits.REDIS_URL = request.getfixturevalue("redis_url")
+        limits.RATELIMIT_REDIS_PREFIX = request.getfixturevalue("redis_prefix")
+    return request.param
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_is_refused_on_the_shared_backends(shared_backend, sale):
+    from tessera.ratelimit.models import Bucket
+
+    client = fan_client(make_buyer())
+    url = f"/api/v1/sessions/{sale.session.pk}/checkout"
+    body = json.dumps({"zone": sale.zones["A"].pk, "quantity": 1, "provider": "sandbox"})
+    assert client.post(url, body, content_type="application/json").status_code == 201
+    refused = client.post(url, body, content_type="application/json")
+    assert_refused_json(refused, scope="account", action="checkout")
+    assert Order.objects.count() == 1
+    # the database keeps the buckets in rows; Redis keeps none there
+    assert Bucket.objects.count() == (2 if shared_backend == "database" else 0)
