@@ -28,6 +28,7 @@ urlpatterns = [
     path("queue/", include("tessera.waitingroom.urls")),
     path("checkin/", include("tessera.checkin.urls")),
     path("", include("tessera.aftersales.urls")),
+    path("account/verify/", include("tessera.ratelimit.urls")),
     path("account/", include("tessera.privacy.urls")),
     path("account/attendees/", include("tessera.identities.urls")),
     path("exchanges/", include("tessera.aftersales.urls_exchanges")),

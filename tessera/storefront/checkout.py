@@ -22,6 +22,7 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
+from tessera.ratelimit.verification import verification_redirect
 from tessera.sale import services as sale
 from tessera.sale.choices import PlaceChoice
 from tessera.venues.models import SectionKind
@@ -119,6 +120,8 @@ def buy(request, session_id: int):
     session = _public_session(session_id)
     if redirect_to_queue := waitingroom_redirect(request, session):
         return redirect_to_queue
+    if redirect_to_verify := verification_redirect(request, session):
+        return redirect_to_verify
     form = BuyForm(
         request.POST or None, initial={"quantity": min(2, session.max_tickets_per_order)}
     )
