@@ -87,8 +87,8 @@ def _mount_routers() -> None:
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
-    from tessera.resale.api import router as resale_router
     from tessera.ratelimit.api import router as ratelimit_router
+    from tessera.resale.api import router as resale_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
     from tessera.support.api import router as support_router

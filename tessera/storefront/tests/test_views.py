@@ -456,9 +456,9 @@ def test_event_overview_draws_one_polygon_per_section_in_its_zone_colour(client,
         (p["attrs"]["data-section"], p["attrs"]["fill"], p["attrs"]["data-zone"]) for p in polygons
     ] == [("S1", "#c0392b", "VIP"), ("S2", "#2e86de", "B"), ("GA", "#cfd4dc", "")]
     assert [p["text"] for p in polygons] == [
-        "Block 1 · Floor VIP ¥1,280.00",
-        "Block 2 · Stand B ¥280.00",
-        "Floor standing · not on sale",
+        "S1 Block 1 · Floor VIP ¥1,280.00",  # the code the map shows comes first
+        "S2 Block 2 · Stand B ¥280.00",
+        "GA Floor standing · not on sale",
     ]
     assert texts(html, css_class="legend-item") == [
         "Floor VIP ¥1,280.00",
