@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tessera.inventory",
     "tessera.orders",
     "tessera.identities",
+    "tessera.limits",
     "tessera.tickets",
     "tessera.payments",
     "tessera.sandbox",

@@ -54,8 +54,8 @@ class AccountLimit(Exception):
 
 
 class ServicesOnly(Declined):
-    """The session has rules only the services apply (real-name tickets): nothing was
-    taken, and trying other places would not help."""
+    """The session has rules only the services apply (real-name tickets, purchase limits
+    of ``tessera.limits``): nothing was taken, and trying other places would not help."""
 
 
 class Conflict(Declined):
@@ -155,7 +155,10 @@ _OF_CHANNEL = "(u.channel_id = %(channel)s::bigint OR u.channel_id IS NULL)"
 _TAKE = """
 WITH sess AS (
     SELECT s.hold_minutes, s.max_tickets_per_account AS max_account, e.organization_id,
-           s.real_name_required
+           s.real_name_required OR EXISTS (
+               SELECT 1 FROM limits_purchaselimits pl
+                WHERE pl.event_id = s.event_id AND pl.is_limiting
+                  AND (pl.session_id IS NULL OR pl.session_id = s.id)) AS real_name_required
       FROM catalog_session s JOIN catalog_event e ON e.id = s.event_id
      WHERE s.id = %(session)s::bigint AND s.status = 'scheduled' AND e.status = 'published'
        AND (s.on_sale_from IS NULL OR s.on_sale_from <= %(now)s::timestamptz)
@@ -343,7 +346,8 @@ def take_places(
             rows = cursor.fetchall()
         on_sale, owned_places, limit, picked, in_scope, real_name = rows[0][14:20]
         if real_name:
-            raise ServicesOnly  # one attendee identity per ticket: the services bind them
+            # One attendee identity per ticket, or purchase limits: the services apply them.
+            raise ServicesOnly
         if rows[0][0] is not None:
             if len(rows) != quantity:  # never: the hold is all or nothing
                 raise RuntimeError("a partial hold was taken")

@@ -26,6 +26,7 @@ from tessera.inventory.admission import check_admission
 from tessera.inventory.best_available import find_blocks
 from tessera.inventory.errors import PlacesUnavailable, account_limit_reached, too_few_places
 from tessera.inventory.models import InventoryUnit
+from tessera.limits import services as limits
 from tessera.orders import changes
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderLine, OrderStatus
@@ -88,6 +89,7 @@ def checkout(
     phone: str = "",
     options: dict | None = None,
     admission_pass: str | None = None,
+    buyer: limits.Buyer | None = None,
 ) -> Checkout:
     """Hold the places, place the order and start its payment, in one transaction (T1).
 
@@ -115,6 +117,7 @@ def checkout(
         phone=phone,
         now=now,
         admission_pass=admission_pass,
+        buyer=buyer,
     )
     result = None
     if uses_fast_path():
@@ -173,6 +176,7 @@ class _Request:
     phone: str
     now: datetime
     admission_pass: str | None
+    buyer: limits.Buyer | None = None
 
 
 @dataclass
@@ -193,6 +197,7 @@ def _checkout_with_services(request: _Request) -> _Result:
             choice=request.choice,
             now=now,
             admission_pass=request.admission_pass,
+            buyer=request.buyer,
         )
         order = orders.place_order(
             hold=hold,

@@ -44,6 +44,7 @@ from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory.best_available import find_alternatives, find_blocks
 from tessera.inventory.errors import LimitExceeded, PlacesUnavailable, ScopeInvalid
 from tessera.inventory.models import InventoryUnit
+from tessera.limits import services as limits
 from tessera.sale import services as sale
 from tessera.sale.choices import PlaceChoice
 from tessera.storefront.errors import SectionNotFound, SessionNotFound
@@ -517,7 +518,12 @@ def hold(request, session_id: SessionId, payload: SeatmapHoldIn):
         choice = PlaceChoice(section_id=payload.section, quantity=payload.quantity)
     try:
         held = sale.hold_places(
-            session=session, user=user, choice=choice, now=now, admission_pass=admission_pass
+            session=session,
+            user=user,
+            choice=choice,
+            now=now,
+            admission_pass=admission_pass,
+            buyer=limits.buyer_from_meta(request.META),
         )
     except PlacesUnavailable as exc:
         lost = sorted(exc.details.get("unit_ids", []))

@@ -22,6 +22,7 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
+from tessera.limits import services as limits
 from tessera.sale import services as sale
 from tessera.sale.choices import PlaceChoice
 from tessera.venues.models import SectionKind
@@ -132,6 +133,7 @@ def buy(request, session_id: int):
                 choice=_choice(data, session),
                 now=now,
                 admission_pass=admission_pass,
+                buyer=limits.buyer_from_meta(request.META),
             )
         except DomainError as exc:
             form.add_error(None, str(exc.message))
