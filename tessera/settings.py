@@ -216,7 +216,10 @@ SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_sess
 SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
 
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
-ORDER_PAID_HOOKS: list[str] = ["tessera.aftersales.exchanges.complete_paid_exchange"]
+ORDER_PAID_HOOKS: list[str] = [
+    "tessera.aftersales.exchanges.complete_paid_exchange",
+    "tessera.limits.services.refuse_over_payer_limit",
+]
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
 TRANSFER_GUARDS: list[str] = []

@@ -4,6 +4,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tessera.inventory.errors import LimitExceeded
+from tessera.orders.services import OrderNotPayable
 
 
 class PurchaseLimitReached(LimitExceeded):
@@ -68,3 +69,12 @@ BY_KIND = {
     "address": AddressLimitReached,
     "payer": PayerLimitReached,
 }
+
+
+class PayerOverLimit(OrderNotPayable):
+    """A paid order whose payer is over the payer limit: the payment's confirmation rolls
+    the sale back, books the money and refunds it (``payments.services``, cause
+    ``payer_limit``)."""
+
+    code = "limit_payer"
+    cause = "payer_limit"

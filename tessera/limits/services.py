@@ -18,7 +18,7 @@ from django.db.models import Q
 from tessera.core import locks
 from tessera.core.device import device_key
 from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
-from tessera.limits.errors import BY_KIND, PurchaseLimitReached
+from tessera.limits.errors import BY_KIND, PayerOverLimit, PurchaseLimitReached
 from tessera.limits.models import (
     EVENT_FIELDS,
     LIMIT_FIELDS,
@@ -266,6 +266,18 @@ def check_payer(*, hold: Hold, payer_id: str, now: datetime) -> PurchaseLimitRea
     return None
 
 
+def refuse_over_payer_limit(*, order, payment, now: datetime) -> None:
+    """``settings.ORDER_PAID_HOOKS``: inside the payment's confirmation, raise PayerOverLimit
+    (the sale rolls back, the payment is refunded) when ``payment``'s payer would pass the
+    payer limit with ``order``'s places; else mark the hold as paid by that payer."""
+    hold = order.hold
+    if hold is None or not payment.payer_id:
+        return
+    refusal = check_payer(hold=hold, payer_id=payment.payer_id, now=now)
+    if refusal is not None:
+        raise PayerOverLimit(refusal.message, details={"code": refusal.code, **refusal.details})
+
+
 __all__ = [
     "LIMIT_FIELDS",
     "Buyer",
@@ -275,4 +287,5 @@ __all__ = [
     "effective_limits",
     "hold_within_limits",
     "key_hash",
+    "refuse_over_payer_limit",
 ]

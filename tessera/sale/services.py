@@ -536,6 +536,7 @@ def _confirm_fast(adapter, data, *, headers: dict, body: bytes, now: datetime):
                 currency=data.currency,
                 provider_reference=data.provider_reference,
                 sequence=data.sequence,
+                payer_id=data.payer_id,
                 headers=logged_headers,
                 body=logged_body,
                 now=now,
