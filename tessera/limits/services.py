@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tessera.core import locks
 from tessera.core.device import device_key
@@ -89,9 +89,23 @@ def key_hash(kind: str, value: str) -> str:
     return digest.hexdigest()
 
 
+def with_limits_flag(sessions: QuerySet) -> QuerySet:
+    """``sessions`` annotated with ``has_purchase_limits``, so a hold in a session without
+    limits reads no row of this app (its statement count stays what it was)."""
+    return sessions.annotate(
+        has_purchase_limits=Exists(
+            PurchaseLimits.objects.filter(event_id=OuterRef("event_id"), is_limiting=True).filter(
+                Q(session__isnull=True) | Q(session_id=OuterRef("pk"))
+            )
+        )
+    )
+
+
 def effective_limits(session) -> dict[str, int]:
     """The limits that apply to ``session``: per-session ones from its override or else the
     event's row, per-event ones from the event's row. Only the limits that are on."""
+    if getattr(session, "has_purchase_limits", None) is False:
+        return {}
     rows = list(
         PurchaseLimits.objects.filter(event_id=session.event_id, is_limiting=True).filter(
             Q(session__isnull=True) | Q(session_id=session.pk)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import PriceZone, Session
-from tessera.catalog.selectors import get_public_session
+from tessera.catalog.selectors import public_sessions
 from tessera.core.errors import NotFound
 from tessera.core.i18n import localized
 from tessera.core.money import round_money, to_minor_units
@@ -61,7 +61,12 @@ class SessionNotFound(NotFound):
 def public_session(session_id: int) -> Session:
     """The published, not cancelled session; raises SessionNotFound."""
     try:
-        return get_public_session(session_id)
+        return (
+            limits.with_limits_flag(public_sessions())
+            .select_related("layout__venue__city")
+            .prefetch_related("price_zones")
+            .get(pk=session_id)
+        )
     except Session.DoesNotExist as exc:
         raise SessionNotFound() from exc
 
