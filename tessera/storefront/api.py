@@ -33,7 +33,7 @@ from ninja.security import django_auth
 from pydantic import StrictInt, model_validator
 
 from tessera.catalog.models import EventStatus, PriceZone, Session, SessionStatus
-from tessera.catalog.selectors import get_public_session
+from tessera.catalog.selectors import public_sessions
 from tessera.core import clock
 from tessera.core.i18n import localized
 from tessera.core.money import format_money
@@ -181,9 +181,15 @@ class SeatmapConflictOut(Schema):
 
 
 def _session(session_id: int) -> Session:
-    """The public session with its event, layout and price zones."""
+    """The public session with its event, layout and price zones (and whether it has
+    purchase limits, so a hold without them reads nothing more)."""
     try:
-        return get_public_session(session_id)
+        return (
+            limits.with_limits_flag(public_sessions())
+            .select_related("layout__venue__city")
+            .prefetch_related("price_zones")
+            .get(pk=session_id)
+        )
     except Session.DoesNotExist as exc:
         raise SessionNotFound() from exc
 

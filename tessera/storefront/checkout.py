@@ -35,7 +35,9 @@ MODE_SEATS = "seats"
 
 def _public_session(session_id: int) -> Session:
     session = (
-        Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        limits.with_limits_flag(
+            Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        )
         .select_related("event", "layout__venue__city")
         .first()
     )
