@@ -143,3 +143,36 @@ def test_a_fan_over_the_device_limit_is_told_which_limit_and_how_many_are_left(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.locator("#sm-notice").scroll_into_view_if_needed()
     page.screenshot(path=artifacts_dir / f"limits-buy-device-{language}-{width}.png")
+
+
+@pytest.mark.parametrize(("language", "width"), ALL)
+def test_the_sandbox_cashier_lets_the_tester_pay_from_an_account(
+    live_server, tab, artifacts_dir, language, width
+):
+    from tessera.sale.services import checkout
+    from tessera.sandbox.models import SandboxTrade
+
+    # given an order awaiting payment at the sandbox
+    sale = make_sale(sections=1, rows=1, seats_per_row=6)
+    bought = checkout(
+        session_id=sale.session.pk,
+        user=make_buyer(),
+        choice=PlaceChoice(zone_id=sale.zones["A"].pk, quantity=1),
+        provider="sandbox",
+        now=timezone.now(),
+    )
+    parts = bought.payment.cashier_url.split("/pay/sandbox/", 1)
+    page = tab(language, width)
+    page.goto(f"{live_server.url}/pay/sandbox/{parts[1]}")
+
+    # when the tester types a payer account
+    with translation.override(language):
+        label = translation.gettext("Pay from account (optional)")
+    assert page.inner_text("label.payer").strip() == label
+    page.fill("input[name=payer]", "fan-2088@sandbox")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=artifacts_dir / f"limits-cashier-payer-{language}-{width}.png")
+    # (pressing pay, the trade and the signed callback naming the payer:
+    # payments/tests/test_sandbox_payer.py; here the shop's return address is another origin)
+    assert page.get_attribute("input[name=payer]", "maxlength") == "64"
+    assert SandboxTrade.objects.count() == 0
