@@ -182,15 +182,18 @@ def hold_within_limits(
     event_id = session.event_id
     keys = _hold_keys(user, buyer)
     with transaction.atomic():
-        for kind in HOLD_KINDS:
-            if kind in keys:
-                _lock(event_id, kind, keys[kind])
+        limited = [
+            kind
+            for kind in HOLD_KINDS
+            if kind in keys
+            and (limits.get(f"{kind}_per_session") or limits.get(f"{kind}_per_event"))
+        ]
+        for kind in limited:  # in HOLD_KINDS order; keys without a limit are only marked
+            _lock(event_id, kind, keys[kind])
         if limits.get("account_per_event"):
             _lock(event_id, "account", str(user.pk))
         hold = take()
-        for kind in HOLD_KINDS:
-            if kind not in keys:
-                continue
+        for kind in limited:
             digest = keys[kind]
             _check(
                 kind,
