@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tessera.inventory",
     "tessera.orders",
     "tessera.identities",
+    "tessera.limits",
     "tessera.tickets",
     "tessera.payments",
     "tessera.sandbox",
@@ -224,6 +225,7 @@ SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions
 ORDER_PAID_HOOKS: list[str] = [
     "tessera.aftersales.exchanges.complete_paid_exchange",
     "tessera.resale.services.complete_resale",
+    "tessera.limits.services.refuse_over_payer_limit",
 ]
 # Apps that hand places already sold over to the lines of an order without a hold, when it
 # is paid (tessera/orders/services.py mark_order_paid): the official resale only.

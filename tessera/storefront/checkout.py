@@ -22,6 +22,7 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
+from tessera.limits import services as limits
 from tessera.ratelimit.verification import verification_redirect
 from tessera.sale import services as sale
 from tessera.sale.choices import PlaceChoice
@@ -35,7 +36,9 @@ MODE_SEATS = "seats"
 
 def _public_session(session_id: int) -> Session:
     session = (
-        Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        limits.with_limits_flag(
+            Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        )
         .select_related("event", "layout__venue__city")
         .first()
     )
@@ -135,6 +138,7 @@ def buy(request, session_id: int):
                 choice=_choice(data, session),
                 now=now,
                 admission_pass=admission_pass,
+                buyer=limits.buyer_from_meta(request.META),
             )
         except DomainError as exc:
             form.add_error(None, str(exc.message))
