@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tessera.checkin",
     "tessera.aftersales",
     "tessera.transfers",
+    "tessera.passes",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -214,7 +215,16 @@ SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_sess
 SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
 
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
-ORDER_PAID_HOOKS: list[str] = ["tessera.aftersales.exchanges.complete_paid_exchange"]
+ORDER_PAID_HOOKS: list[str] = [
+    "tessera.aftersales.exchanges.complete_paid_exchange",
+    "tessera.passes.services.activate_paid_pass",
+]
+# Orders without a hold of their own (a pass: one hold per covered session) have their
+# places sold by these, called by ``orders.mark_order_paid`` as (order, lines, now); the
+# first that returns True sold them.
+ORDER_PLACE_SELLERS: list[str] = ["tessera.passes.services.sell_pass_places"]
+# The public keys of the passes covering a session, for the gates (tessera/passes).
+CHECKIN_PASS_KEYS: str = "tessera.passes.selectors.pass_keys_for_session"
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
 TRANSFER_GUARDS: list[str] = []
