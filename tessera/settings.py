@@ -224,7 +224,7 @@ ORDER_PAID_HOOKS: list[str] = [
 # first that returns True sold them.
 ORDER_PLACE_SELLERS: list[str] = ["tessera.passes.services.sell_pass_places"]
 # The public keys of the passes covering a session, for the gates (tessera/passes).
-CHECKIN_PASS_KEYS: str = "tessera.passes.selectors.pass_keys_for_session"
+CHECKIN_TRUSTED_ISSUERS: str = "tessera.passes.selectors.pass_keys_for_session"
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
 TRANSFER_GUARDS: list[str] = []

@@ -211,7 +211,7 @@ class Rules:
     has_lists: bool
     places: dict[int, tuple[int, int]] = field(default_factory=dict)  # unit -> (section, zone)
     places_complete: bool = False
-    # Pass keys trusted at this session (``settings.CHECKIN_PASS_KEYS``): kid -> public key.
+    # Pass keys trusted at this session (``settings.CHECKIN_TRUSTED_ISSUERS``): kid -> public key.
     pass_keys: dict[int, Ed25519PublicKey] = field(default_factory=dict)
     _ticket_keys: dict[int, bytes] = field(default_factory=dict)
 
@@ -284,8 +284,8 @@ def load_rules(session: Session, *, all_places: bool = True) -> Rules:
 
 def pass_keys_for_session(session: Session) -> dict[int, bytes]:
     """The public keys of the passes covering ``session`` (raw 32 bytes by pass key id),
-    from ``settings.CHECKIN_PASS_KEYS`` (the passes app sits above check-in)."""
-    path = getattr(django_settings, "CHECKIN_PASS_KEYS", "")
+    from ``settings.CHECKIN_TRUSTED_ISSUERS`` (the passes app sits above check-in)."""
+    path = getattr(django_settings, "CHECKIN_TRUSTED_ISSUERS", "")
     return import_string(path)(session) if path else {}
 
 

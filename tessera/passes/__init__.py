@@ -24,5 +24,5 @@ R  release a match (``services.release_match``): order → entry → attendance
    (``inventory.return_sold_places``) → the credit in the pass ledger (``PassCredit``).
 
 Credentials: ``tessera.tickets.pass_credentials`` (``TP1:``), signed with the product's
-``PassKey``; the gates learn the keys through ``settings.CHECKIN_PASS_KEYS``.
+``PassKey``; the gates learn the keys through ``settings.CHECKIN_TRUSTED_ISSUERS``.
 """

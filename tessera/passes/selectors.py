@@ -20,7 +20,7 @@ from tessera.tickets.services import credential_valid_until
 
 
 def pass_keys_for_session(session) -> dict[int, bytes]:
-    """``settings.CHECKIN_PASS_KEYS``: the public keys of every pass product covering
+    """``settings.CHECKIN_TRUSTED_ISSUERS``: the public keys of every pass product covering
     ``session``, by pass key id (raw 32-byte Ed25519)."""
     rows = PassKey.objects.filter(product__coverage__session=session).values_list(
         "kid", "public_key"

@@ -346,8 +346,8 @@ def sell_pass_places(*, order: Order, lines, now: datetime) -> bool:
     if pass_ is None:
         return False
     line_ids = {line.pk for line in lines}
-    for entry in PassEntry.objects.filter(sold_pass=pass_).select_related("hold").order_by(
-        "session_id"
+    for entry in (
+        PassEntry.objects.filter(sold_pass=pass_).select_related("hold").order_by("session_id")
     ):
         if entry.hold is None or entry.order_line_id not in line_ids:
             raise inventory.HoldLost(details={"order": order.number, "session": entry.session_id})
@@ -363,9 +363,7 @@ def activate_paid_pass(*, order: Order, payment, now: datetime) -> None:
     pass_ = Pass.objects.select_for_update().filter(order=order).first()
     if pass_ is None or pass_.status == PassStatus.ACTIVE:
         return
-    issued = dict(
-        Ticket.objects.filter(order_line__order=order).values_list("order_line_id", "id")
-    )
+    issued = dict(Ticket.objects.filter(order_line__order=order).values_list("order_line_id", "id"))
     entries = list(PassEntry.objects.filter(sold_pass=pass_))
     for entry in entries:
         entry.ticket_id = issued[entry.order_line_id]

@@ -80,9 +80,7 @@ def make_league(
 def buy_and_pay(league: League, *, user=None, now=NOW) -> tuple[Pass, str]:
     """A fan buys the league's pass and pays at the sandbox; (the pass, its QR text)."""
     user = user or make_buyer()
-    bought = services.buy_pass(
-        product_id=league.product.pk, user=user, provider="sandbox", now=now
-    )
+    bought = services.buy_pass(product_id=league.product.pk, user=user, provider="sandbox", now=now)
     pay_locally(payment_id=bought.payment.pk, now=now)
     sold = selectors.get_pass(user=user, pass_id=bought.sold_pass.pk)
     return sold, selectors.pass_credential(sold)

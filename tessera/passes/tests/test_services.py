@@ -66,9 +66,7 @@ def test_buying_takes_one_place_in_every_covered_session_and_paying_issues_the_t
     fan = make_buyer()
 
     # when the fan buys it
-    bought = services.buy_pass(
-        product_id=league.product.pk, user=fan, provider="sandbox", now=NOW
-    )
+    bought = services.buy_pass(product_id=league.product.pk, user=fan, provider="sandbox", now=NOW)
 
     # then one order awaits payment with a line in each session, its shares adding up
     order = bought.order
