@@ -81,6 +81,7 @@ def _mount_routers() -> None:
     from tessera.identities.api import router as identities_router
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
+    from tessera.passes.api import router as passes_router
     from tessera.payments.api import router as payments_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
@@ -105,6 +106,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", exchanges_router)
     api.add_router("/v1/", identities_router)
     api.add_router("/v1/", support_router)
+    api.add_router("/v1/", passes_router)
 
 
 _mount_routers()

@@ -33,6 +33,7 @@ urlpatterns = [
     path("exchanges/", include("tessera.aftersales.urls_exchanges")),
     path("", include("tessera.ops.urls")),  # /metrics, /health/live, /health/ready
     path("transfers/", include("tessera.transfers.urls")),
+    path("passes/", include("tessera.passes.urls")),
     path("help/", include("tessera.support.urls")),
     path("messages/", include("tessera.notifications.urls")),
     path("", include("tessera.storefront.urls")),

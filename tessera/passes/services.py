@@ -50,7 +50,8 @@ from tessera.passes.models import (
 )
 from tessera.payments import services as payments
 from tessera.payments.models import Payment
-from tessera.payments.providers import get_provider
+from tessera.payments.providers import get_provider, provider_names
+from tessera.payments.providers.base import UnknownProvider
 from tessera.tickets import services as tickets
 from tessera.tickets.models import Ticket
 from tessera.tickets.pass_credentials import MAX_ENTRIES
@@ -95,7 +96,7 @@ def create_product(
     )
     if problems:
         raise InvalidInput(problems[0], details={"problems": [str(p) for p in problems]})
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         product = PassProduct.objects.create(
             organization=organization,
             name=name,
@@ -163,6 +164,24 @@ def clean_product(
     return problems
 
 
+def ensure_product_key(*, product: PassProduct, now: datetime) -> PassKey:
+    """The product's signing key, made on first need (a product saved in the back office)."""
+    with transaction.atomic():
+        locked = PassProduct.objects.select_for_update().get(pk=product.pk)
+        key = PassKey.objects.filter(product=locked).order_by("-created_at").first()
+        if key is not None:
+            return key
+        key = _create_key(locked, now)
+        audit.record(
+            action="pass_product.key_created",
+            obj=locked,
+            organization_id=locked.organization_id,
+            now=now,
+            data={"kid": key.kid},
+        )
+        return key
+
+
 def _create_key(product: PassProduct, now: datetime) -> PassKey:
     private = Ed25519PrivateKey.generate()
     secret = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
@@ -223,10 +242,12 @@ def buy_pass(
     session without a place; nothing is held), UnknownProvider / ProviderUnavailable (before
     anything is written), ContactInvalid.
     """
+    if provider not in provider_names():  # the box office is not paid online
+        raise UnknownProvider()
     get_provider(provider)  # an unknown or unconfigured provider writes nothing
     email, _phone = orders.clean_contact(email=email, phone="")
     holder_name = " ".join((holder_name or "").split())[:80]
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         product = (
             PassProduct.objects.filter(pk=product_id, is_active=True)
             .select_related("organization")
@@ -241,7 +262,7 @@ def buy_pass(
             raise PassLimitReached(details={"limit": product.max_per_account})
         coverage = list(
             PassCoverage.objects.filter(product=product)
-            .select_related("session__event", "zone")
+            .select_related("session__event", "session__layout__venue", "zone")
             .order_by("session_id")
         )
         expires_at = now + _hold_time()
@@ -317,7 +338,8 @@ def _hold_time() -> timedelta:
 
 
 def _session_label(session: Session) -> str:
-    return f"{session.event.display_name} · {local_moment(session.starts_at)}"
+    zone = session.layout.venue.zone_info
+    return f"{session.event.display_name} · {local_moment(session.starts_at, zone)}"
 
 
 def _live_passes(product: PassProduct, user, now: datetime) -> int:
@@ -392,7 +414,7 @@ def release_match(*, pass_id: int, session_id: int, user, now: datetime) -> Pass
     Raises PassNotFound (not the user's), PassNotActive, MatchNotReleasable (not covered,
     released already, started, or entered with the pass).
     """
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         found = Pass.objects.filter(pk=pass_id, user=user).values_list("order_id", flat=True)
         order_id = found.first()
         if order_id is None:
