@@ -38,9 +38,13 @@ def make_league(
     credit_kind: str = CreditKind.PERCENT,
     credit_value: str = "50",
     max_per_account: int = 1,
+    now: datetime = NOW,
 ) -> League:
     """``matches`` sessions (home matches of one event, the last one of a second event at
-    another venue), one section each (zone A), plus a standing area GA when ``standing``."""
+    another venue), one section each (zone A), plus a standing area GA when ``standing``.
+    ``now``: the sale opened a day before it, the first match 51 days after it (pages read
+    the real clock, so browser tests pass the real time)."""
+    first_match = FIRST_MATCH + (now - NOW)
     organization = make_organization(name="星城足球俱乐部", name_en="Star City FC")
     home = make_event(organization=organization, name="星城主场", name_en="Star City home")
     cup = make_event(organization=organization, name="星城杯", name_en="Star City Cup")
@@ -53,12 +57,12 @@ def make_league(
                 seats_per_row=seats_per_row,
                 standing_capacity=2 if standing else 0,
                 event=cup if i == matches - 1 and matches > 1 else home,
-                starts_at=FIRST_MATCH + timedelta(days=7 * i),
-                now=NOW,
+                starts_at=first_match + timedelta(days=7 * i),
+                now=now,
             )
         )
     outsider = make_sale(
-        sections=1, rows=1, seats_per_row=2, event=home, starts_at=FIRST_MATCH, now=NOW
+        sections=1, rows=1, seats_per_row=2, event=home, starts_at=first_match, now=now
     )
     zone = "GA" if standing else "A"
     product = services.create_product(
@@ -66,13 +70,13 @@ def make_league(
         name="星城季票",
         name_en="Star City season ticket",
         price=Decimal(price),
-        sale_starts_at=NOW - timedelta(days=1),
-        sale_ends_at=FIRST_MATCH,
+        sale_starts_at=now - timedelta(days=1),
+        sale_ends_at=first_match,
         coverage=[(s.session, s.zones[zone]) for s in sales],
         max_per_account=max_per_account,
         credit_kind=credit_kind,
         credit_value=Decimal(credit_value),
-        now=NOW,
+        now=now,
     )
     return League(organization, sales, outsider, product)
 
