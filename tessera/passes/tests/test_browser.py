@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tessera.accounts.tests.factories import make_user
 from tessera.checkin import selectors as checkin_selectors
 from tessera.checkin import services as checkin
+from tessera.checkin.models import Scan
 from tessera.passes import selectors, services
 from tessera.passes.models import Pass, PassStatus
 from tessera.passes.tests.factories import buy_and_pay, make_league
@@ -155,3 +156,57 @@ def test_pass_pages_fit_and_are_captured(live_server, browser, artifacts_dir, la
             )
     finally:
         context.close()
+
+
+def scan(page, code: str) -> str:
+    """Type a code into the wedge input and press Enter, as a handheld scanner does."""
+    n = page.evaluate("window.__scans = (window.__scans || 0) + 1")
+    page.fill("#code", code)
+    page.press("#code", "Enter")
+    page.wait_for_function(
+        "([n]) => document.getElementById('result').dataset.seq === String(n)", arg=[n]
+    )
+    return page.get_attribute("#result", "data-reason")
+
+
+def test_an_offline_gate_phone_admits_the_pass_for_its_session_with_the_seat(
+    live_server, page, artifacts_dir
+):
+    # given a paid pass over three matches and a gate phone of the organizer
+    now = timezone.now()
+    league = make_league(matches=3, now=now)
+    sold, text = buy_and_pay(league, now=now)
+    second = league.sessions[1]
+    entry = sold.entries.get(session=second)
+    _device, token = checkin.register_device(
+        organization=league.organization, name="Gate phone", now=now
+    )
+
+    # when the phone downloads the second match and goes offline
+    page.goto(f"{live_server.url}/checkin/scanner/")
+    page.fill("#token", token)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#setup:not([hidden])")
+    page.select_option("#session", str(second.pk))
+    page.click("#load")
+    page.wait_for_selector("#scan:not([hidden])")
+    page.context.set_offline(True)
+
+    # then the pass is admitted there, showing its seat for that match, and only once
+    assert scan(page, text) == "valid"
+    with translation.override("zh-hans"):
+        place = checkin.place_text(
+            section=entry.order_line.section_name,
+            row=entry.order_line.row_label,
+            seat=entry.order_line.seat_label,
+        )
+    assert page.inner_text("#result-place") == place
+    page.screenshot(path=artifacts_dir / "pass-scanner-valid.png", full_page=True)
+    assert scan(page, text) == "already_entered"
+
+    # and back online, the scans sync and the server counts the entry for that ticket
+    page.context.set_offline(False)
+    page.wait_for_selector("#notice[data-synced='1']")
+    assert list(Scan.objects.filter(counted=True).values_list("session_id", "ticket_id")) == [
+        (second.pk, entry.ticket_id)
+    ]
