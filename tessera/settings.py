@@ -227,10 +227,13 @@ ORDER_PLACE_SELLERS: list[str] = ["tessera.passes.services.sell_pass_places"]
 CHECKIN_TRUSTED_ISSUERS: str = "tessera.passes.selectors.pass_keys_for_session"
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
-TRANSFER_GUARDS: list[str] = []
+TRANSFER_GUARDS: list[str] = ["tessera.passes.guards.refuse_pass_transfers"]
 # Checks a ticket must pass before its buyer gives it back by a refund or an exchange
 # (tessera/aftersales/services.py): not offered to or held by someone else.
-TICKET_RETURN_GUARDS: list[str] = ["tessera.transfers.guards.refuse_tickets_in_transfer"]
+TICKET_RETURN_GUARDS: list[str] = [
+    "tessera.transfers.guards.refuse_tickets_in_transfer",
+    "tessera.passes.guards.refuse_pass_tickets",
+]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]

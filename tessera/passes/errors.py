@@ -49,3 +49,12 @@ class MatchNotReleasable(DomainError):
         "This match cannot be released: it is not on the pass, was released already, has "
         "started, or the pass was used to enter it."
     )
+
+
+class PassTicket(DomainError):
+    code = "pass_ticket"
+    status = 409
+    default_message = _(
+        "This ticket is part of a pass: it cannot be refunded, exchanged or transferred on "
+        "its own. Release the match on the pass's page instead."
+    )

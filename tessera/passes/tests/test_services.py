@@ -381,3 +381,32 @@ def test_issue_tickets_of_an_ordinary_order_is_unchanged():
     order = make_paid_order(seats=2)
     issued = issue_tickets(order=order, now=NOW)
     assert {t.session_id for t in issued} == {order.session_id}
+
+
+def test_a_pass_ticket_is_neither_returned_nor_transferred_on_its_own():
+    from tessera.aftersales.services import run_ticket_return_guards
+    from tessera.passes.errors import PassTicket
+    from tessera.passes.guards import refuse_pass_transfers
+
+    league = make_league(matches=2)
+    sold, _text = buy_and_pay(league)
+    entry = sold.entries.all()[0]
+    with pytest.raises(PassTicket):
+        run_ticket_return_guards([entry.ticket_id], now=NOW)
+    with pytest.raises(PassTicket):
+        refuse_pass_transfers(
+            ticket=entry.ticket,
+            session=entry.session,
+            sender=sold.user,
+            recipient=None,
+            step="send",
+            now=NOW,
+        )
+    # an ordinary ticket passes the pass guards (here, one of an ordinary order)
+    from tessera.tickets.tests.factories import make_paid_order
+
+    ordinary = issue_tickets(order=make_paid_order(seats=1), now=NOW)[0]
+    run_ticket_return_guards([ordinary.pk], now=NOW)
+    refuse_pass_transfers(
+        ticket=ordinary, session=ordinary.session, sender=None, recipient=None, step="send", now=NOW
+    )
