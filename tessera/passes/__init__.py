@@ -23,6 +23,9 @@ R  release a match (``services.release_match``): order → entry → attendance
    session is refused at the gate) → the place back on sale
    (``inventory.return_sold_places``) → the credit in the pass ledger (``PassCredit``).
 
+A pass's tickets are neither refunded, exchanged nor transferred one by one
+(``guards``: ``settings.TICKET_RETURN_GUARDS``, ``settings.TRANSFER_GUARDS``).
+
 Credentials: ``tessera.tickets.pass_credentials`` (``TP1:``), signed with the product's
 ``PassKey``; the gates learn the keys through ``settings.CHECKIN_TRUSTED_ISSUERS``.
 """
