@@ -18,8 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tessera.core import clock
 from tessera.core.dates import local_moment
 from tessera.core.errors import DomainError
+from tessera.orders.models import OrderStatus
 from tessera.passes import selectors, services
 from tessera.passes.models import CreditKind, EntryStatus, PassStatus
+from tessera.payments.models import Payment, PaymentStatus
 from tessera.tickets.qr import qr_svg_inline
 
 _MAX_ID = 2**63 - 1
@@ -162,10 +164,24 @@ def pass_detail(request, pass_id: int):
                 and e.session.starts_at > now,
             }
         )
+    pay_url, is_lapsed = "", False
+    if sold.status == PassStatus.PENDING:
+        order = sold.order
+        if order.status == OrderStatus.PENDING_PAYMENT and order.expires_at > now:
+            payment = (
+                Payment.objects.filter(order=order, status=PaymentStatus.CREATED)
+                .order_by("-created_at")
+                .first()
+            )
+            pay_url = payment.cashier_url if payment else ""
+        else:
+            is_lapsed = True
     return render(
         request,
         "passes/pass.html",
         {
+            "pay_url": pay_url,
+            "is_lapsed": is_lapsed,
             "sold": sold,
             "entries": entries,
             "qr": qr_svg_inline(credential, title=_("Pass QR code")) if credential else "",

@@ -156,3 +156,37 @@ def test_an_organizer_defines_a_pass_in_the_back_office_and_it_gets_its_key(leag
     product = PassProduct.objects.get(name_en="Cup pass")
     assert product.coverage.count() == 2
     assert PassKey.objects.filter(product=product).count() == 1
+
+
+def test_an_unpaid_pass_can_be_paid_from_its_page_and_its_order_page_works(league):
+    from tessera.passes import services
+
+    fan = make_buyer()
+    bought = services.buy_pass(
+        product_id=league.product.pk, user=fan, provider="sandbox", now=timezone.now()
+    )
+    client = signed_in(fan)
+    order_page = client.get(f"/orders/{bought.order.number}/")
+    assert order_page.status_code == 200
+    assert f"/passes/mine/{bought.sold_pass.pk}/" in order_page.content.decode()
+    html = client.get(f"/passes/mine/{bought.sold_pass.pk}/").content.decode()
+    assert 'id="pay-link"' in html and "/pay/sandbox/" in html
+    assert 'id="pass-qr"' not in html
+
+
+def test_a_pass_not_paid_in_time_says_so(league):
+    from datetime import timedelta
+
+    from tessera.passes import services
+
+    fan = make_buyer()
+    bought = services.buy_pass(
+        product_id=league.product.pk,
+        user=fan,
+        provider="sandbox",
+        now=timezone.now() - timedelta(hours=1),
+    )
+    client = signed_in(fan)
+    assert client.get(f"/orders/{bought.order.number}/").status_code == 200
+    html = client.get(f"/passes/mine/{bought.sold_pass.pk}/").content.decode()
+    assert 'id="pass-lapsed"' in html and 'id="pay-link"' not in html
