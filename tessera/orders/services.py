@@ -296,13 +296,21 @@ def place_exchange_order(
 
 
 def place_pass_order(
-    *, holds: list[Hold], user, prices: list[Decimal], currency: str, email: str, now: datetime
+    *,
+    holds: list[Hold],
+    user,
+    prices: list[Decimal],
+    currency: str,
+    email: str,
+    attendee_name: str = "",
+    now: datetime,
 ) -> Order:
     """One order for a pass: a line for the one place of each of ``holds`` (one hold per
     covered session, as ``inventory.hold_for_pass`` makes them), priced ``prices`` (the pass's
-    price shared among its sessions). The order has no hold of its own: its places are sold
-    by the pass's ``settings.ORDER_PLACE_SELLERS`` when it is paid. Its session is the
-    first covered one. Runs inside the caller's transaction."""
+    price shared among its sessions), each in the name of the pass's holder
+    (``attendee_name``). The order has no hold of its own: its places are sold by the pass's
+    ``settings.ORDER_PLACE_SELLERS`` when it is paid. Its session is the first covered one.
+    Runs inside the caller's transaction."""
     locks.require_transaction()
     if not holds or len(prices) != len(holds):
         raise InvalidInput(_("A pass order needs one price per covered session."))
@@ -348,6 +356,7 @@ def place_pass_order(
                 zone_name=u.zone.display_name,
                 price=round_money(by_session[u.session_id], currency),
                 currency=currency,
+                attendee_name=attendee_name[:80],
             )
             for u in units
         ]

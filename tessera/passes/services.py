@@ -290,7 +290,9 @@ def buy_pass(
                     },
                     details={"session": covered.session_id, "zone": covered.zone_id},
                 ) from None
+        holder_name = holder_name or user.get_full_name() or user.get_username()
         order = orders.place_pass_order(
+            attendee_name=holder_name,
             holds=holds,
             user=user,
             prices=shares(product.price, len(holds), product.currency),
@@ -302,7 +304,7 @@ def buy_pass(
             product=product,
             user=user,
             order=order,
-            holder_name=holder_name or user.get_full_name() or user.get_username(),
+            holder_name=holder_name,
             created_at=now,
         )
         lines = {line.unit_id: line for line in order.lines.all()}
@@ -390,7 +392,6 @@ def activate_paid_pass(*, order: Order, payment, now: datetime) -> None:
     for entry in entries:
         entry.ticket_id = issued[entry.order_line_id]
     PassEntry.objects.bulk_update(entries, ["ticket"])
-    Ticket.objects.filter(pk__in=issued.values()).update(holder_name=pass_.holder_name)
     pass_.status = PassStatus.ACTIVE
     pass_.activated_at = now
     pass_.save(update_fields=["status", "activated_at"])

@@ -88,6 +88,7 @@ def test_buying_takes_one_place_in_every_covered_session_and_paying_issues_the_t
     assert sold.status == PassStatus.ACTIVE
     tickets = Ticket.objects.filter(order_line__order=order)
     assert sorted(t.session_id for t in tickets) == sorted(s.pk for s in league.sessions)
+    assert {t.holder_name for t in tickets} == {sold.holder_name} != {""}
     for session in league.sessions:
         assert InventoryUnit.objects.filter(session=session, status=UnitStatus.SOLD).count() == 1
     assert Order.objects.get(pk=order.pk).status == OrderStatus.FULFILLED
