@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from tessera.catalog.models import PriceZone, Session
+from tessera.catalog.models import EventStatus, PriceZone, Session, SessionStatus
 from tessera.checkin import services as checkin
 from tessera.core import audit, locks
 from tessera.core.dates import local_moment
@@ -265,6 +265,18 @@ def buy_pass(
             .select_related("session__event", "session__layout__venue", "zone")
             .order_by("session_id")
         )
+        for covered in coverage:
+            session = covered.session
+            if (
+                session.status == SessionStatus.CANCELLED
+                or session.event.status != EventStatus.PUBLISHED
+                or session.starts_at <= now
+            ):
+                raise PassNotOnSale(
+                    _("%(session)s is cancelled or over: this pass is no longer sold.")
+                    % {"session": _session_label(session)},
+                    details={"session": session.pk},
+                )
         expires_at = now + _hold_time()
         holds = []
         for covered in coverage:

@@ -411,3 +411,17 @@ def test_a_pass_ticket_is_neither_returned_nor_transferred_on_its_own():
     refuse_pass_transfers(
         ticket=ordinary, session=ordinary.session, sender=None, recipient=None, step="send", now=NOW
     )
+
+
+def test_a_pass_with_a_cancelled_session_is_not_sold():
+    from tessera.catalog.models import SessionStatus
+
+    league = make_league(matches=2)
+    league.sessions[1].status = SessionStatus.CANCELLED
+    league.sessions[1].save(update_fields=["status"])
+    with pytest.raises(PassNotOnSale) as refused:
+        services.buy_pass(
+            product_id=league.product.pk, user=make_buyer(), provider="sandbox", now=NOW
+        )
+    assert refused.value.details == {"session": league.sessions[1].pk}
+    assert not Hold.objects.exists() and not Order.objects.exists()
