@@ -212,7 +212,10 @@ SESSION_CHANGE_BATCH_ORDERS = int(os.environ.get("TESSERA_SESSION_CHANGE_BATCH_O
 SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_session_change"
 
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
-SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
+SESSION_CANCEL_GUARDS: list[str] = [
+    "tessera.aftersales.services.refuse_sessions_with_paid_orders",
+    "tessera.passes.guards.refuse_sessions_with_passes",
+]
 
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
 ORDER_PAID_HOOKS: list[str] = [

@@ -58,3 +58,12 @@ class PassTicket(DomainError):
         "This ticket is part of a pass: it cannot be refunded, exchanged or transferred on "
         "its own. Release the match on the pass's page instead."
     )
+
+
+class SessionHasPasses(DomainError):
+    code = "session_has_passes"
+    status = 409
+    default_message = _(
+        "Passes cover this session: it cannot be cancelled until their holders have "
+        "released it or the passes are dealt with."
+    )

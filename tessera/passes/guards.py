@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tessera.passes.errors import PassTicket
-from tessera.passes.models import PassEntry
+from tessera.passes.errors import PassTicket, SessionHasPasses
+from tessera.passes.models import EntryStatus, PassEntry, PassStatus
 
 
 def refuse_pass_tickets(*, ticket_ids, now: datetime) -> None:
@@ -23,3 +23,16 @@ def refuse_pass_transfers(*, ticket, session, sender, recipient, step: str, now)
     """``settings.TRANSFER_GUARDS``: a pass's ticket is not transferred on its own."""
     if PassEntry.objects.filter(ticket_id=ticket.pk).exists():
         raise PassTicket(details={"tickets": [ticket.pk]})
+
+
+def refuse_sessions_with_passes(*, session) -> None:
+    """``settings.SESSION_CANCEL_GUARDS``: a session that live passes cover is not cancelled
+    (neither plainly nor by an after-sales change, whose job refunds orders by their first
+    session): the passes' holders release the match, or the passes are dealt with first."""
+    covered = PassEntry.objects.filter(
+        session_id=session.pk,
+        status=EntryStatus.ACTIVE,
+        sold_pass__status__in=[PassStatus.ACTIVE, PassStatus.PENDING],
+    ).count()
+    if covered:
+        raise SessionHasPasses(details={"passes": covered})

@@ -425,3 +425,20 @@ def test_a_pass_with_a_cancelled_session_is_not_sold():
         )
     assert refused.value.details == {"session": league.sessions[1].pk}
     assert not Hold.objects.exists() and not Order.objects.exists()
+
+
+def test_a_session_that_passes_cover_is_not_cancelled():
+    from tessera.catalog.services import cancel_session
+    from tessera.passes.errors import SessionHasPasses
+
+    league = make_league(matches=2)
+    sold, _text = buy_and_pay(league)
+    second = league.sessions[1]  # not the order's own session
+    with pytest.raises(SessionHasPasses):
+        cancel_session(session=second, actor=None, now=NOW)
+    second.refresh_from_db()
+    assert second.status != "cancelled"
+    services.release_match(pass_id=sold.pk, session_id=second.pk, user=sold.user, now=NOW)
+    cancel_session(session=second, actor=None, now=NOW)
+    second.refresh_from_db()
+    assert second.status == "cancelled"
