@@ -24,7 +24,8 @@ R  release a match (``services.release_match``): order → entry → attendance
    (``inventory.return_sold_places``) → the credit in the pass ledger (``PassCredit``).
 
 A pass's tickets are neither refunded, exchanged nor transferred one by one
-(``guards``: ``settings.TICKET_RETURN_GUARDS``, ``settings.TRANSFER_GUARDS``).
+(``guards``: ``settings.TICKET_RETURN_GUARDS``, ``settings.TRANSFER_GUARDS``), and a
+session that live passes cover is not cancelled (``settings.SESSION_CANCEL_GUARDS``).
 
 Credentials: ``tessera.tickets.pass_credentials`` (``TP1:``), signed with the product's
 ``PassKey``; the gates learn the keys through ``settings.CHECKIN_TRUSTED_ISSUERS``.
