@@ -74,11 +74,14 @@ INSTALLED_APPS = [
     "tessera.checkin",
     "tessera.aftersales",
     "tessera.transfers",
+    "tessera.resale",
+    "tessera.waitlist",
     "tessera.passes",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
     "tessera.notifications",
+    "tessera.ratelimit",
     "tessera.demo",
 ]
 
@@ -89,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "tessera.core.inputguard.InputGuardMiddleware",
+    "tessera.core.device.DeviceCookieMiddleware",
+    "tessera.ratelimit.limits.RateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -203,7 +208,9 @@ PERIODIC_TASKS = [
     "tessera.payments.tasks.daily_ledger_check",
     "tessera.core.tasks.requeue_abandoned_tasks",
     "tessera.transfers.tasks.expire_transfers",
+    "tessera.resale.tasks.withdraw_stale_listings",
     "tessera.notifications.tasks.derive_messages",
+    "tessera.waitlist.tasks.settle_waitlist_offers",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -220,26 +227,44 @@ SESSION_CANCEL_GUARDS: list[str] = [
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
 ORDER_PAID_HOOKS: list[str] = [
     "tessera.aftersales.exchanges.complete_paid_exchange",
+    "tessera.resale.services.complete_resale",
     "tessera.passes.services.activate_paid_pass",
 ]
-# Orders without a hold of their own (a pass: one hold per covered session) have their
-# places sold by these, called by ``orders.mark_order_paid`` as (order, lines, now); the
-# first that returns True sold them.
+# Apps that hand places already sold over to the lines of an order without a hold, when it
+# is paid (tessera/orders/services.py mark_order_paid): the official resale only.
+SOLD_PLACE_HANDOVERS: list[str] = ["tessera.resale.services.hand_over_resold_place"]
+# Orders without a hold of their own (a pass: one hold per covered session) whose places
+# are held, not sold: sold by these, called by ``orders.mark_order_paid`` as (order, lines,
+# now); the first that returns True sold them.
 ORDER_PLACE_SELLERS: list[str] = ["tessera.passes.services.sell_pass_places"]
 # The public keys of the passes covering a session, for the gates (tessera/passes).
 CHECKIN_TRUSTED_ISSUERS: str = "tessera.passes.selectors.pass_keys_for_session"
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
-TRANSFER_GUARDS: list[str] = ["tessera.passes.guards.refuse_pass_transfers"]
+TRANSFER_GUARDS: list[str] = [
+    "tessera.resale.guards.refuse_listed_transfer",
+    "tessera.passes.guards.refuse_pass_transfers",
+]
 # Checks a ticket must pass before its buyer gives it back by a refund or an exchange
 # (tessera/aftersales/services.py): not offered to or held by someone else.
 TICKET_RETURN_GUARDS: list[str] = [
     "tessera.transfers.guards.refuse_tickets_in_transfer",
+    "tessera.resale.guards.refuse_listed_tickets",
     "tessera.passes.guards.refuse_pass_tickets",
 ]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
-HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]
+HOLD_GUARDS: list[str] = [
+    # the waiting list's guard wraps the waiting room's: a waiting-list offer's hold passes
+    "tessera.waitlist.guards.require_admission_or_offer",
+    # sessions with a VerificationRequirement: a verified phone or email first
+    "tessera.ratelimit.verification.require_verified_contact",
+]
+# Called with (session_id, now) inside the transaction that freed places of a session
+# (tessera/inventory/services.py): the waiting list offers them to its fans first.
+PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
+# How long a waiting-list offer holds its places for the fan (tessera/waitlist).
+WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Binds one attendee identity to each line of a real-name session's order, inside the
 # order's transaction (tessera.identities).
 REAL_NAME_BINDER = "tessera.identities.services.bind_identities"
@@ -381,6 +406,34 @@ TWO_FACTOR_REQUIRED_FOR_OPERATORS = True
 # Behind a reverse proxy: the request header that carries the client's address as the proxy
 # saw it (e.g. HTTP_X_REAL_IP); empty: the connection's address.
 CLIENT_IP_HEADER = os.environ.get("TESSERA_CLIENT_IP_HEADER", "")
+
+# --- rate limits (tessera/ratelimit) -----------------------------------------------------
+# Token buckets per action and scope: (refills per minute, burst). Scopes: ip (an IPv6 /64 is
+# one address), device (core.device.device_key), account. Sized so that a genuine fan never
+# meets them (holding, releasing and holding again a few times a minute passes), while a
+# script repeating an action many times a second is refused with 429 and Retry-After. One
+# address may be a carrier's gateway for thousands of phones: the ip scope is wide.
+# TESSERA_RATELIMITS (JSON, same shape) overrides per action and scope; the action "*"
+# applies to every action, and null turns a scope off, e.g. {"*": {"ip": null}}.
+RATELIMIT_ENABLED = os.environ.get("TESSERA_RATELIMIT", "1") != "0"
+# redis | database | memory; default: redis when TESSERA_REDIS_URL is set, else database.
+# The database backend costs one write statement per checked request (docs/architecture.md).
+RATELIMIT_BACKEND = os.environ.get("TESSERA_RATELIMIT_BACKEND", "")
+RATELIMIT_REDIS_PREFIX = "tessera:rl"
+RATELIMITS: dict = {
+    "sign_in": {"ip": (60, 60), "device": (20, 20), "account": (20, 20)},
+    "sign_up": {"ip": (30, 30), "device": (6, 6)},
+    "queue_join": {"ip": (1200, 600), "device": (30, 20), "account": (30, 20)},
+    "hold": {"ip": (1200, 600), "device": (40, 30), "account": (40, 30)},
+    "checkout": {"ip": (1200, 600), "device": (40, 30), "account": (40, 30)},
+    "payment": {"ip": (1200, 600), "device": (40, 30), "account": (40, 30)},
+    "verify_send": {"account": (3, 3), "ip": (60, 60)},
+    "verify_confirm": {"account": (30, 20)},
+}
+for _action, _scopes in json.loads(os.environ.get("TESSERA_RATELIMITS") or "{}").items():
+    RATELIMITS.setdefault(_action, {}).update(_scopes)
+# Called by the layers that answer ahead of Django's middleware (sale fast lane, queue status).
+RATELIMIT_CHECK = "tessera.ratelimit.limits.refusal"
 
 # --- email -------------------------------------------------------------------------------
 # Messages go through the outbox (tessera/notifications). With TESSERA_EMAIL_HOST set they

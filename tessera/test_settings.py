@@ -23,3 +23,6 @@ CACHES = {
 # The back-office tests sign operators in without an authenticator; the two-step sign-in
 # tests turn the requirement on (tessera/accounts/tests/test_two_factor.py).
 TWO_FACTOR_REQUIRED_FOR_OPERATORS = False
+# Rate limits are off for the suite (many tests sign in, hold and buy from one address in a
+# row); tessera/ratelimit/tests turn them on with their own buckets and backends.
+RATELIMIT_ENABLED = False

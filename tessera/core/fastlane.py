@@ -189,7 +189,8 @@ def json_answer(status: int, data, headers: list[tuple[str, str]] | None = None)
 
 
 def error_answer(exc: DomainError) -> Answer:
-    return json_answer(exc.status, {"error": exc.as_dict()})
+    headers = list(getattr(exc, "headers", {}).items())  # e.g. Retry-After of a 429
+    return json_answer(exc.status, {"error": exc.as_dict()}, headers or None)
 
 
 def validation_answer(exc: ValidationError, *, prefix: str = "body.payload") -> Answer:

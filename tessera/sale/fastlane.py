@@ -8,6 +8,8 @@ any request the lane does not take (another method, a malformed path).
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.utils.module_loading import import_string
@@ -61,9 +63,23 @@ def _signed_in(request):
     return user
 
 
+@cache
+def _rate_limit_check():
+    return import_string(settings.RATELIMIT_CHECK) if settings.RATELIMIT_CHECK else None
+
+
+def _rate_limited(environ, action: str, *, account=None) -> None:
+    """The rate limits Django's middleware would apply (``settings.RATELIMIT_CHECK``)."""
+    check = _rate_limit_check()
+    refused = check(environ, action, account=account) if check is not None else None
+    if refused is not None:
+        raise refused
+
+
 def checkout(request: fastlane.FastRequest) -> fastlane.Answer:
     django_request = request.django_request()
     user = _signed_in(django_request)
+    _rate_limited(request.environ, "checkout", account=user.pk)
     payload = api.CheckoutIn.model_validate(request.json())
     code, body = api.run_checkout(django_request, user, int(request.args["session_id"]), payload)
     return fastlane.json_answer(code, body)

@@ -22,6 +22,7 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
+from tessera.ratelimit.verification import verification_redirect
 from tessera.sale import services as sale
 from tessera.sale.choices import PlaceChoice
 from tessera.venues.models import SectionKind
@@ -119,6 +120,8 @@ def buy(request, session_id: int):
     session = _public_session(session_id)
     if redirect_to_queue := waitingroom_redirect(request, session):
         return redirect_to_queue
+    if redirect_to_verify := verification_redirect(request, session):
+        return redirect_to_verify
     form = BuyForm(
         request.POST or None, initial={"quantity": min(2, session.max_tickets_per_order)}
     )
@@ -137,15 +140,19 @@ def buy(request, session_id: int):
             form.add_error(None, str(exc.message))
         else:
             return redirect("storefront:checkout", hold_id=hold.pk)
+    zones = _zone_rows(session, now)
+    is_on_sale = session.is_on_sale(now)
     return render(
         request,
         "storefront/buy.html",
         {
             "session": session,
             "form": form,
-            "zones": _zone_rows(session, now),
+            "zones": zones,
             "now": now,
-            "is_on_sale": session.is_on_sale(now),
+            "is_on_sale": is_on_sale,
+            # every zone gone: the waiting list is offered (tessera.waitlist)
+            "is_sold_out": is_on_sale and bool(zones) and not any(z["free"] for z in zones),
         },
     )
 

@@ -565,8 +565,10 @@ def test_event_page_with_80_sections_takes_a_handful_of_queries(
 
     # when the event page is rendered: event, tags, artists, sessions, zones, sections,
     # zone assignments (aggregated), the next date's after-sales policy, the sessions'
-    # changes (after-sales: cancelled, postponed) = 9 queries whatever the number of sections
-    with django_assert_num_queries(9):
+    # changes (after-sales: cancelled, postponed), the event's resale policies, which
+    # sessions are sold out (the waiting list's link) = 11 queries whatever the number of
+    # sections
+    with django_assert_num_queries(11):
         response = client.get("/events/big-night/", **EN)
 
     # then each session's overview has 80 polygons, 79 coloured and one grey
