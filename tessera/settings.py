@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "tessera.transfers",
     "tessera.resale",
     "tessera.waitlist",
+    "tessera.passes",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -219,25 +220,39 @@ SESSION_CHANGE_BATCH_ORDERS = int(os.environ.get("TESSERA_SESSION_CHANGE_BATCH_O
 SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_session_change"
 
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
-SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
+SESSION_CANCEL_GUARDS: list[str] = [
+    "tessera.aftersales.services.refuse_sessions_with_paid_orders",
+    "tessera.passes.guards.refuse_sessions_with_passes",
+]
 
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
 ORDER_PAID_HOOKS: list[str] = [
     "tessera.aftersales.exchanges.complete_paid_exchange",
     "tessera.resale.services.complete_resale",
     "tessera.limits.services.refuse_over_payer_limit",
+    "tessera.passes.services.activate_paid_pass",
 ]
 # Apps that hand places already sold over to the lines of an order without a hold, when it
 # is paid (tessera/orders/services.py mark_order_paid): the official resale only.
 SOLD_PLACE_HANDOVERS: list[str] = ["tessera.resale.services.hand_over_resold_place"]
+# Orders without a hold of their own (a pass: one hold per covered session) whose places
+# are held, not sold: sold by these, called by ``orders.mark_order_paid`` as (order, lines,
+# now); the first that returns True sold them.
+ORDER_PLACE_SELLERS: list[str] = ["tessera.passes.services.sell_pass_places"]
+# The public keys of the passes covering a session, for the gates (tessera/passes).
+CHECKIN_TRUSTED_ISSUERS: str = "tessera.passes.selectors.pass_keys_for_session"
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
-TRANSFER_GUARDS: list[str] = ["tessera.resale.guards.refuse_listed_transfer"]
+TRANSFER_GUARDS: list[str] = [
+    "tessera.resale.guards.refuse_listed_transfer",
+    "tessera.passes.guards.refuse_pass_transfers",
+]
 # Checks a ticket must pass before its buyer gives it back by a refund or an exchange
 # (tessera/aftersales/services.py): not offered to or held by someone else.
 TICKET_RETURN_GUARDS: list[str] = [
     "tessera.transfers.guards.refuse_tickets_in_transfer",
     "tessera.resale.guards.refuse_listed_tickets",
+    "tessera.passes.guards.refuse_pass_tickets",
 ]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).

@@ -36,6 +36,7 @@ urlpatterns = [
     path("transfers/", include("tessera.transfers.urls")),
     path("resale/", include("tessera.resale.urls")),
     path("waitlist/", include("tessera.waitlist.urls")),
+    path("passes/", include("tessera.passes.urls")),
     path("help/", include("tessera.support.urls")),
     path("messages/", include("tessera.notifications.urls")),
     path("", include("tessera.storefront.urls")),

@@ -11,7 +11,12 @@ from django.db.models.functions import TruncMinute
 
 from tessera.catalog.models import Session
 from tessera.checkin.models import CheckinList, Direction, Gate, Presence, Scan
-from tessera.checkin.services import place_text, rotation_secret, settings_for
+from tessera.checkin.services import (
+    pass_keys_for_session,
+    place_text,
+    rotation_secret,
+    settings_for,
+)
 from tessera.core.i18n import localized
 from tessera.identities.models import LineIdentity
 from tessera.tickets.models import Ticket, TicketStatus
@@ -111,6 +116,11 @@ def device_bundle(*, session: Session, include_names: bool, now: datetime) -> di
         },
         "keys": [
             {"kid": k.kid, "public_key": _b64(k.public_key)} for k in list_signing_keys(session)
+        ],
+        # Keys of the passes covering this session (docs/ticket-credential.md, ``TP1``).
+        "pass_keys": [
+            {"kid": kid, "public_key": _b64(raw)}
+            for kid, raw in sorted(pass_keys_for_session(session).items())
         ],
         "revocations": sorted([t, v] for t, v in revocation_list(session)),
         "rotation_key": _b64(rotation) if rotation else None,

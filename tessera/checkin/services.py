@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +39,7 @@ from tessera.core import audit, locks
 from tessera.core.errors import DomainError, InvalidInput, NotFound
 from tessera.core.i18n import localized
 from tessera.inventory.models import InventoryUnit
-from tessera.tickets import credentials
+from tessera.tickets import credentials, pass_credentials
 from tessera.tickets.models import KeyPurpose, SessionKey, Ticket, TicketStatus
 from tessera.tickets.selectors import public_keys_for_session, revocation_list
 
@@ -209,6 +211,8 @@ class Rules:
     has_lists: bool
     places: dict[int, tuple[int, int]] = field(default_factory=dict)  # unit -> (section, zone)
     places_complete: bool = False
+    # Pass keys trusted at this session (``settings.CHECKIN_TRUSTED_ISSUERS``): kid -> public key.
+    pass_keys: dict[int, Ed25519PublicKey] = field(default_factory=dict)
     _ticket_keys: dict[int, bytes] = field(default_factory=dict)
 
     def place(self, unit_id: int) -> tuple[int, int] | None:
@@ -271,7 +275,18 @@ def load_rules(session: Session, *, all_places: bool = True) -> Rules:
         has_lists=bool(lists),
         places=places,
         places_complete=bool(lists) and all_places,
+        pass_keys={
+            kid: Ed25519PublicKey.from_public_bytes(raw)
+            for kid, raw in pass_keys_for_session(session).items()
+        },
     )
+
+
+def pass_keys_for_session(session: Session) -> dict[int, bytes]:
+    """The public keys of the passes covering ``session`` (raw 32 bytes by pass key id),
+    from ``settings.CHECKIN_TRUSTED_ISSUERS`` (the passes app sits above check-in)."""
+    path = getattr(django_settings, "CHECKIN_TRUSTED_ISSUERS", "")
+    return import_string(path)(session) if path else {}
 
 
 @dataclass(frozen=True)
@@ -298,15 +313,28 @@ def judge_code(
     if rotating is not None:
         text, code = rotating
     try:
-        payload = credentials.verify(
-            text,
-            public_keys=rules.public_keys,
-            is_revoked=rules.is_revoked,
-            now=now,
-            leeway=CLOCK_LEEWAY,
-        )
+        if text.startswith(pass_credentials.PREFIX):
+            # A pass: its entry for this session, judged from here on as that ticket.
+            payload = pass_credentials.verify_for_session(
+                text,
+                session_id=rules.session_id,
+                pass_keys=rules.pass_keys,
+                is_revoked=rules.is_revoked,
+                now=now,
+                leeway=CLOCK_LEEWAY,
+            )
+        else:
+            payload = credentials.verify(
+                text,
+                public_keys=rules.public_keys,
+                is_revoked=rules.is_revoked,
+                now=now,
+                leeway=CLOCK_LEEWAY,
+            )
     except credentials.CredentialError as exc:
         return Verdict(exc.reason)
+    except pass_credentials.NotForSession:
+        return Verdict(WRONG_SESSION)
     if payload.session_id != rules.session_id:
         return Verdict(WRONG_SESSION, payload)
     settings = rules.settings

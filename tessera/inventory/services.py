@@ -1075,3 +1075,35 @@ def hand_over_sold_place(
         now=now,
         data={"unit": unit.pk, "from_line": from_line_id, "to_line": to_line_id},
     )
+
+
+def hold_for_pass(*, session: Session, user, zone: PriceZone, expires_at: datetime, now: datetime):
+    """One place of ``zone`` (a seat or a standing place of the open pool) held for a pass
+    buyer until ``expires_at``. Runs inside the pass purchase's transaction, which holds
+    every covered session's place or none: a session without a free place in the zone
+    raises PlacesUnavailable and the caller's transaction rolls back whole. The pass's
+    on-sale window and limit replace the session's (checked by the caller).
+    """
+    locks.require_transaction()
+    if zone.session_id != session.pk:
+        raise ScopeInvalid(details={"zone": zone.pk})
+    hold = Hold.objects.create(
+        session=session,
+        user=user,
+        channel=None,
+        quantity=1,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    candidates = (
+        InventoryUnit.objects.filter(session=session, zone=zone, channel__isnull=True)
+        .filter(holdable(now))
+        .order_by("id")
+    )
+    taken = _take_first(hold=hold, candidates=candidates, quantity=1, now=now)
+    if taken is None:
+        raise PlacesUnavailable(details={"session": session.pk, "zone": zone.pk})
+    Hold.objects.filter(pk=hold.pk).update(status=HoldStatus.ORDERED)
+    hold.status = HoldStatus.ORDERED
+    _audit_hold(hold, unit_ids=taken, how="pass", now=now)
+    return hold

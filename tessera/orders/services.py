@@ -24,7 +24,7 @@ from tessera.core import audit, locks
 from tessera.core.errors import DomainError, InvalidInput, NotFound
 from tessera.core.money import round_money
 from tessera.inventory import services as inventory
-from tessera.inventory.models import Hold, HoldStatus, UnitStatus
+from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, UnitStatus
 from tessera.orders import changes
 from tessera.orders.models import (
     LedgerEntry,
@@ -295,6 +295,83 @@ def place_exchange_order(
     return order
 
 
+def place_pass_order(
+    *,
+    holds: list[Hold],
+    user,
+    prices: list[Decimal],
+    currency: str,
+    email: str,
+    attendee_name: str = "",
+    now: datetime,
+) -> Order:
+    """One order for a pass: a line for the one place of each of ``holds`` (one hold per
+    covered session, as ``inventory.hold_for_pass`` makes them), priced ``prices`` (the pass's
+    price shared among its sessions), each in the name of the pass's holder
+    (``attendee_name``). The order has no hold of its own: its places are sold by the pass's
+    ``settings.ORDER_PLACE_SELLERS`` when it is paid. Its session is the first covered one.
+    Runs inside the caller's transaction."""
+    locks.require_transaction()
+    if not holds or len(prices) != len(holds):
+        raise InvalidInput(_("A pass order needs one price per covered session."))
+    units = list(
+        InventoryUnit.objects.filter(hold__in=holds, status=UnitStatus.HELD)
+        .select_related("zone", "section", "seat__row")
+        .order_by("session_id", "id")
+    )
+    if len(units) != len(holds):
+        raise HoldNotUsable
+    total = round_money(sum(prices, Decimal(0)), currency)
+    expires_at = min(h.expires_at for h in holds)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    number=new_order_number(now),
+                    user=user,
+                    session_id=units[0].session_id,
+                    hold=None,
+                    total=total,
+                    currency=currency,
+                    email=email or user.email,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            break
+        except IntegrityError:  # number collision: draw again
+            continue
+    else:  # pragma: no cover - 31^6 numbers a day
+        raise DomainError(_("Could not allocate an order number; please retry."))
+    by_session = {h.session_id: price for h, price in zip(holds, prices, strict=True)}
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                unit=u,
+                zone=u.zone,
+                section_code=u.section.code,
+                section_name=u.section.display_name,
+                row_label=u.seat.row.label if u.seat else "",
+                seat_label=u.seat.label if u.seat else "",
+                zone_name=u.zone.display_name,
+                price=round_money(by_session[u.session_id], currency),
+                currency=currency,
+                attendee_name=attendee_name[:80],
+            )
+            for u in units
+        ]
+    )
+    audit.record(
+        action="order.placed",
+        obj=order,
+        actor=user,
+        now=now,
+        organization_id=holds[0].session.event.organization_id,
+        data={"total": str(total), "places": len(units), "pass": True},
+    )
+    return order
+
+
 def place_resale_order(
     *, user, source_line: OrderLine, price: Decimal, expires_at: datetime, now: datetime
 ) -> Order:
@@ -470,13 +547,18 @@ def mark_order_paid(
             )
         lines = list(order.lines.filter(status=LineStatus.ACTIVE))
         if order.hold_id is None:
-            # Places sold already (the official resale): an app of
-            # ``settings.SOLD_PLACE_HANDOVERS`` hands them to this order's lines, or none
-            # claims the order and it cannot be paid.
-            if not any(
+            # No hold of its own: a pass's places, held one hold per covered session, are
+            # sold by an app of ``settings.ORDER_PLACE_SELLERS``; places sold already (the
+            # official resale) are handed over by one of ``settings.SOLD_PLACE_HANDOVERS``;
+            # or none claims the order and it cannot be paid.
+            sold = any(
+                import_string(path)(order=order, lines=lines, now=now)
+                for path in getattr(settings, "ORDER_PLACE_SELLERS", ())
+            ) or any(
                 import_string(path)(order=order, now=now)
                 for path in getattr(settings, "SOLD_PLACE_HANDOVERS", ())
-            ):
+            )
+            if not sold:
                 raise OrderNotPayable
         else:
             inventory.sell_hold(

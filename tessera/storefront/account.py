@@ -174,7 +174,9 @@ def order_detail(request, number: str):
     refund = refund_state(order) if order.status == OrderStatus.CANCELLED else ""
     is_lost = bool(refund) and order.paid_at is None
     can_recover = hold is not None and (is_expired or is_lost) and order.session.is_on_sale(now)
-    is_pending = order.status == OrderStatus.PENDING_PAYMENT and not is_expired
+    # A pass's order has no hold of its own (one per covered session): it is paid from the
+    # pass's page, which the order page links to.
+    is_pending = order.status == OrderStatus.PENDING_PAYMENT and not is_expired and hold is not None
     is_waiting = order.status == OrderStatus.PAID or is_pending
     # The latest attempt tells a failed or abandoned payment from one still on its way.
     payment = Payment.objects.filter(order=order).order_by("-created_at").first()

@@ -246,11 +246,15 @@ def issue_tickets(*, order: Order, now: datetime) -> list[Ticket]:
                     raise PlaceNotSold(details={"line": line.pk})
             session = Session.objects.select_related("event").get(pk=order.session_id)
             get_or_create_signing_key(session=session, now=now)
+            # A pass's order has a line in each covered session: each ticket is its place's
+            # session's, signed by that session's key.
+            for other_id in sorted({line.unit.session_id for line in missing} - {session.pk}):
+                get_or_create_signing_key(session=Session.objects.get(pk=other_id), now=now)
             buyer = _buyer_name(order.user)
             created = Ticket.objects.bulk_create(
                 Ticket(
                     order_line=line,
-                    session_id=order.session_id,
+                    session_id=line.unit.session_id,
                     unit_id=line.unit_id,
                     holder_name=((line.attendee_name or "").strip() or buyer)[:HOLDER_NAME_MAX],
                     issued_at=now,

@@ -4,6 +4,9 @@
 
 export const PREFIX = "TS1:";
 export const ROTATING_PREFIX = "TR1:";
+export const PASS_PREFIX = "TP1:";
+const PASS_HEAD = 22;
+const PASS_ENTRY = 26;
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 const VALUES = new Map([...ALPHABET].map((c, i) => [c, i]));
 const SIGNED_LENGTH = 39;
@@ -65,6 +68,56 @@ export function decodeCredential(text) {
   return { payload, signed: raw.slice(0, SIGNED_LENGTH), signature: raw.slice(SIGNED_LENGTH) };
 }
 
+// {pass, signed, signature} of a TP1 pass text (tessera/tickets/pass_credentials.py), or
+// throws Malformed. Each entry: {sessionId, ticketId, unitId, version, notBefore, notAfter}.
+export function decodePass(text) {
+  if (typeof text !== "string" || !text.startsWith(PASS_PREFIX)) throw new Malformed("not a Tessera pass");
+  const raw = base45Decode(text.slice(PASS_PREFIX.length));
+  if (raw.length < PASS_HEAD + PASS_ENTRY + 64) throw new Malformed("too short");
+  if (raw[0] !== 1) throw new Malformed("unknown format");
+  const count = raw[21];
+  if (count === 0 || raw.length !== PASS_HEAD + count * PASS_ENTRY + 64) throw new Malformed("wrong length");
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    const o = PASS_HEAD + i * PASS_ENTRY;
+    entries.push({
+      sessionId: u32(raw, o),
+      ticketId: u48(raw, o + 4),
+      unitId: u48(raw, o + 10),
+      version: (raw[o + 16] << 8) + raw[o + 17],
+      notBefore: u32(raw, o + 18) * MINUTE_MS,
+      notAfter: u32(raw, o + 22) * MINUTE_MS,
+    });
+  }
+  const pass = {
+    passId: u48(raw, 1),
+    version: (raw[7] << 8) + raw[8],
+    holderDigest: raw.slice(9, 17),
+    keyId: u32(raw, 17),
+    entries,
+  };
+  const end = raw.length - 64;
+  return { pass, signed: raw.slice(0, end), signature: raw.slice(end) };
+}
+
+// A pass judged at ctx's session: {reason} to refuse, or {payload} of its entry for this
+// session, shaped as a ticket credential's payload (the same checks follow).
+async function passEntry(ctx, text) {
+  let decoded;
+  try {
+    decoded = decodePass(text);
+  } catch (e) {
+    return { reason: "malformed" };
+  }
+  const { pass, signed, signature } = decoded;
+  const key = ctx.passKeys.get(pass.keyId);
+  if (!key) return { reason: "unknown_key" };
+  if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, signature, signed))) return { reason: "forged" };
+  const entry = pass.entries.find((e) => e.sessionId === ctx.sessionId);
+  if (!entry) return { reason: "wrong_session" };
+  return { payload: { ...entry, holderDigest: pass.holderDigest, keyId: pass.keyId, passId: pass.passId } };
+}
+
 // [credential text, code] of a TR1 rotating text, or null.
 export function splitRotating(text) {
   if (typeof text !== "string" || !text.startsWith(ROTATING_PREFIX)) return null;
@@ -84,6 +137,10 @@ export async function buildContext(bundle) {
   const keys = new Map();
   for (const k of bundle.keys) {
     keys.set(k.kid, await crypto.subtle.importKey("raw", fromBase64(k.public_key), { name: "Ed25519" }, false, ["verify"]));
+  }
+  const passKeys = new Map();
+  for (const k of bundle.pass_keys || []) {
+    passKeys.set(k.kid, await crypto.subtle.importKey("raw", fromBase64(k.public_key), { name: "Ed25519" }, false, ["verify"]));
   }
   const revoked = new Map();
   for (const [ticketId, version] of bundle.revocations) revoked.set(ticketId, Math.max(version, revoked.get(ticketId) || 0));
@@ -112,6 +169,7 @@ export async function buildContext(bundle) {
     sessionId: bundle.session_id,
     settings: bundle.settings,
     keys,
+    passKeys,
     revoked,
     places,
     placeLabels,
@@ -173,16 +231,24 @@ export async function judge(ctx, rawText, { gateId = null, direction = "entry", 
   const rotating = splitRotating(text);
   let code = null;
   if (rotating) [text, code] = rotating;
-  let decoded;
-  try {
-    decoded = decodeCredential(text);
-  } catch (e) {
-    return { reason: "malformed", payload: null };
+  let payload;
+  if (text.startsWith(PASS_PREFIX)) {
+    const found = await passEntry(ctx, text);
+    if (found.reason) return { reason: found.reason, payload: null };
+    payload = found.payload;
+  } else {
+    let decoded;
+    try {
+      decoded = decodeCredential(text);
+    } catch (e) {
+      return { reason: "malformed", payload: null };
+    }
+    const { signed, signature } = decoded;
+    payload = decoded.payload;
+    const key = ctx.keys.get(payload.keyId);
+    if (!key) return { reason: "unknown_key", payload: null };
+    if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, signature, signed))) return { reason: "forged", payload: null };
   }
-  const { payload, signed, signature } = decoded;
-  const key = ctx.keys.get(payload.keyId);
-  if (!key) return { reason: "unknown_key", payload: null };
-  if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, signature, signed))) return { reason: "forged", payload: null };
   if (payload.version <= (ctx.revoked.get(payload.ticketId) || 0)) return { reason: "revoked", payload };
   if (nowMs + LEEWAY_MS < payload.notBefore) return { reason: "not_yet_valid", payload };
   if (nowMs - LEEWAY_MS >= payload.notAfter) return { reason: "expired", payload };
