@@ -82,6 +82,7 @@ def _mount_routers() -> None:
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
+    from tessera.risk.api import router as risk_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
     from tessera.support.api import router as support_router
@@ -103,6 +104,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", storefront_router)
     api.add_router("/v1/", aftersales_router)
     api.add_router("/v1/", exchanges_router)
+    api.add_router("/v1/", risk_router)
     api.add_router("/v1/", identities_router)
     api.add_router("/v1/", support_router)
 

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tessera.privacy",
     "tessera.support",
     "tessera.notifications",
+    "tessera.risk",
     "tessera.demo",
 ]
 
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "tessera.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tessera.risk.middleware.RiskMiddleware",
 ]
 
 ROOT_URLCONF = "tessera.urls"
@@ -204,6 +206,8 @@ PERIODIC_TASKS = [
     "tessera.core.tasks.requeue_abandoned_tasks",
     "tessera.transfers.tasks.expire_transfers",
     "tessera.notifications.tasks.derive_messages",
+    "tessera.risk.tasks.find_anomalies",
+    "tessera.risk.tasks.purge_used_proofs",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -224,7 +228,13 @@ TRANSFER_GUARDS: list[str] = []
 TICKET_RETURN_GUARDS: list[str] = ["tessera.transfers.guards.refuse_tickets_in_transfer"]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
-HOLD_GUARDS: list[str] = ["tessera.waitingroom.guards.require_admission"]
+HOLD_GUARDS: list[str] = [
+    "tessera.waitingroom.guards.require_admission",
+    "tessera.risk.guards.refuse_blocked_accounts",
+]
+# Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
+# (the sale's fast lane) pass; Django's own requests pass tessera.risk.middleware.
+REQUEST_GUARDS: list[str] = ["tessera.risk.gate.fast_lane_guard"]
 # Binds one attendee identity to each line of a real-name session's order, inside the
 # order's transaction (tessera.identities).
 REAL_NAME_BINDER = "tessera.identities.services.bind_identities"

@@ -23,3 +23,11 @@ CACHES = {
 # The back-office tests sign operators in without an authenticator; the two-step sign-in
 # tests turn the requirement on (tessera/accounts/tests/test_two_factor.py).
 TWO_FACTOR_REQUIRED_FOR_OPERATORS = False
+# Risk control (tessera/risk): the whole suite's scripted clients are regular, share an
+# address and use accounts minutes old, so the score's thresholds and the automatic
+# under-attack rate are off here; tessera/risk/tests turn them on (the ``risk_on`` fixture).
+RISK_CHALLENGE_SCORE = 101
+RISK_SLOW_SCORE = 101
+RISK_REFUSE_SCORE = 101
+RISK_ATTACK_RATE = 0
+RISK_POW_BITS = 8

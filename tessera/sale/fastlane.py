@@ -8,6 +8,8 @@ any request the lane does not take (another method, a malformed path).
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.utils.module_loading import import_string
@@ -61,9 +63,20 @@ def _signed_in(request):
     return user
 
 
+@cache
+def _request_guards() -> tuple:
+    """``settings.REQUEST_GUARDS``: checks over the WSGI environ a hold answered here passes
+    (risk control's proof of work), as Django's middleware runs them for the Ninja endpoint."""
+    return tuple(import_string(path) for path in getattr(settings, "REQUEST_GUARDS", ()))
+
+
 def checkout(request: fastlane.FastRequest) -> fastlane.Answer:
     django_request = request.django_request()
     user = _signed_in(django_request)
+    for guard in _request_guards():
+        guard(
+            request.environ, purpose="hold", user=user, session_id=int(request.args["session_id"])
+        )
     payload = api.CheckoutIn.model_validate(request.json())
     code, body = api.run_checkout(django_request, user, int(request.args["session_id"]), payload)
     return fastlane.json_answer(code, body)
