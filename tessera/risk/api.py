@@ -50,5 +50,6 @@ def challenge(request, query: Query[ChallengeIn]):
         room_id=query.room,
         features=features,
         at_least=query.at_least,
+        device=gate.device_of(request),
     )
     return {"challenge": token, "difficulty": bits, "algorithm": "sha256"}

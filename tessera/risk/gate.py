@@ -51,6 +51,7 @@ def check(
     room_id: int | None = None,
     proof: str | None = None,
     now: datetime | None = None,
+    device: str | None = None,
 ) -> None:
     """Let the request through, or raise ChallengeRequired (428, with a new challenge),
     ChallengeInvalid (403, a forged proof), RiskSlowed (429) or RiskRefused (403)."""
@@ -59,7 +60,7 @@ def check(
     rate = state.note_request(target, at)
     attacked = state.is_under_attack(session_id=session_id, room_id=room_id)
     now = now or clock_now()
-    device = device_key_of(environ)
+    device = device or device_key_of(environ)
     score = scoring.observe(device_key=device, user=user, at=at, now=now)
     if not attacked and rate > state.threshold() > 0:
         from tessera.risk.services import start_automatic_attack
@@ -164,6 +165,7 @@ def challenge_for(
     features=None,
     at_least: int = 0,
     now=None,
+    device: str | None = None,
 ) -> tuple[str, int]:
     """A challenge fetched ahead (``GET /api/v1/risk/challenge``), the page's browser
     features signed into it: ``(token, bits)`` at the target's current difficulty."""
@@ -175,13 +177,20 @@ def challenge_for(
     bits = min(max(bits, at_least), state.max_bits() + HARDER_BITS)
     token = pow.issue(
         purpose=purpose,
-        device_key=device_key_of(environ),
+        device_key=device or device_key_of(environ),
         user_id=getattr(user, "pk", None),
         bits=bits,
         now=now,
         features=features or None,
     )
     return token, bits
+
+
+def device_of(request) -> str:
+    """The device of a Django request: the cookie's, or the one DeviceCookieMiddleware is
+    handing out with this answer (so a retry carrying the new cookie is the same device)."""
+    device_id = getattr(request, "device_id", None)
+    return f"d:{device_id}" if device_id else device_key_of(request.META)
 
 
 def fast_lane_guard(environ, *, purpose: str, user, session_id=None, room_id=None) -> None:

@@ -55,6 +55,7 @@ class RiskMiddleware:
                         session_id=session_id,
                         room_id=room_id,
                         proof=proof or None,
+                        device=gate.device_of(request),
                     )
                 except DomainError as exc:
                     return self.refused(request, exc, is_form=is_form, purpose=purpose)
