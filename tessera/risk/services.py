@@ -56,7 +56,7 @@ def set_under_attack(
         raise ValueError("exactly one of session and room")
     target = {"session": session} if session is not None else {"room": room}
     organization_id = session.event.organization_id if session is not None else room.organization_id
-    with transaction.atomic(durable=True):
+    with transaction.atomic():  # the back office's add view runs in its own transaction
         switch = None
         if on:
             switch = UnderAttack.objects.create(
