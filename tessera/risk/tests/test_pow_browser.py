@@ -1,0 +1,74 @@
+"""Under attack, a fan in a real Chromium still joins the queue and holds seats: the pages
+solve the proof of work (static/risk/pow.js) and say only "checking your browser"."""
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.utils import timezone
+
+from tessera.accounts.tests.factories import make_user
+from tessera.inventory.models import Hold, InventoryUnit
+from tessera.inventory.tests.factories import make_sale
+from tessera.risk import services
+from tessera.risk.models import Action, RiskDecision, UsedProof
+from tessera.waitingroom.models import QueueEntry
+from tessera.waitingroom.tests.factories import make_room
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHECKOUT = re.compile(r"/checkout/([0-9a-f-]{36})/$")
+PASSWORD = "pass-word-42"
+
+
+def test_under_attack_a_fan_still_joins_and_holds(live_server, page, risk_on):
+    # given an open room over one session, the room under attack (the organizer's switch),
+    # and a fan whose browser is an ordinary one (Playwright's automation flag hidden: the
+    # flag alone would score 60, "slowed")
+    now = timezone.now()
+    risk_on.RISK_POW_BITS = 12
+    sale = make_sale(sections=1, rows=2, seats_per_row=6)
+    room = make_room(sale=sale, now=now, opens_in_minutes=-1, rate_per_minute=6000)
+    services.set_under_attack(actor=None, on=True, now=now, room=room)
+    fan = make_user(username="fan", password=PASSWORD, date_joined=now - timedelta(days=60))
+    page.add_init_script("Object.defineProperty(navigator, 'webdriver', {get: () => false})")
+    answers: list[tuple[str, str, int]] = []
+    page.on(
+        "response", lambda r: answers.append((r.request.method, urlsplit(r.url).path, r.status))
+    )
+    page.goto(f"{live_server.url}/accounts/login/?next=/queue/{room.pk}/")
+    page.fill("input[name=username]", "fan")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/queue/{room.pk}/")
+
+    # when they join the queue
+    page.click("#join-button")
+
+    # then a "checking your browser" page solves the challenge and joins them
+    page.wait_for_url(f"{live_server.url}/sessions/{sale.session.pk}/buy/", timeout=60_000)
+    assert QueueEntry.objects.filter(room=room, user_id=fan.pk).count() == 1
+    queue_posts = [a for a in answers if a[:2] == ("POST", f"/queue/{room.pk}/")]
+    assert [a[2] for a in queue_posts] == [428, 302]
+
+    # when they pick a seat on the map and hold it
+    page.wait_for_selector("#seatmap[data-ready='1']")
+    page.click(".sm-section[data-section='S1']")
+    [a3] = sale.seat_units("S1", "A", [3])
+    page.locator(f".sm-seat[data-unit='{a3.pk}']").click()
+    page.click("#sm-hold")
+
+    # then the hold is asked for a proof, pow.js solves it (in a worker) and the hold is made
+    page.wait_for_url(CHECKOUT, timeout=60_000)
+    hold_id = CHECKOUT.search(page.url).group(1)
+    assert list(InventoryUnit.objects.filter(hold_id=hold_id).values_list("id", flat=True)) == [
+        a3.pk
+    ]
+    assert Hold.objects.get(pk=hold_id).user == fan
+    hold_posts = [a for a in answers if a[0] == "POST" and a[1].endswith("/seatmap/hold")]
+    assert [a[2] for a in hold_posts] == [428, 201]
+    assert any(a[1] == "/api/v1/risk/challenge" and a[2] == 200 for a in answers)
+    # both proofs were spent; each request was first challenged, none refused
+    assert UsedProof.objects.count() == 2
+    assert not RiskDecision.objects.filter(action__in=[Action.REFUSE, Action.SLOW]).exists()
