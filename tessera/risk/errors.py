@@ -33,7 +33,7 @@ class RiskSlowed(DomainError):
 
     code = "rate_limited"
     status = 429
-    default_message = _("Too many requests. Please wait a moment and try again.")
+    default_message = _("You are going a little fast. Please wait a few seconds and try again.")
 
 
 class AccountBlocked(DomainError):
