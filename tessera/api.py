@@ -3,6 +3,8 @@
 Every error, whatever raised it, answers ``{"error": {"code", "message", "details"}}``.
 """
 
+import re
+
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -117,11 +119,18 @@ def _declare_common_errors() -> None:
     OpenAPI document lists every status an operation can give (each with the one error
     shape): 422 for input that fails validation (or that ``core.inputguard`` refuses), 400
     (unreadable JSON) and 413 (too large) for a body, 401 behind authentication, 403 (the
-    CSRF check) behind a session on a writing method, 404 for an id in the path."""
+    CSRF check) behind a session on a writing method, 404 for an id in the path; joins and
+    holds also 403, 428 and 429 from risk control (``tessera.risk.middleware``: refused, a
+    proof of work required, slowed)."""
+    guarded = re.compile(
+        r"^/(sessions/\{[^}]+\}/(holds|checkout|seatmap/hold)|waitingrooms/\{[^}]+\}/entries)$"
+    )
     for bound in api._get_bound_routers():
-        for path_view in bound.path_operations.values():
+        for path, path_view in bound.path_operations.items():
             for operation in path_view.operations:
                 statuses = {422}
+                if "POST" in operation.methods and guarded.match(path):
+                    statuses |= {403, 428, 429}
                 sources = {getattr(m, "__ninja_param_source__", None) for m in operation.models}
                 writes = set(operation.methods) & {"POST", "PUT", "PATCH", "DELETE"}
                 if writes:
