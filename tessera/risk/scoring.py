@@ -37,6 +37,14 @@ LABELS = {
     "no_browser_features": _("Proof solved without a browser's features"),
     "under_attack": _("Session or room under attack"),
     "proof_invalid": _("Forged, foreign, expired or replayed proof"),
+    # the anomaly rules' reasons (anomalies.py)
+    "payer_accounts": _("One payer paying for several accounts"),
+    "payer_velocity": _("Many paid orders by one payer within an hour"),
+    "payer_amount": _("Large amount paid by one payer"),
+    "new_account_burst": _("Burst of accounts created just before buying"),
+    "device_accounts": _("Bought by accounts sharing one device"),
+    "address_range": _("Several accounts buying from one address range"),
+    "repeated_transfer": _("The same ticket transferred again and again"),
 }
 
 CHALLENGE_AT = 40
