@@ -189,7 +189,11 @@ def json_answer(status: int, data, headers: list[tuple[str, str]] | None = None)
 
 
 def error_answer(exc: DomainError) -> Answer:
-    return json_answer(exc.status, {"error": exc.as_dict()})
+    """The one error shape; a refusal that says when to come back (``details.retry_after``,
+    seconds: rate limits, risk control's "slowed") also says it in ``Retry-After``."""
+    retry = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    headers = [("Retry-After", str(int(retry)))] if isinstance(retry, int) and retry > 0 else []
+    return json_answer(exc.status, {"error": exc.as_dict()}, headers)
 
 
 def validation_answer(exc: ValidationError, *, prefix: str = "body.payload") -> Answer:

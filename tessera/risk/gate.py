@@ -69,7 +69,7 @@ def check(
             session_id=session_id, room_id=room_id, rate=rate, now=now
         )
     challenge_at, slow_at, refuse_at = scoring.thresholds()
-    if not attacked and score.value < challenge_at:
+    if not attacked and score.value < min(challenge_at, slow_at, refuse_at):
         return  # the quiet path: nothing read, nothing written
     proof = proof or environ.get(PROOF_HEADER, "")
     bits = state.difficulty(rate) + (HARDER_BITS if score.value >= challenge_at else 0)

@@ -202,3 +202,26 @@ def test_not_under_attack_the_check_costs_no_statement(risk_on, sale, now):
         for _ in range(50):
             gate.check(environ, purpose="hold", user=buyer, session_id=sale.session.pk)
     assert captured.captured_queries == []
+
+
+def test_the_fast_lane_slows_a_high_score_with_retry_after(risk_on, sale, settings):
+    from tessera import wsgi
+
+    settings.RISK_SLOW_SCORE = 30  # a new account alone scores 30
+    client = Client()
+    client.force_login(make_buyer())
+    cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": CSRF}
+    status, answer, headers = wsgi_call(
+        wsgi.application,
+        "POST",
+        f"/api/v1/sessions/{sale.session.pk}/checkout",
+        body={"zone": sale.zones["A"].pk, "quantity": 1, "provider": "sandbox"},
+        headers={"X-CSRFToken": CSRF, "Content-Type": "application/json"},
+        cookies=cookies,
+        with_headers=True,
+    )
+    assert (status, headers.get("Retry-After")) == (429, "5"), answer
+    assert answer["error"]["code"] == "rate_limited"
+    assert answer["error"]["details"] == {"retry_after": 5, "scope": "risk"}
+    assert Order.objects.count() == 0
+    assert RiskDecision.objects.get().action == Action.SLOW
