@@ -22,6 +22,8 @@ ROUTES = [
     ),
     (re.compile(r"^/api/v1/waitingrooms/(?P<room>[0-9]{1,18})/entries$"), "join"),
     (re.compile(r"^/queue/(?P<room>[0-9]{1,18})/$"), "join"),
+    # the buy page's price-zone form (no script, or the large-text mode)
+    (re.compile(r"^/sessions/(?P<session>[0-9]{1,18})/buy/$"), "hold"),
 ]
 
 

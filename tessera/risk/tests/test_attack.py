@@ -225,3 +225,18 @@ def test_the_fast_lane_slows_a_high_score_with_retry_after(risk_on, sale, settin
     assert answer["error"]["details"] == {"retry_after": 5, "scope": "risk"}
     assert Order.objects.count() == 0
     assert RiskDecision.objects.get().action == Action.SLOW
+
+
+def test_the_buy_pages_form_needs_the_proof_too(risk_on, fan, sale, organizer_switch):
+    form = {"mode": "best", "zone": sale.zones["A"].pk, "quantity": 2}
+    page = fan.post(f"/sessions/{sale.session.pk}/buy/", form)
+    assert page.status_code == 428
+    assert Hold.objects.count() == 0
+    # the check page posts the same fields again, with the proof
+    fields = dict(page.context["fields"])
+    assert fields == {"mode": "best", "zone": str(sale.zones["A"].pk), "quantity": "2"}
+    challenge = page.context["challenge"]
+    proof = f"{challenge}:{pow.solve(challenge, page.context['difficulty'])}"
+    done = fan.post(f"/sessions/{sale.session.pk}/buy/", {**fields, "tessera_proof": proof})
+    assert done.status_code == 302 and "/checkout/" in done["Location"]
+    assert Hold.objects.count() == 1
