@@ -186,7 +186,7 @@ def _fresh_process_memory():
     changes.board.clear()
     forget_rooms()
     channels.forget()
-    state.forget()
+    state.assume_quiet()
     scoring.forget()
     gate.forget()
     yield

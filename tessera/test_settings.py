@@ -31,3 +31,6 @@ RISK_SLOW_SCORE = 101
 RISK_REFUSE_SCORE = 101
 RISK_ATTACK_RATE = 0
 RISK_POW_BITS = 8
+# One process, and every switch is set through tessera.risk.services (which makes this
+# process read the switches again): the view of the switches may stay as long as a test.
+RISK_VIEW_SECONDS = 3600

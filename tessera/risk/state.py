@@ -18,6 +18,13 @@ from django.conf import settings
 
 VIEW_SECONDS = 1.0
 
+
+def view_seconds() -> float:
+    """How old this process's view of the switches may get (``RISK_VIEW_SECONDS``, default 1;
+    a switch changed through ``services`` in this process is seen at once)."""
+    return float(getattr(settings, "RISK_VIEW_SECONDS", VIEW_SECONDS))
+
+
 _lock = threading.Lock()
 _view: dict = {"until": 0.0, "sessions": frozenset(), "rooms": frozenset()}
 _counts: dict[str, tuple[int, int]] = {}  # target -> (window, count)
@@ -128,7 +135,7 @@ def _current_view() -> dict:
         return view
     sessions, rooms = _read_view()
     with _lock:
-        _view.update(until=time.monotonic() + VIEW_SECONDS, sessions=sessions, rooms=rooms)
+        _view.update(until=time.monotonic() + view_seconds(), sessions=sessions, rooms=rooms)
     return _view
 
 
@@ -145,4 +152,13 @@ def forget() -> None:
     """Read the switches again on the next question (a switch changed in this process; tests)."""
     with _lock:
         _view.update(until=0.0, sessions=frozenset(), rooms=frozenset())
+        _counts.clear()
+
+
+def assume_quiet() -> None:
+    """Start from a fresh view of no switches at all, as a warm process has between two
+    reads (tests: each starts with nothing under attack and counts only its own statements;
+    a switch set through ``services`` forgets this view)."""
+    with _lock:
+        _view.update(until=time.monotonic() + VIEW_SECONDS, sessions=frozenset(), rooms=frozenset())
         _counts.clear()
