@@ -82,7 +82,9 @@ def check(
         record(score, Action.REFUSE, "")
         raise RiskRefused(details={"score": score.value})
     if score.value >= slow_at and _slowed.get(actor, 0) < at - 30:
-        _slowed[actor] = at
+        if len(_slowed) > 100_000:
+            _slowed.clear()
+        _slowed[actor] = at  # slowed once per 30 s, challenged (harder) in between
         record(score, Action.SLOW, "")
         raise RiskSlowed(details={"retry_after": SLOW_SECONDS, "scope": "risk"})
     user_id = getattr(user, "pk", None)
