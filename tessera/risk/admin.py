@@ -64,7 +64,7 @@ class ReviewCaseAdmin(OrganizationScopedAdmin):
     """The risk review queue: release, cancel and refund, or block the account."""
 
     org_field = "order__session__event__organization"
-    list_display = ["order", "buyer", "event", "score", "summary", "status", "flagged_at"]
+    list_display = ["order", "score", "summary", "status", "buyer", "event", "flagged_at"]
     list_filter = ["status"]
     search_fields = ["order__number", "order__user__username", "order__phone", "order__email"]
     list_select_related = ["order__user", "order__session__event"]
@@ -221,7 +221,7 @@ class _OrganizerOrRoom(OrganizationScopedAdmin):
 class RiskDecisionAdmin(_OrganizerOrRoom):
     """Every recorded join/hold decision, explained: score, reasons and weights."""
 
-    list_display = ["at", "action", "score", "purpose", "user", "device_key", "address", "summary"]
+    list_display = ["at", "action", "score", "summary", "purpose", "user", "device_key", "address"]
     list_filter = ["action", "purpose", "under_attack"]
     search_fields = ["user__username", "device_key", "address", "path"]
     list_select_related = ["user"]
