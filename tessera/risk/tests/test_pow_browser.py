@@ -99,3 +99,49 @@ def test_the_production_difficulty_is_solved_in_about_a_second(live_server, page
     # then a solve takes about a second on this machine's shared cores (a phone's is slower
     # per hash, hence the base of 14 bits and not more)
     assert mean < 3000, timings
+
+
+@pytest.mark.parametrize(
+    ("locale", "width"), [("zh-CN", 1366), ("zh-CN", 390), ("en-US", 1366), ("en-US", 390)]
+)
+def test_the_checking_page_on_any_screen(
+    live_server, browser, artifacts_dir, risk_on, locale, width
+):
+    # given a room under attack whose proof is made slow on purpose (24 bits), so the page
+    # that checks the browser stays on screen
+    now = timezone.now()
+    risk_on.RISK_POW_BITS = 24
+    risk_on.RISK_POW_MAX_BITS = 24
+    sale = make_sale(sections=1, rows=1, seats_per_row=4)
+    room = make_room(sale=sale, now=now, opens_in_minutes=-1, rate_per_minute=6000)
+    services.set_under_attack(actor=None, on=True, now=now, room=room)
+    make_user(username="fan", password=PASSWORD, date_joined=now - timedelta(days=60))
+    context = browser.new_context(
+        locale=locale, viewport={"width": width, "height": 800}, is_mobile=width < 500
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/accounts/login/?next=/queue/{room.pk}/")
+        page.fill("input[name=username]", "fan")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/queue/{room.pk}/")
+        # when they join
+        page.click("#join-button")
+        # then a short note says the browser is being checked, and nothing else
+        note = page.locator("#risk-note")
+        note.wait_for()
+        english = locale.startswith("en")
+        assert page.locator("main h1").inner_text() == (
+            "Checking your browser" if english else "正在检查您的浏览器"
+        )
+        assert note.inner_text() == (
+            "This takes a second or two. You keep your place."
+            if english
+            else "只需一两秒，您的位置会保留。"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        tag = f"{'en' if english else 'zh-hans'}-{width}"
+        page.screenshot(path=artifacts_dir / f"risk-checking-{tag}.png", full_page=True)
+    finally:
+        context.close()
