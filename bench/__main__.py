@@ -4,7 +4,7 @@ Creates a fresh PostgreSQL database (``TESSERA_BENCH_DATABASE_URL``, default
 ``postgres://postgres@127.0.0.1:5432/tessera_bench_<timestamp>_<pid>``), migrates it, runs the
 chosen groups against it and drops it at the end, also when a group fails or the run is
 interrupted. Prints a table, then one JSON line (a key per group), also written to
-``bench/results/latest.json``.
+``bench/results/latest.json`` (``TESSERA_BENCH_RESULTS_DIR`` names another directory).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from pathlib import Path
 
 from bench import support
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = Path(
+    os.environ.get("TESSERA_BENCH_RESULTS_DIR") or Path(__file__).resolve().parent / "results"
+)
 QUICK_SEATS = 2_000
 FULL_SEATS = 50_000
 

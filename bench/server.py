@@ -54,6 +54,18 @@ class Server:
             "TESSERA_DATABASE_URL": database_url,
             "TESSERA_PUBLIC_URL": self.base_url,
             "TESSERA_LOG_LEVEL": os.environ.get("TESSERA_BENCH_SERVER_LOG_LEVEL", "WARNING"),
+            # The load generator is thousands of accounts behind one address and one set of
+            # headers (one "device" by its signals): the address and device buckets would
+            # refuse it, so the bench keeps only the per-account ones, in process memory (no
+            # statement on the purchase path) unless Redis is configured.
+            # TESSERA_BENCH_RATELIMITS (JSON, as TESSERA_RATELIMITS) chooses otherwise.
+            "TESSERA_RATELIMITS": os.environ.get(
+                "TESSERA_BENCH_RATELIMITS", '{"*": {"ip": null, "device": null}}'
+            ),
+            "TESSERA_RATELIMIT_BACKEND": os.environ.get(
+                "TESSERA_RATELIMIT_BACKEND",
+                "redis" if os.environ.get("TESSERA_REDIS_URL") else "memory",
+            ),
             **(extra_env or {}),
         }
         self.processes: list[subprocess.Popen] = []

@@ -19,6 +19,13 @@ def bench_database_url() -> str:
     return f"{DEFAULT_SERVER_URL}/tessera_bench_{time.strftime('%Y%m%d_%H%M%S')}_{os.getpid()}"
 
 
+def _sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite:///path`` URL (the embedded default: tests of the bench on a
+    machine without PostgreSQL), else None."""
+    parts = urlsplit(url)
+    return parts.path if parts.scheme == "sqlite" and parts.path not in ("", "/") else None
+
+
 def _split(url: str) -> tuple[str, str]:
     """(the URL of the server's ``postgres`` database, the database name) of ``url``."""
     parts = urlsplit(url)
@@ -39,6 +46,11 @@ def _admin(url: str):
 
 def create_database(url: str) -> None:
     """Create the database of ``url``; refuses (raises) if it exists already."""
+    path = _sqlite_path(url)
+    if path is not None:
+        if os.path.exists(path):
+            raise SystemExit(f"database {path} exists already; the bench only uses a fresh one")
+        return  # migrate creates the file
     connection, name = _admin(url)
     with connection:
         exists = connection.execute(
@@ -51,6 +63,12 @@ def create_database(url: str) -> None:
 
 def drop_database(url: str) -> None:
     """Drop the database of ``url``, ending any session still connected to it."""
+    path = _sqlite_path(url)
+    if path is not None:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        return
     connection, name = _admin(url)
     with connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -35,7 +35,10 @@ def _error(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    response = _error(request, exc.status, exc.code, str(exc.message), exc.details)
+    for name, value in getattr(exc, "headers", {}).items():  # e.g. Retry-After of a 429
+        response[name] = value
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -84,6 +87,8 @@ def _mount_routers() -> None:
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
     from tessera.payments.api import router as payments_router
+    from tessera.ratelimit.api import router as ratelimit_router
+    from tessera.resale.api import router as resale_router
     from tessera.risk.api import router as risk_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
@@ -92,6 +97,7 @@ def _mount_routers() -> None:
     from tessera.transfers.api import router as transfers_router
     from tessera.venues.api import router as venues_router
     from tessera.waitingroom.api import router as waitingroom_router
+    from tessera.waitlist.api import router as waitlist_router
 
     api.add_router("/v1/", catalog_router)
     api.add_router("/v1/", venues_router)
@@ -107,8 +113,11 @@ def _mount_routers() -> None:
     api.add_router("/v1/", aftersales_router)
     api.add_router("/v1/", exchanges_router)
     api.add_router("/v1/", risk_router)
+    api.add_router("/v1/", waitlist_router)
     api.add_router("/v1/", identities_router)
     api.add_router("/v1/", support_router)
+    api.add_router("/v1/", resale_router)
+    api.add_router("/v1/", ratelimit_router)
 
 
 _mount_routers()
@@ -119,9 +128,12 @@ def _declare_common_errors() -> None:
     OpenAPI document lists every status an operation can give (each with the one error
     shape): 422 for input that fails validation (or that ``core.inputguard`` refuses), 400
     (unreadable JSON) and 413 (too large) for a body, 401 behind authentication, 403 (the
-    CSRF check) behind a session on a writing method, 404 for an id in the path; joins and
-    holds also 403, 428 and 429 from risk control (``tessera.risk.middleware``: refused, a
-    proof of work required, slowed)."""
+    CSRF check) behind a session on a writing method, 404 for an id in the path, 429 for
+    the requests the rate limits count (``ratelimit.limits.ACTION_PATHS``); joins and holds
+    also 403, 428 and 429 from risk control (``tessera.risk.middleware``: refused, a proof of
+    work required, slowed)."""
+    from tessera.ratelimit.limits import action_for
+
     guarded = re.compile(
         r"^/(sessions/\{[^}]+\}/(holds|checkout|seatmap/hold)|waitingrooms/\{[^}]+\}/entries)$"
     )
@@ -129,6 +141,9 @@ def _declare_common_errors() -> None:
         for path, path_view in bound.path_operations.items():
             for operation in path_view.operations:
                 statuses = {422}
+                examples = ["/api/v1" + re.sub(r"\{[^}]+\}", n, path) for n in ("1", "1" * 32)]
+                if any(action_for(m, e) for m in operation.methods for e in examples):
+                    statuses.add(429)
                 if "POST" in operation.methods and guarded.match(path):
                     statuses |= {403, 428, 429}
                 sources = {getattr(m, "__ninja_param_source__", None) for m in operation.models}

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tessera.inventory",
     "tessera.orders",
     "tessera.identities",
+    "tessera.limits",
     "tessera.tickets",
     "tessera.payments",
     "tessera.sandbox",
@@ -74,10 +75,13 @@ INSTALLED_APPS = [
     "tessera.checkin",
     "tessera.aftersales",
     "tessera.transfers",
+    "tessera.resale",
+    "tessera.waitlist",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
     "tessera.notifications",
+    "tessera.ratelimit",
     "tessera.risk",
     "tessera.demo",
 ]
@@ -90,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "tessera.core.inputguard.InputGuardMiddleware",
     "tessera.core.device.DeviceCookieMiddleware",
+    "tessera.ratelimit.limits.RateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -205,7 +210,9 @@ PERIODIC_TASKS = [
     "tessera.payments.tasks.daily_ledger_check",
     "tessera.core.tasks.requeue_abandoned_tasks",
     "tessera.transfers.tasks.expire_transfers",
+    "tessera.resale.tasks.withdraw_stale_listings",
     "tessera.notifications.tasks.derive_messages",
+    "tessera.waitlist.tasks.settle_waitlist_offers",
     "tessera.risk.tasks.find_anomalies",
     "tessera.risk.tasks.purge_used_proofs",
 ]
@@ -219,19 +226,38 @@ SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_sess
 SESSION_CANCEL_GUARDS: list[str] = ["tessera.aftersales.services.refuse_sessions_with_paid_orders"]
 
 # Called when a payment completes an order, in its transaction (tessera/payments/services.py).
-ORDER_PAID_HOOKS: list[str] = ["tessera.aftersales.exchanges.complete_paid_exchange"]
+ORDER_PAID_HOOKS: list[str] = [
+    "tessera.aftersales.exchanges.complete_paid_exchange",
+    "tessera.resale.services.complete_resale",
+    "tessera.limits.services.refuse_over_payer_limit",
+]
+# Apps that hand places already sold over to the lines of an order without a hold, when it
+# is paid (tessera/orders/services.py mark_order_paid): the official resale only.
+SOLD_PLACE_HANDOVERS: list[str] = ["tessera.resale.services.hand_over_resold_place"]
 # Checks a ticket's transfer must pass when it is sent and when it is accepted
 # (tessera/transfers/guards.py): real-name sessions add the recipient's identity check here.
-TRANSFER_GUARDS: list[str] = []
+TRANSFER_GUARDS: list[str] = ["tessera.resale.guards.refuse_listed_transfer"]
 # Checks a ticket must pass before its buyer gives it back by a refund or an exchange
 # (tessera/aftersales/services.py): not offered to or held by someone else.
-TICKET_RETURN_GUARDS: list[str] = ["tessera.transfers.guards.refuse_tickets_in_transfer"]
+TICKET_RETURN_GUARDS: list[str] = [
+    "tessera.transfers.guards.refuse_tickets_in_transfer",
+    "tessera.resale.guards.refuse_listed_tickets",
+]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
 HOLD_GUARDS: list[str] = [
-    "tessera.waitingroom.guards.require_admission",
+    # the waiting list's guard wraps the waiting room's: a waiting-list offer's hold passes
+    "tessera.waitlist.guards.require_admission_or_offer",
+    # sessions with a VerificationRequirement: a verified phone or email first
+    "tessera.ratelimit.verification.require_verified_contact",
+    # a blocked account holds nothing (risk control's review)
     "tessera.risk.guards.refuse_blocked_accounts",
 ]
+# Called with (session_id, now) inside the transaction that freed places of a session
+# (tessera/inventory/services.py): the waiting list offers them to its fans first.
+PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
+# How long a waiting-list offer holds its places for the fan (tessera/waitlist).
+WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
 # (the sale's fast lane) pass; Django's own requests pass tessera.risk.middleware.
 REQUEST_GUARDS: list[str] = ["tessera.risk.gate.fast_lane_guard"]
@@ -376,6 +402,34 @@ TWO_FACTOR_REQUIRED_FOR_OPERATORS = True
 # Behind a reverse proxy: the request header that carries the client's address as the proxy
 # saw it (e.g. HTTP_X_REAL_IP); empty: the connection's address.
 CLIENT_IP_HEADER = os.environ.get("TESSERA_CLIENT_IP_HEADER", "")
+
+# --- rate limits (tessera/ratelimit) -----------------------------------------------------
+# Token buckets per action and scope: (refills per minute, burst). Scopes: ip (an IPv6 /64 is
+# one address), device (core.device.device_key), account. Sized so that a genuine fan never
+# meets them (holding, releasing and holding again a few times a minute passes), while a
+# script repeating an action many times a second is refused with 429 and Retry-After. One
+# address may be a carrier's gateway for thousands of phones: the ip scope is wide.
+# TESSERA_RATELIMITS (JSON, same shape) overrides per action and scope; the action "*"
+# applies to every action, and null turns a scope off, e.g. {"*": {"ip": null}}.
+RATELIMIT_ENABLED = os.environ.get("TESSERA_RATELIMIT", "1") != "0"
+# redis | database | memory; default: redis when TESSERA_REDIS_URL is set, else database.
+# The database backend costs one write statement per checked request (docs/architecture.md).
+RATELIMIT_BACKEND = os.environ.get("TESSERA_RATELIMIT_BACKEND", "")
+RATELIMIT_REDIS_PREFIX = "tessera:rl"
+RATELIMITS: dict = {
+    "sign_in": {"ip": (60, 60), "device": (20, 20), "account": (20, 20)},
+    "sign_up": {"ip": (30, 30), "device": (6, 6)},
+    "queue_join": {"ip": (1200, 600), "device": (30, 20), "account": (30, 20)},
+    "hold": {"ip": (1200, 600), "device": (40, 30), "account": (40, 30)},
+    "checkout": {"ip": (1200, 600), "device": (40, 30), "account": (40, 30)},
+    "payment": {"ip": (1200, 600), "device": (40, 30), "account": (40, 30)},
+    "verify_send": {"account": (3, 3), "ip": (60, 60)},
+    "verify_confirm": {"account": (30, 20)},
+}
+for _action, _scopes in json.loads(os.environ.get("TESSERA_RATELIMITS") or "{}").items():
+    RATELIMITS.setdefault(_action, {}).update(_scopes)
+# Called by the layers that answer ahead of Django's middleware (sale fast lane, queue status).
+RATELIMIT_CHECK = "tessera.ratelimit.limits.refusal"
 
 # --- email -------------------------------------------------------------------------------
 # Messages go through the outbox (tessera/notifications). With TESSERA_EMAIL_HOST set they

@@ -23,6 +23,9 @@ CACHES = {
 # The back-office tests sign operators in without an authenticator; the two-step sign-in
 # tests turn the requirement on (tessera/accounts/tests/test_two_factor.py).
 TWO_FACTOR_REQUIRED_FOR_OPERATORS = False
+# Rate limits are off for the suite (many tests sign in, hold and buy from one address in a
+# row); tessera/ratelimit/tests turn them on with their own buckets and backends.
+RATELIMIT_ENABLED = False
 # Risk control (tessera/risk): the whole suite's scripted clients are regular, share an
 # address and use accounts minutes old, so the score's thresholds and the automatic
 # under-attack rate are off here; tessera/risk/tests turn them on (the ``risk_on`` fixture).

@@ -189,11 +189,14 @@ def json_answer(status: int, data, headers: list[tuple[str, str]] | None = None)
 
 
 def error_answer(exc: DomainError) -> Answer:
-    """The one error shape; a refusal that says when to come back (``details.retry_after``,
-    seconds: rate limits, risk control's "slowed") also says it in ``Retry-After``."""
+    """The one error shape, with the headers the error carries (e.g. Retry-After of a rate
+    limit's 429); a refusal that says when to come back in ``details.retry_after`` (risk
+    control's "slowed") says it in ``Retry-After`` too."""
+    headers = list(getattr(exc, "headers", {}).items())
     retry = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
-    headers = [("Retry-After", str(int(retry)))] if isinstance(retry, int) and retry > 0 else []
-    return json_answer(exc.status, {"error": exc.as_dict()}, headers)
+    if not headers and isinstance(retry, int) and retry > 0:
+        headers = [("Retry-After", str(retry))]
+    return json_answer(exc.status, {"error": exc.as_dict()}, headers or None)
 
 
 def validation_answer(exc: ValidationError, *, prefix: str = "body.payload") -> Answer:

@@ -9,7 +9,11 @@ The order in which the sale takes these locks is written in ``tessera.sale`` (it
 docstring); every flow that takes more than one follows it, so two flows never wait on each
 other in a cycle:
 
-    account  →  payment  →  order  →  hold  →  places (units, ascending id)
+    limits  →  account  →  payment  →  order  →  hold  →  places (units, ascending id)
+
+(``limits``: a purchase-limited session's keys, ``lock_name`` per event and key, device →
+phone → address → account across the event; see ``tessera.limits``. The payer's key is
+taken last, in the payment's confirmation.)
 
 - ``lock_account``: a transaction-level advisory lock on (session, account) on PostgreSQL.
   SQLite runs every write transaction ``BEGIN IMMEDIATE`` (one writer at a time), which

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from tessera.catalog.models import PriceZone, Session
 from tessera.inventory.best_available import Snapshot
@@ -277,3 +277,20 @@ def has_seats(
     *, session: Session, zone: PriceZone | None = None, section: Section | None = None
 ) -> bool:
     return _seated_units(session, zone, section).exists()
+
+
+def sold_out_session_ids(*, session_ids, now: datetime) -> set[int]:
+    """Of these sessions, those with places of which none is free in the open pool (a
+    session without places yet is not sold out). One query (two EXISTS per session)."""
+    if not session_ids:
+        return set()
+    units = InventoryUnit.objects.filter(session_id=OuterRef("pk"))
+    rows = (
+        Session.objects.filter(pk__in=list(session_ids))
+        .annotate(
+            has_units=Exists(units),
+            has_free=Exists(units.filter(of_channel(None)).filter(holdable(now))),
+        )
+        .values_list("pk", "has_units", "has_free")
+    )
+    return {pk for pk, has_units, has_free in rows if has_units and not has_free}

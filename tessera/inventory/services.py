@@ -13,6 +13,11 @@ Expiry is lazy: an expired hold's places satisfy the predicate, so no sweeper is
 correctness (``tidy_expired_holds`` only tidies rows). Units of a channel are sold only
 through that channel; units with ``channel = NULL`` are the open pool every channel sells.
 
+Places that become free again (a refund's ``return_sold_places``, ``release_hold``,
+``unblock_units``, an allocation back to the open pool, ``tidy_expired_holds``) are announced
+to ``settings.PLACES_RETURNED_HOOKS`` inside the same transaction, before anyone else can
+see them (the waiting list offers them to its fans first: ``tessera.waitlist``).
+
 Every entry point is keyword-only, takes ``now``, runs in one ``transaction.atomic()`` (a
 savepoint when the caller already opened one, e.g. ``sell_hold`` inside the payment
 transaction) and leaves an audit entry. Rules a person can break raise a ``DomainError``
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -250,6 +256,7 @@ def unblock_units(*, session: Session, unit_ids: Iterable[int], actor, now: date
             ).update(status=UnitStatus.AVAILABLE, block_reason="")
         if unblocked:
             _availability_changed(session.pk)
+            _places_returned(session.pk, now)
         audit.record(
             action="inventory.units_unblocked",
             obj=session,
@@ -280,6 +287,8 @@ def allocate_channel(
             )
         if allocated:
             _availability_changed(session.pk)
+            if channel is None:
+                _places_returned(session.pk, now)
         audit.record(
             action="inventory.channel_allocated",
             obj=session,
@@ -332,7 +341,13 @@ def _lock_account(session: Session, user) -> None:
 
 
 def _open_hold(
-    *, session: Session, user, quantity: int, now: datetime, channel: SalesChannel | None
+    *,
+    session: Session,
+    user,
+    quantity: int,
+    now: datetime,
+    channel: SalesChannel | None,
+    expires_at: datetime | None = None,
 ) -> Hold:
     """Check the per-account limit under the account lock and create the hold row.
 
@@ -349,7 +364,7 @@ def _open_hold(
         channel=channel,
         quantity=quantity,
         created_at=now,
-        expires_at=now + timedelta(minutes=session.hold_minutes),
+        expires_at=expires_at or now + timedelta(minutes=session.hold_minutes),
     )
 
 
@@ -421,6 +436,24 @@ def _take_first(*, hold: Hold, candidates, quantity: int, now: datetime) -> list
 def _availability_changed(session_id: int) -> None:
     """Tell the seat map (``inventory.seatmap``) once the current transaction commits."""
     transaction.on_commit(lambda: seatmap.bump_version(session_id))
+
+
+@cache
+def _returned_hooks() -> tuple:
+    return tuple(import_string(path) for path in getattr(settings, "PLACES_RETURNED_HOOKS", ()))
+
+
+def _places_returned(session_id: int, now: datetime) -> None:
+    """Call ``settings.PLACES_RETURNED_HOOKS`` with (session_id, now) inside the transaction
+    that freed places of the session, after they became free: a hook may hold them for
+    someone before the transaction commits and the public sees them."""
+    for hook in _returned_hooks():
+        hook(session_id=session_id, now=now)
+
+
+def clear_returned_hooks_cache() -> None:
+    """Forget the imported hooks (tests that change ``PLACES_RETURNED_HOOKS``)."""
+    _returned_hooks.cache_clear()
 
 
 def _audit_hold(hold: Hold, *, unit_ids: list[int], how: str, now: datetime) -> None:
@@ -507,9 +540,11 @@ def hold_quantity(
     channel: SalesChannel | None = None,
     section: Section | None = None,
     admission_pass: str | None = None,
+    expires_at: datetime | None = None,
 ) -> Hold:
     """Hold any ``quantity`` free places of ``zone`` (and ``section``): standing places, or
-    "any N in this zone".
+    "any N in this zone". ``expires_at``: when the hold runs out, if not after the
+    session's ``hold_minutes`` (a waiting list's offer).
 
     PostgreSQL picks the places with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent
     buyers never wait for each other; SQLite (one writer at a time) updates through a plain
@@ -527,7 +562,14 @@ def hold_quantity(
         admission_pass=admission_pass,
     )
     with transaction.atomic():
-        hold = _open_hold(session=session, user=user, quantity=quantity, now=now, channel=channel)
+        hold = _open_hold(
+            session=session,
+            user=user,
+            quantity=quantity,
+            now=now,
+            channel=channel,
+            expires_at=expires_at,
+        )
         candidates = (
             InventoryUnit.objects.filter(session=session, zone=zone)
             .filter(holdable(now))
@@ -707,11 +749,12 @@ def release_hold(*, hold: Hold, user, now: datetime) -> None:
         freed = InventoryUnit.objects.filter(hold=locked, status=UnitStatus.HELD).update(
             status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None
         )
-        if freed:
-            _availability_changed(locked.session_id)
         locked.status = HoldStatus.RELEASED
         locked.released_at = now
         locked.save(update_fields=["status", "released_at"])
+        if freed:
+            _availability_changed(locked.session_id)
+            _places_returned(locked.session_id, now)
         audit.record(
             action="hold.released",
             obj=locked,
@@ -862,6 +905,7 @@ def return_sold_places(
     if returned != len(unit_ids):
         raise PlacesNotSold(details={"lines": line_ids, "sold": returned})
     _availability_changed(session_id)
+    _places_returned(session_id, now)
     audit.record(
         action="units.returned_to_sale",
         obj=Session(pk=session_id),
@@ -893,12 +937,49 @@ def tidy_expired_holds(*, now: datetime, batch_size: int = 500) -> int:
             )
             if not ids:
                 break
-            freed += InventoryUnit.objects.filter(
-                hold_id__in=ids,
-                status=UnitStatus.HELD,
-                hold_expires_at__lt=now,
-            ).update(status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None)
+            freeing = InventoryUnit.objects.filter(
+                hold_id__in=ids, status=UnitStatus.HELD, hold_expires_at__lt=now
+            )
+            session_ids = sorted(set(freeing.values_list("session_id", flat=True)))
+            freed += freeing.update(status=UnitStatus.AVAILABLE, hold=None, hold_expires_at=None)
             Hold.objects.filter(expired, id__in=ids).update(
                 status=HoldStatus.RELEASED, released_at=now
             )
+            for session_id in session_ids:
+                _places_returned(session_id, now)
     return freed
+
+
+def hand_over_sold_place(
+    *, unit_id: int, from_line_id: int, to_line_id: int, user, now: datetime
+) -> None:
+    """The official resale: the place sold to ``from_line_id`` becomes sold to
+    ``to_line_id`` of ``user``'s order, under a sold hold of ``user`` (so the per-account
+    limits count it for the buyer, no longer for the seller). The buyer's account limit is
+    checked under the account lock. Runs inside the caller's transaction. Raises
+    PlacesNotSold (nothing changes) when the place is no longer sold to ``from_line_id``,
+    LimitExceeded when the buyer already has as many places as allowed."""
+    locks.require_transaction()
+    unit = (
+        locks.lock_rows(InventoryUnit.objects.select_related("session"))
+        .filter(pk=unit_id, status=UnitStatus.SOLD, order_line_id=from_line_id)
+        .first()
+    )
+    if unit is None:
+        raise PlacesNotSold(details={"unit": unit_id})
+    _check_account_limit(session=unit.session, user=user, quantity=1, now=now)
+    hold = Hold.objects.create(
+        session=unit.session,
+        user=user,
+        quantity=1,
+        status=HoldStatus.SOLD,
+        created_at=now,
+        expires_at=now,
+    )
+    InventoryUnit.objects.filter(pk=unit.pk).update(hold=hold, order_line_id=to_line_id)
+    audit.record(
+        action="units.handed_over",
+        obj=Session(pk=unit.session_id),
+        now=now,
+        data={"unit": unit.pk, "from_line": from_line_id, "to_line": to_line_id},
+    )

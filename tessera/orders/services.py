@@ -295,6 +295,58 @@ def place_exchange_order(
     return order
 
 
+def place_resale_order(
+    *, user, source_line: OrderLine, price: Decimal, expires_at: datetime, now: datetime
+) -> Order:
+    """An order awaiting payment for a place already sold to ``source_line`` (the official
+    resale): no hold; one line with the source line's place and labels at ``price``. Its
+    payment completes only through ``payments.complete_payment``, where
+    ``settings.SOLD_PLACE_HANDOVERS`` hand the place over (``mark_order_paid``). Runs inside
+    the caller's transaction."""
+    locks.require_transaction()
+    currency = source_line.currency
+    price = round_money(price, currency)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    number=new_order_number(now),
+                    user=user,
+                    session_id=source_line.order.session_id,
+                    total=price,
+                    currency=currency,
+                    email=user.email,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            break
+        except IntegrityError:  # number collision: draw again
+            continue
+    else:  # pragma: no cover - 31^6 numbers a day
+        raise DomainError(_("Could not allocate an order number; please retry."))
+    OrderLine.objects.create(
+        order=order,
+        unit_id=source_line.unit_id,
+        zone_id=source_line.zone_id,
+        section_code=source_line.section_code,
+        section_name=source_line.section_name,
+        row_label=source_line.row_label,
+        seat_label=source_line.seat_label,
+        zone_name=source_line.zone_name,
+        price=price,
+        currency=currency,
+    )
+    audit.record(
+        action="order.placed",
+        obj=order,
+        actor=user,
+        now=now,
+        organization_id=source_line.order.session.event.organization_id,
+        data={"total": str(price), "places": 1, "resale_of_line": source_line.pk},
+    )
+    return order
+
+
 def book_carried_value(
     *, order: Order, amount: Decimal, reference: str, memo: str, now: datetime
 ) -> LedgerEntry:
@@ -417,9 +469,19 @@ def mark_order_paid(
                 }
             )
         lines = list(order.lines.filter(status=LineStatus.ACTIVE))
-        inventory.sell_hold(
-            hold=order.hold, line_ids_by_unit={ln.unit_id: ln.id for ln in lines}, now=now
-        )
+        if order.hold_id is None:
+            # Places sold already (the official resale): an app of
+            # ``settings.SOLD_PLACE_HANDOVERS`` hands them to this order's lines, or none
+            # claims the order and it cannot be paid.
+            if not any(
+                import_string(path)(order=order, now=now)
+                for path in getattr(settings, "SOLD_PLACE_HANDOVERS", ())
+            ):
+                raise OrderNotPayable
+        else:
+            inventory.sell_hold(
+                hold=order.hold, line_ids_by_unit={ln.unit_id: ln.id for ln in lines}, now=now
+            )
         LedgerEntry.objects.create(
             order=order,
             kind=LedgerKind.CHARGE,

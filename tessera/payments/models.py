@@ -35,6 +35,11 @@ class Payment(models.Model):
     created_at = models.DateTimeField(_("created at"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    # The payer's account at the provider, as its callback reports it (purchase limits per
+    # payer, tessera.limits). A database default: the sale's fast path inserts payments.
+    payer_id = models.CharField(
+        _("payer account"), max_length=128, blank=True, default="", db_default=""
+    )
     # Sandbox switches (fail, delay_seconds, duplicates, out_of_order) chosen at creation.
     options = models.JSONField(_("options"), default=dict, blank=True)
     # Where the buyer pays: the provider's cashier page, and what its QR code encodes.

@@ -80,6 +80,7 @@ PLACES_LOST = "places_lost"
 ORDER_CLOSED = "order_closed"
 ALREADY_PAID = "already_paid"
 AMOUNT_DIFFERS = "amount_differs"
+PAYER_LIMIT = "payer_limit"  # a paid hook's OrderNotPayable with this ``cause`` (tessera.limits)
 _REASONS = {
     PLACES_LOST: _(
         "Your payment arrived after your seats were released and some were taken; "
@@ -94,6 +95,11 @@ _REASONS = {
     AMOUNT_DIFFERS: _(
         "The amount paid was not this order's amount; it is being returned to you and the "
         "order is still waiting for payment."
+    ),
+    PAYER_LIMIT: _(
+        "This payment account has already paid for the most tickets allowed for this "
+        "session or event; the order was not completed and your payment has been refunded "
+        "in full."
     ),
 }
 
@@ -379,14 +385,16 @@ def handle_callback(
                     payment=payment,
                     provider_reference=data.provider_reference,
                     sequence=data.sequence,
+                    payer_id=data.payer_id,
                     now=now,
                 )
                 return log(CallbackOutcome.APPLIED, payment=payment, detail=SUCCEEDED)
             return _apply_unpaid_event(payment, data, now=now, log=log)
     except HoldLost:
         cause = PLACES_LOST
-    except OrderNotPayable:
-        cause = ORDER_CLOSED
+    except OrderNotPayable as exc:
+        # A paid hook may say why (``cause``): the payer's purchase limit (tessera.limits).
+        cause = exc.cause if getattr(exc, "cause", None) in _REASONS else ORDER_CLOSED
     except PaymentMismatch as exc:
         with transaction.atomic():
             return log(
@@ -451,7 +459,12 @@ def _apply_unpaid_event(payment: Payment, data: CallbackData, *, now: datetime, 
 
 
 def complete_payment(
-    *, payment: Payment, now: datetime, provider_reference: str = "", sequence: int = 0
+    *,
+    payment: Payment,
+    now: datetime,
+    provider_reference: str = "",
+    sequence: int = 0,
+    payer_id: str = "",
 ) -> Payment:
     """The money arrived: sell the hold's places and charge the ledger
     (``orders.mark_order_paid``), issue the tickets, fulfil the order — all in one
@@ -464,6 +477,7 @@ def complete_payment(
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
         if payment.status == PaymentStatus.SUCCEEDED:
             return payment
+        payment.payer_id = payer_id[:128] or payment.payer_id
         order = orders.mark_order_paid(
             order=payment.order,
             payment_id=payment.id,
@@ -487,6 +501,7 @@ def complete_payment(
                 "failure_reason",
                 "provider_reference",
                 "callback_sequence",
+                "payer_id",
             ]
         )
         audit.record(
@@ -545,6 +560,7 @@ def _settle_unsellable(
         payment.failure_reason = reason[:200]
         payment.provider_reference = data.provider_reference[:80] or payment.provider_reference
         payment.callback_sequence = max(payment.callback_sequence, data.sequence)
+        payment.payer_id = data.payer_id[:128] or payment.payer_id
         payment.save(
             update_fields=[
                 "status",
@@ -552,6 +568,7 @@ def _settle_unsellable(
                 "failure_reason",
                 "provider_reference",
                 "callback_sequence",
+                "payer_id",
             ]
         )
         refund = Refund.objects.create(

@@ -25,10 +25,11 @@ def cashier_terms(payment: Payment) -> pagepay.TradeTerms:
     return pagepay.terms_from_url(payment.cashier_url)
 
 
-def decide(*, payment: Payment, choice: str, now: datetime) -> SandboxTrade:
-    """The buyer presses ``choice`` on the payment's cashier page; no callback is sent.
-    Raises as ``tessera.sandbox.services.record_choice`` does."""
-    return gateway.record_choice(terms=cashier_terms(payment), choice=choice, now=now)
+def decide(*, payment: Payment, choice: str, now: datetime, payer: str = "") -> SandboxTrade:
+    """The buyer presses ``choice`` on the payment's cashier page (paying from the gateway
+    account ``payer``); no callback is sent. Raises as ``tessera.sandbox.services.record_choice``
+    does."""
+    return gateway.record_choice(terms=cashier_terms(payment), choice=choice, now=now, payer=payer)
 
 
 def deliver_callback_locally(*, payment_id: UUID, now: datetime) -> list[CallbackLog]:

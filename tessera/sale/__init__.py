@@ -40,9 +40,12 @@ Lock order
 Every flow that takes more than one lock takes them in this order (helpers in
 ``tessera.core.locks``), so no two flows wait on each other in a cycle:
 
-    account (advisory, per session and user)  →  payment  →  order  →  hold
+    purchase limits (advisory, per event and key: device → phone → address → account across
+      the event; sessions with ``tessera.limits`` on)
+      →  account (advisory, per session and user)  →  payment  →  order  →  hold
       →  places (ascending id; "any N" picks skip places others have locked)
       →  identities (real-name sessions: advisory, per session and blind index, ascending)
+      →  payer (payer-limited sessions, in the payment's confirmation: ``tessera.limits``)
 
 Invariants (each guarded by the database, not only by this code)
 ----------------------------------------------------------------

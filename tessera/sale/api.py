@@ -29,6 +29,7 @@ from tessera.core.idempotency import IdempotencyKeyInvalid, idempotency_key, run
 from tessera.core.schemas import Email, ErrorOut, InputSchema
 from tessera.inventory import admission
 from tessera.inventory.api import HoldOut, hold_answer
+from tessera.limits import services as limits
 from tessera.payments.providers import get_provider
 from tessera.sale import channels, services, status
 from tessera.sale.choices import MAX_PLACES, PlaceChoice
@@ -249,6 +250,7 @@ def create_hold(request, session_id: int, payload: PlacesIn):
             choice=choice,
             now=now,
             admission_pass=admission_pass,
+            buyer=limits.buyer_from_meta(request.META),
         )
         return 201, hold_answer(hold, now)
 
@@ -306,6 +308,7 @@ def run_checkout(request, user, session_id: int, payload: CheckoutIn) -> tuple[i
             phone=payload.phone,
             now=now,
             admission_pass=admission_pass,
+            buyer=limits.buyer_from_meta(request.META),
         )
         return 201, checkout_answer(result)
 

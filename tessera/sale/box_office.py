@@ -28,6 +28,7 @@ from tessera.payments.models import Payment, PaymentStatus, Provider
 from tessera.payments.providers.box_office import METHODS
 from tessera.sale.channels import _channel_account
 from tessera.sale.choices import PlaceChoice, hold_places
+from tessera.sale.errors import RealNameNotSupported
 from tessera.tickets.services import issue_tickets
 
 
@@ -69,9 +70,11 @@ def sell_at_box_office(
     fulfilled order with its tickets issued (holders: the buyer's name).
 
     Raises PaymentMethodInvalid, BuyerNameRequired, ContactInvalid, and what holding raises
-    (NotOnSale, PlacesUnavailable, LimitExceeded, PlacesUnknown, ScopeInvalid); nothing is
-    written then.
+    (NotOnSale, PlacesUnavailable, LimitExceeded, PlacesUnknown, ScopeInvalid),
+    RealNameNotSupported (a real-name session); nothing is written then.
     """
+    if session.real_name_required:
+        raise RealNameNotSupported()
     if method not in METHODS:
         raise PaymentMethodInvalid(details={"method": method})
     name = (buyer_name or "").strip() if isinstance(buyer_name, str) else ""

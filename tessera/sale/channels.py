@@ -40,6 +40,7 @@ from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderLine, OrderStatus
 from tessera.sale import fastpath
 from tessera.sale.choices import PlaceChoice, hold_places, unit_ids_of
+from tessera.sale.errors import RealNameNotSupported
 from tessera.sale.models import ChannelKey
 from tessera.tickets.models import Ticket
 from tessera.tickets.services import (
@@ -264,7 +265,9 @@ def channel_order(
     answers the same order again; with another request, IdempotencyKeyReused.
 
     Raises what holding raises (NotOnSale, PlacesUnavailable, LimitExceeded for the per-order
-    limit, PlacesUnknown, ScopeInvalid), AttendeesInvalid, ContactInvalid.
+    limit, PlacesUnknown, ScopeInvalid), AttendeesInvalid, ContactInvalid,
+    RealNameNotSupported (a real-name session: identities are bound on the buyer's own
+    checkout only).
     """
     email, phone = orders.clean_contact(email=email, phone=phone)
     buyer_name = orders.clean_attendees([buyer_name], 1)[0]
@@ -352,6 +355,8 @@ def _sell_with_services(
     from tessera.sale.services import public_session
 
     session = public_session(session_id)
+    if session.real_name_required:  # the fast path declined it (``fastpath.ServicesOnly``)
+        raise RealNameNotSupported()
     channel = SalesChannel.objects.get(pk=principal.channel_id)
     account = User.objects.get(pk=principal.account_id)
     hold = hold_places(session=session, user=account, choice=choice, now=now, channel=channel)

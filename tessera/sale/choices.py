@@ -29,6 +29,7 @@ from tessera.core.errors import InvalidInput
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import PlacesUnknown, ScopeInvalid
 from tessera.inventory.models import Hold, InventoryUnit, SalesChannel
+from tessera.limits import services as limits
 from tessera.venues.models import Section, SectionKind
 
 MAX_PLACES = 100
@@ -261,12 +262,52 @@ def hold_places(
     now: datetime,
     channel: SalesChannel | None = None,
     admission_pass: str | None = None,
+    buyer: limits.Buyer | None = None,
 ) -> Hold:
     """Hold the places ``choice`` means for ``user``: all of them or none.
 
+    A buyer's hold (no ``channel``) stays within the session's purchase limits
+    (``tessera.limits``: per device and address of ``buyer``, per the account's phone, per
+    account across the event), checked in the hold's transaction.
+
     Raises ScopeInvalid (a zone or section of another session), PlacesUnknown, and whatever
-    the inventory's hold services raise (NotOnSale, LimitExceeded, PlacesUnavailable …).
+    the inventory's hold services raise (NotOnSale, LimitExceeded, PlacesUnavailable …) or
+    the limits (``limit_device``, ``limit_phone``, ``limit_address``, ``limit_account``).
     """
+    if channel is not None:
+        return _hold_places(
+            session=session,
+            user=user,
+            choice=choice,
+            now=now,
+            channel=channel,
+            admission_pass=admission_pass,
+        )
+    return limits.hold_within_limits(
+        session=session,
+        user=user,
+        buyer=buyer,
+        now=now,
+        take=lambda: _hold_places(
+            session=session,
+            user=user,
+            choice=choice,
+            now=now,
+            channel=None,
+            admission_pass=admission_pass,
+        ),
+    )
+
+
+def _hold_places(
+    *,
+    session: Session,
+    user,
+    choice: PlaceChoice,
+    now: datetime,
+    channel: SalesChannel | None,
+    admission_pass: str | None,
+) -> Hold:
     common = {
         "session": session,
         "user": user,

@@ -70,9 +70,23 @@ def _request_guards() -> tuple:
     return tuple(import_string(path) for path in getattr(settings, "REQUEST_GUARDS", ()))
 
 
+@cache
+def _rate_limit_check():
+    return import_string(settings.RATELIMIT_CHECK) if settings.RATELIMIT_CHECK else None
+
+
+def _rate_limited(environ, action: str, *, account=None) -> None:
+    """The rate limits Django's middleware would apply (``settings.RATELIMIT_CHECK``)."""
+    check = _rate_limit_check()
+    refused = check(environ, action, account=account) if check is not None else None
+    if refused is not None:
+        raise refused
+
+
 def checkout(request: fastlane.FastRequest) -> fastlane.Answer:
     django_request = request.django_request()
     user = _signed_in(django_request)
+    _rate_limited(request.environ, "checkout", account=user.pk)
     for guard in _request_guards():
         guard(
             request.environ, purpose="hold", user=user, session_id=int(request.args["session_id"])

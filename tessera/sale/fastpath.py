@@ -54,8 +54,8 @@ class AccountLimit(Exception):
 
 
 class ServicesOnly(Declined):
-    """The session has rules only the services apply (real-name tickets): nothing was
-    taken, and trying other places would not help."""
+    """The session has rules only the services apply (real-name tickets, purchase limits
+    of ``tessera.limits``): nothing was taken, and trying other places would not help."""
 
 
 class Conflict(Declined):
@@ -155,7 +155,10 @@ _OF_CHANNEL = "(u.channel_id = %(channel)s::bigint OR u.channel_id IS NULL)"
 _TAKE = """
 WITH sess AS (
     SELECT s.hold_minutes, s.max_tickets_per_account AS max_account, e.organization_id,
-           s.real_name_required
+           s.real_name_required OR EXISTS (
+               SELECT 1 FROM limits_purchaselimits pl
+                WHERE pl.event_id = s.event_id AND pl.is_limiting
+                  AND (pl.session_id IS NULL OR pl.session_id = s.id)) AS real_name_required
       FROM catalog_session s JOIN catalog_event e ON e.id = s.event_id
      WHERE s.id = %(session)s::bigint AND s.status = 'scheduled' AND e.status = 'published'
        AND (s.on_sale_from IS NULL OR s.on_sale_from <= %(now)s::timestamptz)
@@ -343,7 +346,8 @@ def take_places(
             rows = cursor.fetchall()
         on_sale, owned_places, limit, picked, in_scope, real_name = rows[0][14:20]
         if real_name:
-            raise ServicesOnly  # one attendee identity per ticket: the services bind them
+            # One attendee identity per ticket, or purchase limits: the services apply them.
+            raise ServicesOnly
         if rows[0][0] is not None:
             if len(rows) != quantity:  # never: the hold is all or nothing
                 raise RuntimeError("a partial hold was taken")
@@ -521,7 +525,8 @@ WITH p AS (
        SET status = 'succeeded', completed_at = %(now)s::timestamptz, failure_reason = '',
            provider_reference = CASE WHEN %(reference)s::text <> '' THEN %(reference)s::text
                                      ELSE provider_reference END,
-           callback_sequence = GREATEST(callback_sequence, %(sequence)s::bigint)
+           callback_sequence = GREATEST(callback_sequence, %(sequence)s::bigint),
+           payer_id = CASE WHEN %(payer)s::text <> '' THEN %(payer)s::text ELSE payer_id END
      WHERE id = %(payment)s::uuid AND provider = %(provider)s::text AND status = 'created'
        AND upper(currency) = %(currency)s::text AND amount = %(amount)s::numeric
     RETURNING id, order_id, amount, currency
@@ -532,6 +537,12 @@ WITH p AS (
      WHERE t.id = p.order_id AND t.status = 'pending_payment'
        AND t.expires_at > %(now)s::timestamptz
        AND t.total = p.amount AND t.currency = p.currency AND t.hold_id IS NOT NULL
+       -- a payer limit (tessera.limits) is checked by the services' confirmation
+       AND NOT EXISTS (
+           SELECT 1 FROM limits_purchaselimits pl JOIN catalog_session cs
+                  ON cs.event_id = pl.event_id
+            WHERE cs.id = t.session_id AND (pl.session_id IS NULL OR pl.session_id = cs.id)
+              AND (pl.payer_per_session > 0 OR pl.payer_per_event > 0))
     RETURNING t.id, t.number, t.hold_id, t.session_id, t.user_id, t.total, t.currency
 ), h AS (
     UPDATE inventory_hold t SET status = 'sold'
@@ -620,6 +631,7 @@ def confirm_sale(
     headers: dict,
     body: str,
     now: datetime,
+    payer_id: str = "",
 ) -> Confirmed:
     """The money of an open payment arrived in time: payment succeeded, order fulfilled,
     hold and places sold, the ledger charge, one ticket per line, the callback's log and
@@ -628,7 +640,8 @@ def confirm_sale(
 
     Declines — the caller rolls back — when anything is not as a plain, timely payment
     leaves it: the payment not open, a wrong amount, the order not awaiting payment or past
-    its pay-before time, a place no longer the hold's.
+    its pay-before time, a place no longer the hold's, a payer limit on the session
+    (``tessera.limits``: the services' confirmation checks it).
     """
     locks.require_transaction()
     params = {
@@ -639,6 +652,7 @@ def confirm_sale(
         "currency": currency.upper(),
         "reference": provider_reference[:80],
         "sequence": sequence,
+        "payer": payer_id[:128],
         "headers": json.dumps(headers),
         "body": body,
         "now": now,

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tessera.catalog.models import PriceZone, Session
-from tessera.catalog.selectors import get_public_session
+from tessera.catalog.selectors import public_sessions
 from tessera.core.errors import NotFound
 from tessera.core.i18n import localized
 from tessera.core.money import round_money, to_minor_units
@@ -26,6 +26,7 @@ from tessera.inventory.admission import check_admission
 from tessera.inventory.best_available import find_blocks
 from tessera.inventory.errors import PlacesUnavailable, account_limit_reached, too_few_places
 from tessera.inventory.models import InventoryUnit
+from tessera.limits import services as limits
 from tessera.orders import changes
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderLine, OrderStatus
@@ -60,7 +61,12 @@ class SessionNotFound(NotFound):
 def public_session(session_id: int) -> Session:
     """The published, not cancelled session; raises SessionNotFound."""
     try:
-        return get_public_session(session_id)
+        return (
+            limits.with_limits_flag(public_sessions())
+            .select_related("layout__venue__city")
+            .prefetch_related("price_zones")
+            .get(pk=session_id)
+        )
     except Session.DoesNotExist as exc:
         raise SessionNotFound() from exc
 
@@ -88,6 +94,7 @@ def checkout(
     phone: str = "",
     options: dict | None = None,
     admission_pass: str | None = None,
+    buyer: limits.Buyer | None = None,
 ) -> Checkout:
     """Hold the places, place the order and start its payment, in one transaction (T1).
 
@@ -115,6 +122,7 @@ def checkout(
         phone=phone,
         now=now,
         admission_pass=admission_pass,
+        buyer=buyer,
     )
     result = None
     if uses_fast_path():
@@ -173,6 +181,7 @@ class _Request:
     phone: str
     now: datetime
     admission_pass: str | None
+    buyer: limits.Buyer | None = None
 
 
 @dataclass
@@ -193,6 +202,7 @@ def _checkout_with_services(request: _Request) -> _Result:
             choice=request.choice,
             now=now,
             admission_pass=request.admission_pass,
+            buyer=request.buyer,
         )
         order = orders.place_order(
             hold=hold,
@@ -531,6 +541,7 @@ def _confirm_fast(adapter, data, *, headers: dict, body: bytes, now: datetime):
                 currency=data.currency,
                 provider_reference=data.provider_reference,
                 sequence=data.sequence,
+                payer_id=data.payer_id,
                 headers=logged_headers,
                 body=logged_body,
                 now=now,

@@ -34,8 +34,13 @@ def press(request: fastlane.FastRequest) -> fastlane.Answer | None:
         return None
     try:
         terms = pagepay.terms_from_query(UUID(request.args["payment_id"]), pairs)
-        trade = services.press_button(terms=terms, choice=choice, now=clock_now())
-    except DomainError:  # TradeClosed included: the view says so on the page
+        trade = services.press_button(
+            terms=terms,
+            choice=choice,
+            now=clock_now(),
+            payer=django_request.POST.get("payer", ""),
+        )
+    except DomainError:  # TradeClosed, a bad payer account: the view says so on the page
         return None
     location = trade.return_url or django_request.get_full_path()
     return fastlane.Answer(

@@ -40,6 +40,8 @@ class SandboxTrade(models.Model):
     sequence = models.PositiveIntegerField(_("last event sequence"), default=1)
     created_at = models.DateTimeField(_("created at"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # The buyer's account at the gateway, chosen on the cashier page; sent in the callbacks.
+    payer = models.CharField(_("payer account"), max_length=64, blank=True, default="")
     # Refund number → amount in minor units; a repeated number refunds once.
     refunds = models.JSONField(_("refunds"), default=dict, blank=True)
 

@@ -40,6 +40,22 @@ CHOICES = ("pay", "fail")
 _DECIDED_SEQUENCE = 2
 
 
+MAX_PAYER_LENGTH = 64
+
+
+def clean_payer(payer: str) -> str:
+    """A payer account as typed on the cashier page: trimmed; letters, digits and ``@._-+``
+    only, at most 64 characters. Raises DomainError otherwise."""
+    payer = (payer or "").strip()
+    if len(payer) > MAX_PAYER_LENGTH or not all(c.isalnum() or c in "@._-+" for c in payer):
+        raise DomainError(
+            _("A payer account has at most %(max)d letters, digits or the signs @ . _ - +.")
+            % {"max": MAX_PAYER_LENGTH},
+            details={"payer": "invalid"},
+        )
+    return payer
+
+
 def find_trade(payment_id: UUID) -> SandboxTrade | None:
     return SandboxTrade.objects.filter(payment_id=payment_id).first()
 
@@ -61,8 +77,11 @@ def query_trade(payment_id: UUID) -> str:
     return status or SandboxTradeStatus.WAITING
 
 
-def record_choice(*, terms: TradeTerms, choice: str, now: datetime) -> SandboxTrade:
-    """The buyer pressed "pay" or "fail" on the cashier page of ``terms``.
+def record_choice(
+    *, terms: TradeTerms, choice: str, now: datetime, payer: str = ""
+) -> SandboxTrade:
+    """The buyer pressed "pay" or "fail" on the cashier page of ``terms``, paying from the
+    gateway account ``payer`` (empty: none said; see ``clean_payer``).
 
     One statement: the trade is inserted already decided, or a trade still waiting (opened
     before links carried their terms) is decided. Raises TradeClosed when the trade was
@@ -90,6 +109,7 @@ def record_choice(*, terms: TradeTerms, choice: str, now: datetime) -> SandboxTr
         created_at=now,
         decided_at=now,
         refunds={},
+        payer=clean_payer(payer),
     )
     rows = list(SandboxTrade.objects.raw(*_decide_sql(decided)))
     if not rows:
@@ -107,7 +127,9 @@ def _decide_sql(trade: SandboxTrade) -> tuple[str, list]:
     values = [f.get_db_prep_save(f.pre_save(trade, add=True), connection) for f in fields]
     table = qn(meta.db_table)
     placeholders = ", ".join(["%s"] * len(fields))
-    decided = ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in ("status", "sequence", "decided_at"))
+    decided = ", ".join(
+        f"{qn(c)} = excluded.{qn(c)}" for c in ("status", "sequence", "decided_at", "payer")
+    )
     sql = (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - our own names
         f"ON CONFLICT ({qn('payment_id')}) DO UPDATE SET {decided} "
@@ -116,11 +138,11 @@ def _decide_sql(trade: SandboxTrade) -> tuple[str, list]:
     return sql, [*values, SandboxTradeStatus.WAITING.value]
 
 
-def press_button(*, terms: TradeTerms, choice: str, now: datetime) -> SandboxTrade:
+def press_button(*, terms: TradeTerms, choice: str, now: datetime, payer: str = "") -> SandboxTrade:
     """The cashier page's action: record the choice and, once that is committed, hand the
     trade's signed callbacks to the delivery (later, with ``delay_seconds``). Raises as
     ``record_choice`` does."""
-    trade = record_choice(terms=terms, choice=choice, now=now)
+    trade = record_choice(terms=terms, choice=choice, now=now, payer=payer)
     callbacks = tuple(build_callbacks(trade))
     delay = min(max(int(trade.switches.get("delay_seconds") or 0), 0), MAX_DELAY_SECONDS)
     job = delivery.Delivery(
@@ -140,6 +162,7 @@ def _event(trade: SandboxTrade, *, status: str, sequence: int, at: datetime) -> 
             "currency": trade.currency,
             "event_at": at.isoformat(),
             "sequence": sequence,
+            **({"payer": trade.payer} if trade.payer else {}),
         },
         sort_keys=True,
         separators=(",", ":"),

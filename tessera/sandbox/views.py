@@ -98,8 +98,10 @@ def _press(request: HttpRequest, payment_id: UUID, terms) -> HttpResponse:
             return _refused(request, TradeNotFound())
         terms = pagepay.TradeTerms.of_trade(trade)
     try:
-        trade = services.press_button(terms=terms, choice=choice, now=clock_now())
-    except TradeClosed as exc:
+        trade = services.press_button(
+            terms=terms, choice=choice, now=clock_now(), payer=request.POST.get("payer", "")
+        )
+    except (TradeClosed, DomainError) as exc:
         messages.error(request, str(exc.message))
         return _SeeOther(here)
     return _SeeOther(trade.return_url or here)

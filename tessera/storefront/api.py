@@ -33,7 +33,7 @@ from ninja.security import django_auth
 from pydantic import StrictInt, model_validator
 
 from tessera.catalog.models import EventStatus, PriceZone, Session, SessionStatus
-from tessera.catalog.selectors import get_public_session
+from tessera.catalog.selectors import public_sessions
 from tessera.core import clock
 from tessera.core.i18n import localized
 from tessera.core.money import format_money
@@ -44,6 +44,7 @@ from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory.best_available import find_alternatives, find_blocks
 from tessera.inventory.errors import LimitExceeded, PlacesUnavailable, ScopeInvalid
 from tessera.inventory.models import InventoryUnit
+from tessera.limits import services as limits
 from tessera.sale import services as sale
 from tessera.sale.choices import PlaceChoice
 from tessera.storefront.errors import SectionNotFound, SessionNotFound
@@ -180,9 +181,15 @@ class SeatmapConflictOut(Schema):
 
 
 def _session(session_id: int) -> Session:
-    """The public session with its event, layout and price zones."""
+    """The public session with its event, layout and price zones (and whether it has
+    purchase limits, so a hold without them reads nothing more)."""
     try:
-        return get_public_session(session_id)
+        return (
+            limits.with_limits_flag(public_sessions())
+            .select_related("layout__venue__city")
+            .prefetch_related("price_zones")
+            .get(pk=session_id)
+        )
     except Session.DoesNotExist as exc:
         raise SessionNotFound() from exc
 
@@ -517,7 +524,12 @@ def hold(request, session_id: SessionId, payload: SeatmapHoldIn):
         choice = PlaceChoice(section_id=payload.section, quantity=payload.quantity)
     try:
         held = sale.hold_places(
-            session=session, user=user, choice=choice, now=now, admission_pass=admission_pass
+            session=session,
+            user=user,
+            choice=choice,
+            now=now,
+            admission_pass=admission_pass,
+            buyer=limits.buyer_from_meta(request.META),
         )
     except PlacesUnavailable as exc:
         lost = sorted(exc.details.get("unit_ids", []))

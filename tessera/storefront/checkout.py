@@ -22,6 +22,8 @@ from tessera.core import clock
 from tessera.core.errors import DomainError
 from tessera.inventory import admission
 from tessera.inventory import selectors as inventory_selectors
+from tessera.limits import services as limits
+from tessera.ratelimit.verification import verification_redirect
 from tessera.sale import services as sale
 from tessera.sale.choices import PlaceChoice
 from tessera.venues.models import SectionKind
@@ -34,7 +36,9 @@ MODE_SEATS = "seats"
 
 def _public_session(session_id: int) -> Session:
     session = (
-        Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        limits.with_limits_flag(
+            Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        )
         .select_related("event", "layout__venue__city")
         .first()
     )
@@ -119,6 +123,8 @@ def buy(request, session_id: int):
     session = _public_session(session_id)
     if redirect_to_queue := waitingroom_redirect(request, session):
         return redirect_to_queue
+    if redirect_to_verify := verification_redirect(request, session):
+        return redirect_to_verify
     form = BuyForm(
         request.POST or None, initial={"quantity": min(2, session.max_tickets_per_order)}
     )
@@ -132,20 +138,25 @@ def buy(request, session_id: int):
                 choice=_choice(data, session),
                 now=now,
                 admission_pass=admission_pass,
+                buyer=limits.buyer_from_meta(request.META),
             )
         except DomainError as exc:
             form.add_error(None, str(exc.message))
         else:
             return redirect("storefront:checkout", hold_id=hold.pk)
+    zones = _zone_rows(session, now)
+    is_on_sale = session.is_on_sale(now)
     return render(
         request,
         "storefront/buy.html",
         {
             "session": session,
             "form": form,
-            "zones": _zone_rows(session, now),
+            "zones": zones,
             "now": now,
-            "is_on_sale": session.is_on_sale(now),
+            "is_on_sale": is_on_sale,
+            # every zone gone: the waiting list is offered (tessera.waitlist)
+            "is_sold_out": is_on_sale and bool(zones) and not any(z["free"] for z in zones),
         },
     )
 

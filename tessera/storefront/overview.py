@@ -291,14 +291,16 @@ def build_overview(data: SessionOverview) -> Overview:
             bounds.add(x, y)
         zones = data.zones_by_section.get(section["id"])
         name = section["name_en"] if (is_english() and section["name_en"]) else section["name"]
+        # the name read out starts with what the map shows (the code), for voice control
+        spoken = name if section["code"] in name else f"{section['code']} {name}"
         if zones and zones.primary:
             fill = safe_color(zones.primary.color)
             zone_code = zones.primary.code
-            title = f"{name} · " + " / ".join(_zone_title(z) for z in zones.zones)
+            title = f"{spoken} · " + " / ".join(_zone_title(z) for z in zones.zones)
         else:
             has_unassigned = True
             fill, zone_code = UNASSIGNED_FILL, ""
-            title = f"{name} · {_('not on sale')}"
+            title = f"{spoken} · {_('not on sale')}"
         label_x, label_y = section["label_x"], section["label_y"]
         if not (label_x or label_y):
             label_x = sum(p[0] for p in points) / len(points)

@@ -16,6 +16,7 @@ from tessera.catalog.models import Session
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import PlacesUnavailable, PlacesUnknown
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit
+from tessera.limits import services as limits
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
 from tessera.sale import services as sale
@@ -69,6 +70,7 @@ def recover_places(
     unit_ids: list[int],
     now: datetime,
     admission_pass: str | None = None,
+    buyer: limits.Buyer | None = None,
 ) -> Recovered:
     """Hold again, for ``user``, the places of the expired or lost ``hold`` (``unit_ids``)
     or the nearest alternative: same quantity, same zone (the zone most of them were in).
@@ -85,7 +87,13 @@ def recover_places(
         raise NothingToRecover
     session = Session.objects.select_related("event").get(pk=hold.session_id)
     _close_old(hold=hold, order=order, user=user, now=now)
-    common = {"session": session, "user": user, "now": now, "admission_pass": admission_pass}
+    common = {
+        "session": session,
+        "user": user,
+        "now": now,
+        "admission_pass": admission_pass,
+        "buyer": buyer,
+    }
     try:
         new_hold = sale.hold_places(choice=PlaceChoice(unit_ids=tuple(unit_ids)), **common)
         return Recovered(hold=new_hold, same_places=True)

@@ -36,6 +36,7 @@ from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import HoldNotFound
 from tessera.inventory.models import Hold
+from tessera.limits import services as limits
 from tessera.orders import services as orders
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments import services as payments
@@ -416,6 +417,7 @@ def checkout_recover(request, hold_id):
             unit_ids=unit_ids,
             now=now,
             admission_pass=admission.pass_from_request(request, hold.session_id),
+            buyer=limits.buyer_from_meta(request.META),
         )
     except DomainError as exc:
         messages.error(request, str(exc.message))

@@ -28,6 +28,7 @@ from tessera.catalog.selectors import (
     search_sessions,
 )
 from tessera.core import clock
+from tessera.inventory import selectors as inventory_selectors
 from tessera.storefront.overview import build_overview
 from tessera.storefront.selectors import (
     get_public_venue,
@@ -266,6 +267,12 @@ def event_detail(request, slug: str):
             }
         )
     upcoming = [row for row in rows if not row["is_past"]]
+    sold_out = inventory_selectors.sold_out_session_ids(
+        session_ids=[row["session"].pk for row in upcoming if row["session"].is_on_sale(now)],
+        now=now,
+    )
+    for row in rows:
+        row["is_sold_out"] = row["session"].pk in sold_out
     prices = [zone.price for row in upcoming for zone in row["zones"]]
     return render(
         request,

@@ -73,6 +73,7 @@ def _choices(sessions: list) -> list[dict]:
             "when": session_when(s),
             "event": s.event.display_name if several_events else "",
             "url": reverse("storefront:buy", args=[s.pk]),
+            "waitlist_url": reverse("waitlist:session", args=[s.pk]),
         }
         for s in sessions
     ]

@@ -16,11 +16,14 @@ its age closed); at the end, the connection is noted as handed back.
 
 from __future__ import annotations
 
+import json
 import logging
+from functools import cache
 from http.cookies import CookieError, SimpleCookie
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.module_loading import import_string
 from django.utils.translation import trans_real
 
 from tessera.core.db import prepare_connections, release_connections
@@ -61,6 +64,9 @@ def _answer_status(environ, start_response):
     language = _language(environ)
     try:
         with translation.override(language):
+            refused = _rate_limited(environ)
+            if refused is not None:
+                return _refuse(environ, start_response, refused, language)
             response = status_response(environ.get("QUERY_STRING", ""))
     except Exception:  # the same promise as Django's handler: an answer, never a traceback
         logger.exception("queue status check failed")
@@ -81,6 +87,34 @@ def _answer_status(environ, start_response):
     if environ.get("REQUEST_METHOD") == "HEAD":
         return [b""]
     return [response.content]
+
+
+@cache
+def _rate_limit_check():
+    path = getattr(settings, "RATELIMIT_CHECK", "")
+    return import_string(path) if path else None
+
+
+def _rate_limited(environ):
+    """The rate limit of the status check (action ``queue_status``; no rule by default, so
+    it costs a cached lookup), as Django's middleware would check other requests."""
+    check = _rate_limit_check()
+    return check(environ, "queue_status") if check is not None else None
+
+
+def _refuse(environ, start_response, refused, language):
+    body = json.dumps({"error": refused.as_dict()}, ensure_ascii=False).encode()
+    start_response(
+        "429 Too Many Requests",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Content-Language", language),
+            ("Retry-After", str(refused.retry_after)),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
+    return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
 def with_queue_status(application):

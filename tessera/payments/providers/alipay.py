@@ -281,6 +281,7 @@ class AlipayProvider(PaymentProvider):
             currency=params.get("trans_currency") or "CNY",
             sequence=epoch_micros(notified_at),
             event_at=paid_at,
+            payer_id=(params.get("buyer_id") or params.get("buyer_open_id") or "")[:128],
         )
 
     def callback_response(self, ok: bool) -> CallbackResponse:

@@ -112,6 +112,8 @@ class CallbackData:
     # The provider's ordering of its events (larger is newer), for out-of-order deliveries.
     sequence: int
     event_at: datetime | None = None
+    # The payer's account at the provider ("" when the provider does not say).
+    payer_id: str = ""
 
 
 @dataclass(frozen=True)

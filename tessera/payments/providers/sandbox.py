@@ -74,6 +74,7 @@ class SandboxProvider(PaymentProvider):
             event_at = datetime.fromisoformat(event["event_at"])
             reference = str(event["reference"])
             currency = str(event["currency"])
+            payer_id = str(event.get("payer") or "")[:128]
         except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             raise CallbackForged("malformed body") from exc
         if (
@@ -91,6 +92,7 @@ class SandboxProvider(PaymentProvider):
             currency=currency,
             sequence=sequence,
             event_at=event_at,
+            payer_id=payer_id,
         )
 
     def query(self, payment) -> str:

@@ -317,6 +317,7 @@ class WeChatPayProvider(PaymentProvider):
                 currency=amount.get("currency", "CNY"),
                 sequence=epoch_micros(moment),
                 event_at=moment,
+                payer_id=str((trade.get("payer") or {}).get("openid") or "")[:128],
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise CallbackForged("malformed resource") from exc

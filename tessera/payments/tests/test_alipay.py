@@ -219,6 +219,7 @@ def test_a_valid_notification_verifies(provider, gateway):
         currency="CNY",
         sequence=int(NOW.timestamp()) * 1_000_000,
         event_at=datetime(2026, 11, 22, 12, 49, 50, tzinfo=UTC),
+        payer_id="2088102177846880",  # the notification's buyer_id
     )
 
 

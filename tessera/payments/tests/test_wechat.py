@@ -174,6 +174,7 @@ def test_a_valid_callback_verifies_and_decrypts(provider, platform):
         currency="CNY",
         sequence=int(success.timestamp()) * 1_000_000,
         event_at=success,
+        payer_id="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",  # the resource's payer.openid
     )
 
 

@@ -238,8 +238,7 @@ def test_every_fan_page_passes_axe_core(live_server, browser, fan_world):
         tab.click("main form button[type=submit]")
         tab.wait_for_url(f"{base}/orders/")
         for name, path in signed_in_pages(fan_world):
-            if name != "buy":  # the seat map: see support's axe test (it flags its sections'
-                check(name, path)  # names on PostgreSQL here, an open finding)
+            check(name, path)
     finally:
         context.close()
     assert found == {}, found

@@ -456,9 +456,9 @@ def test_event_overview_draws_one_polygon_per_section_in_its_zone_colour(client,
         (p["attrs"]["data-section"], p["attrs"]["fill"], p["attrs"]["data-zone"]) for p in polygons
     ] == [("S1", "#c0392b", "VIP"), ("S2", "#2e86de", "B"), ("GA", "#cfd4dc", "")]
     assert [p["text"] for p in polygons] == [
-        "Block 1 · Floor VIP ¥1,280.00",
-        "Block 2 · Stand B ¥280.00",
-        "Floor standing · not on sale",
+        "S1 Block 1 · Floor VIP ¥1,280.00",  # the code the map shows comes first
+        "S2 Block 2 · Stand B ¥280.00",
+        "GA Floor standing · not on sale",
     ]
     assert texts(html, css_class="legend-item") == [
         "Floor VIP ¥1,280.00",
@@ -565,8 +565,10 @@ def test_event_page_with_80_sections_takes_a_handful_of_queries(
 
     # when the event page is rendered: event, tags, artists, sessions, zones, sections,
     # zone assignments (aggregated), the next date's after-sales policy, the sessions'
-    # changes (after-sales: cancelled, postponed) = 9 queries whatever the number of sections
-    with django_assert_num_queries(9):
+    # changes (after-sales: cancelled, postponed), the event's resale policies, which
+    # sessions are sold out (the waiting list's link) = 11 queries whatever the number of
+    # sections
+    with django_assert_num_queries(11):
         response = client.get("/events/big-night/", **EN)
 
     # then each session's overview has 80 polygons, 79 coloured and one grey

@@ -119,6 +119,8 @@ def test_a_fan_in_line_sees_place_wait_and_progress_then_the_sell_out(
         now=timezone.now(),
     )
     page.wait_for_selector("#queue-soldout:not([hidden])", timeout=15_000)
-    assert page.locator("#waitlist-button").is_disabled()
+    assert page.locator("#waitlist-button").get_attribute("href") == (
+        f"/waitlist/sessions/{sale.session.pk}/"
+    )
     assert page.locator("#queue-figures").is_hidden()
     page.screenshot(path=artifacts_dir / "queue-sold-out.png", full_page=True)
