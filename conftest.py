@@ -179,12 +179,16 @@ def _fresh_process_memory():
     starts empty for each test: SQLite reuses the ids of rolled-back rows, so a memory of
     an earlier test's order 1 would otherwise meet this test's order 1."""
     from tessera.orders import changes
+    from tessera.risk import gate, scoring, state
     from tessera.sale import channels
     from tessera.waitingroom.selectors import forget_rooms
 
     changes.board.clear()
     forget_rooms()
     channels.forget()
+    state.assume_quiet()
+    scoring.forget()
+    gate.forget()
     yield
 
 

@@ -90,6 +90,7 @@ def _mount_routers() -> None:
     from tessera.payments.api import router as payments_router
     from tessera.ratelimit.api import router as ratelimit_router
     from tessera.resale.api import router as resale_router
+    from tessera.risk.api import router as risk_router
     from tessera.sale.api import router as sale_router
     from tessera.storefront.api import router as storefront_router
     from tessera.support.api import router as support_router
@@ -112,6 +113,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", storefront_router)
     api.add_router("/v1/", aftersales_router)
     api.add_router("/v1/", exchanges_router)
+    api.add_router("/v1/", risk_router)
     api.add_router("/v1/", waitlist_router)
     api.add_router("/v1/", identities_router)
     api.add_router("/v1/", support_router)
@@ -129,9 +131,14 @@ def _declare_common_errors() -> None:
     shape): 422 for input that fails validation (or that ``core.inputguard`` refuses), 400
     (unreadable JSON) and 413 (too large) for a body, 401 behind authentication, 403 (the
     CSRF check) behind a session on a writing method, 404 for an id in the path, 429 for
-    the requests the rate limits count (``ratelimit.limits.ACTION_PATHS``)."""
+    the requests the rate limits count (``ratelimit.limits.ACTION_PATHS``); joins and holds
+    also 403, 428 and 429 from risk control (``tessera.risk.middleware``: refused, a proof of
+    work required, slowed)."""
     from tessera.ratelimit.limits import action_for
 
+    guarded = re.compile(
+        r"^/(sessions/\{[^}]+\}/(holds|checkout|seatmap/hold)|waitingrooms/\{[^}]+\}/entries)$"
+    )
     for bound in api._get_bound_routers():
         for path, path_view in bound.path_operations.items():
             for operation in path_view.operations:
@@ -139,6 +146,8 @@ def _declare_common_errors() -> None:
                 examples = ["/api/v1" + re.sub(r"\{[^}]+\}", n, path) for n in ("1", "1" * 32)]
                 if any(action_for(m, e) for m in operation.methods for e in examples):
                     statuses.add(429)
+                if "POST" in operation.methods and guarded.match(path):
+                    statuses |= {403, 428, 429}
                 sources = {getattr(m, "__ninja_param_source__", None) for m in operation.models}
                 writes = set(operation.methods) & {"POST", "PUT", "PATCH", "DELETE"}
                 if writes:

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tessera.support",
     "tessera.notifications",
     "tessera.ratelimit",
+    "tessera.risk",
     "tessera.demo",
 ]
 
@@ -101,6 +102,7 @@ MIDDLEWARE = [
     "tessera.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tessera.risk.middleware.RiskMiddleware",
 ]
 
 ROOT_URLCONF = "tessera.urls"
@@ -212,6 +214,8 @@ PERIODIC_TASKS = [
     "tessera.resale.tasks.withdraw_stale_listings",
     "tessera.notifications.tasks.derive_messages",
     "tessera.waitlist.tasks.settle_waitlist_offers",
+    "tessera.risk.tasks.find_anomalies",
+    "tessera.risk.tasks.purge_used_proofs",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -261,12 +265,17 @@ HOLD_GUARDS: list[str] = [
     "tessera.waitlist.guards.require_admission_or_offer",
     # sessions with a VerificationRequirement: a verified phone or email first
     "tessera.ratelimit.verification.require_verified_contact",
+    # a blocked account holds nothing (risk control's review)
+    "tessera.risk.guards.refuse_blocked_accounts",
 ]
 # Called with (session_id, now) inside the transaction that freed places of a session
 # (tessera/inventory/services.py): the waiting list offers them to its fans first.
 PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
+# Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
+# (the sale's fast lane) pass; Django's own requests pass tessera.risk.middleware.
+REQUEST_GUARDS: list[str] = ["tessera.risk.gate.fast_lane_guard"]
 # Binds one attendee identity to each line of a real-name session's order, inside the
 # order's transaction (tessera.identities).
 REAL_NAME_BINDER = "tessera.identities.services.bind_identities"

@@ -26,3 +26,14 @@ TWO_FACTOR_REQUIRED_FOR_OPERATORS = False
 # Rate limits are off for the suite (many tests sign in, hold and buy from one address in a
 # row); tessera/ratelimit/tests turn them on with their own buckets and backends.
 RATELIMIT_ENABLED = False
+# Risk control (tessera/risk): the whole suite's scripted clients are regular, share an
+# address and use accounts minutes old, so the score's thresholds and the automatic
+# under-attack rate are off here; tessera/risk/tests turn them on (the ``risk_on`` fixture).
+RISK_CHALLENGE_SCORE = 101
+RISK_SLOW_SCORE = 101
+RISK_REFUSE_SCORE = 101
+RISK_ATTACK_RATE = 0
+RISK_POW_BITS = 8
+# One process, and every switch is set through tessera.risk.services (which makes this
+# process read the switches again): the view of the switches may stay as long as a test.
+RISK_VIEW_SECONDS = 3600

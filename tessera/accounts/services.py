@@ -251,3 +251,20 @@ def close_account(*, user: User, now: datetime) -> User:
         end_sessions(user=user)
         audit.record(action="accounts.closed", obj=user, actor=user, now=now)
     return user
+
+
+def set_account_active(*, user: User, active: bool, now: datetime) -> User:
+    """Let an account sign in again, or stop it (``active`` False: Django refuses its
+    sign-in and every session of it ends). Used by risk control's block and unblock. Call
+    inside the caller's transaction; the caller records why in its own audit entry."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        user.is_active = active
+        if not active:
+            end_sessions(user=user)
+        audit.record(
+            action="accounts.activated" if active else "accounts.deactivated",
+            obj=user,
+            now=now,
+        )
+    return user

@@ -189,7 +189,13 @@ def json_answer(status: int, data, headers: list[tuple[str, str]] | None = None)
 
 
 def error_answer(exc: DomainError) -> Answer:
-    headers = list(getattr(exc, "headers", {}).items())  # e.g. Retry-After of a 429
+    """The one error shape, with the headers the error carries (e.g. Retry-After of a rate
+    limit's 429); a refusal that says when to come back in ``details.retry_after`` (risk
+    control's "slowed") says it in ``Retry-After`` too."""
+    headers = list(getattr(exc, "headers", {}).items())
+    retry = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    if not headers and isinstance(retry, int) and retry > 0:
+        headers = [("Retry-After", str(retry))]
     return json_answer(exc.status, {"error": exc.as_dict()}, headers or None)
 
 

@@ -64,6 +64,13 @@ def _signed_in(request):
 
 
 @cache
+def _request_guards() -> tuple:
+    """``settings.REQUEST_GUARDS``: checks over the WSGI environ a hold answered here passes
+    (risk control's proof of work), as Django's middleware runs them for the Ninja endpoint."""
+    return tuple(import_string(path) for path in getattr(settings, "REQUEST_GUARDS", ()))
+
+
+@cache
 def _rate_limit_check():
     return import_string(settings.RATELIMIT_CHECK) if settings.RATELIMIT_CHECK else None
 
@@ -80,6 +87,10 @@ def checkout(request: fastlane.FastRequest) -> fastlane.Answer:
     django_request = request.django_request()
     user = _signed_in(django_request)
     _rate_limited(request.environ, "checkout", account=user.pk)
+    for guard in _request_guards():
+        guard(
+            request.environ, purpose="hold", user=user, session_id=int(request.args["session_id"])
+        )
     payload = api.CheckoutIn.model_validate(request.json())
     code, body = api.run_checkout(django_request, user, int(request.args["session_id"]), payload)
     return fastlane.json_answer(code, body)

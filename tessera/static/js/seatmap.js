@@ -6,6 +6,7 @@
 // (the storefront's API router, /api/v1/sessions/<id>/seatmap/...); errors answer
 // {"error": {"code", "message", "details"}} with the message in the fan's language.
 import { PanZoom } from "./seatmap-view.js";
+import { fetchWithProof, targetOf } from "../risk/pow.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const FREE = 0, HELD = 1, SOLD = 2, CLOSED = 3;
@@ -63,13 +64,20 @@ function money(minor) {
   return symbol + grouped + (cents ? "." + cents : "");
 }
 
+// A hold may first be asked to prove a browser (tessera/risk: 428 challenge_required):
+// pow.js solves it and sends the request again, the reason line saying "checking".
+function checking(on) {
+  $("sm-hold-reason").textContent = on ? T.checking : "";
+}
+
 async function post(url, body) {
-  const response = await fetch(url, {
+  const init = {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CSRFToken": config.csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
-  });
+  };
+  const response = await fetchWithProof(url, init, "hold", targetOf(url), checking);
   let data = null;
   if (response.status !== 204) {
     try {

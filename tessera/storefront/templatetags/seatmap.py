@@ -58,6 +58,7 @@ def _strings() -> dict:
         "reasonEmpty": _("Choose seats on the map or ask for the best seats first."),
         "reasonClosed": _("This session is not on sale right now."),
         "reasonHolding": _("Holding your seats…"),
+        "checking": _("Checking your browser…"),
         "proposalHint": _(
             "These seats are now your choice: hold them below, or tap seats to change."
         ),
