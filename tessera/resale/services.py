@@ -38,8 +38,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from tessera.aftersales.selectors import entered_ticket_ids
@@ -244,8 +246,6 @@ def _owned_ticket(*, ticket_public_id, user) -> Ticket:
 
 
 def _check_resellable(ticket: Ticket, user, *, now: datetime) -> None:
-    from tessera.transfers.guards import refuse_tickets_in_transfer
-
     order = ticket.order_line.order
     session = ticket.session
     if not policy_for(session).is_allowed or session.real_name_required:
@@ -262,7 +262,11 @@ def _check_resellable(ticket: Ticket, user, *, now: datetime) -> None:
         or entered_ticket_ids([ticket.pk])
     ):
         raise TicketNotResellable()
-    refuse_tickets_in_transfer(ticket_ids=[ticket.pk], now=now)
+    # what a ticket given back must pass (in transfer, a pass's ticket…), but this app's
+    # own guard: a listed ticket is answered by AlreadyListed
+    for path in settings.TICKET_RETURN_GUARDS:
+        if path != "tessera.resale.guards.refuse_listed_tickets":
+            import_string(path)(ticket_ids=[ticket.pk], now=now)
 
 
 # -- seller ------------------------------------------------------------------------------------

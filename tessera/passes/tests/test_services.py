@@ -442,3 +442,22 @@ def test_a_session_that_passes_cover_is_not_cancelled():
     cancel_session(session=second, actor=None, now=NOW)
     second.refresh_from_db()
     assert second.status == "cancelled"
+
+
+def test_a_pass_ticket_is_not_listed_on_the_official_resale():
+    from tessera.passes.errors import PassTicket
+    from tessera.resale import services as resale
+    from tessera.resale.models import Listing, ResalePolicy
+
+    league = make_league(matches=2)
+    sold, _text = buy_and_pay(league)
+    entry = sold.entries.select_related("ticket", "session").all()[0]
+    ResalePolicy.objects.create(event=entry.session.event, is_allowed=True, updated_at=NOW)
+    with pytest.raises(PassTicket):
+        resale.list_ticket(
+            ticket_public_id=entry.ticket.public_id,
+            user=sold.user,
+            price=entry.ticket.order_line.price,
+            now=NOW,
+        )
+    assert not Listing.objects.exists()
