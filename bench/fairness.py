@@ -28,11 +28,11 @@ Every answer refused by a defence is counted by status and code (``429 rate_limi
 per account, for the false positives among fans. Any request that gets 428 is repeated with
 ``X-Tessera-Proof: <challenge>:<nonce>`` (sha256 with ``difficulty`` leading zero bits).
 
-Defences are switched on in the fixture where they exist: ``--fairness-defences on`` (default)
-sets the session fields and room fields of ``SESSION_KNOBS`` / ``ROOM_KNOBS`` that the models
-have (the others are listed as missing in the figures), ``--fairness-session-field
-name=value`` / ``--fairness-room-field name=value`` add or override fields (only if they
-exist), and ``--fairness-server-env NAME=VALUE`` passes settings to the server.
+Defences in the fixture (``--fairness-defences on``, the default): the event's purchase
+limits per device and payment account (``LIMITS_KNOBS``, ``--fairness-limit``), the
+production rate limits, risk control's scores; ``--fairness-under-attack`` switches the room
+under attack. ``--fairness-session-field`` / ``--fairness-room-field name=value`` set model
+fields, ``--fairness-server-env NAME=VALUE`` passes settings to the server.
 """
 
 from __future__ import annotations
@@ -63,20 +63,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PAY_TIMEOUT_S = 300  # a fan keeps the order page open this long for the tickets
 MIN_STADIUM = 200  # a generated stadium has at least 134 places: smaller sales block the rest
 
-# Fields set when the defences are on, if the model has them (helpers of issue 16 add them).
-SESSION_KNOBS = {
-    "max_tickets_per_device": 6,
-    "max_tickets_per_payer": 6,
-    "max_tickets_per_phone": 6,
-    "max_tickets_per_address": 12,
-    "max_tickets_per_address_range": 12,
-    "max_tickets_per_identity": 6,
-}
-ROOM_KNOBS = {
-    "under_attack": True,
-    "challenge_joins": True,
-    "challenge_holds": True,
-}
+# Fields of the session set when the defences are on (``--fairness-session-field`` adds
+# more; a name the model does not have is listed as missing in the figures).
+SESSION_KNOBS: dict[str, object] = {}
+# The purchase limits (tessera.limits) of the event when the defences are on: one device
+# and one payment account buy at most what one account may (the address range stays off:
+# a carrier's gateway is many fans).
+LIMITS_KNOBS = {"device_per_session": 6, "payer_per_session": 6}
+ROOM_KNOBS: dict[str, object] = {}
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
 FAN_AGENTS = (
     CHROME + "Chrome/131.0.0.0 Safari/537.36",
@@ -109,6 +103,18 @@ def add_arguments(parser) -> None:
         help="bots retry at their own pace after a 429",
     )
     add("--fairness-cap", type=float, default=600.0, help="stop the on-sale after (600 s)")
+    add(
+        "--fairness-limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a purchase limit of the event (tessera.limits), e.g. device_per_session=4",
+    )
+    add(
+        "--fairness-under-attack",
+        action="store_true",
+        help="switch the room under attack (every join and hold needs a proof of work)",
+    )
     add("--fairness-defences", choices=("on", "off"), default="on", help="fixture knobs (on)")
     add("--fairness-session-field", action="append", default=[], metavar="NAME=VALUE")
     add("--fairness-room-field", action="append", default=[], metavar="NAME=VALUE")
@@ -702,6 +708,19 @@ def _pairs(items: list[str]) -> dict[str, object]:
     return out
 
 
+def purchase_limits(session, wanted: dict[str, object]) -> list[str]:
+    """The event's ``PurchaseLimits`` row with ``wanted``; what was set."""
+    from tessera.limits.models import PurchaseLimits
+
+    limits, _created = PurchaseLimits.objects.get_or_create(event=session.event, session=None)
+    applied = []
+    for name, value in wanted.items():
+        setattr(limits, name, int(value))
+        applied.append(f"limits.{name}={value}")
+    limits.save()
+    return applied
+
+
 def apply_knobs(obj, wanted: dict[str, object]) -> tuple[list[str], list[str]]:
     """Set the fields of ``wanted`` that ``obj``'s model has; (applied, missing)."""
     names = {f.name for f in obj._meta.get_fields() if getattr(f, "concrete", False)}
@@ -768,6 +787,8 @@ def run(ctx: Context) -> dict:
     session_knobs = dict(SESSION_KNOBS) if args.fairness_defences == "on" else {}
     session_knobs |= _pairs(args.fairness_session_field)
     session_applied, session_missing = apply_knobs(session, session_knobs)
+    if args.fairness_defences == "on":
+        session_applied += purchase_limits(session, LIMITS_KNOBS | _pairs(args.fairness_limit))
     zones = [
         (zone_id, n)
         for zone_id, n in units.filter(status="available")
@@ -826,7 +847,12 @@ def run(ctx: Context) -> dict:
         f"(missing: {', '.join(session_missing) or 'none'})"
     )
 
-    env = {"TESSERA_CLIENT_IP_HEADER": "HTTP_X_REAL_IP", **_pairs(args.fairness_server_env)}
+    env = {"TESSERA_CLIENT_IP_HEADER": "HTTP_X_REAL_IP"}
+    if args.fairness_defences == "on":
+        # every actor has an address and a device of its own here: the rate limits as a
+        # production server has them (the purchase bench turns the address and device off)
+        env["TESSERA_RATELIMITS"] = "{}"
+    env |= _pairs(args.fairness_server_env)
     env = {k: str(v) for k, v in env.items()}
     with Server(
         database_url=ctx.database_url,
@@ -851,6 +877,12 @@ def run(ctx: Context) -> dict:
         room_knobs = dict(ROOM_KNOBS) if args.fairness_defences == "on" else {}
         room_knobs |= _pairs(args.fairness_room_field)
         room_applied, room_missing = apply_knobs(room, room_knobs)
+        if args.fairness_under_attack:
+            from tessera.risk import services as risk
+
+            # the organizer's switch: every join and hold needs a proof of work
+            risk.set_under_attack(actor=None, on=True, now=start_now, room=room)
+            room_applied.append("risk.under_attack=on")
         started = time.monotonic()
         # the three bot devices: each a cookie from one real first page load
         sim = OnSale(
