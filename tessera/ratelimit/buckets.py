@@ -127,6 +127,9 @@ RETURNING "key", tat, ok
 """
 
 
+LOCKED_ATTEMPTS = 5
+
+
 class DatabaseBackend:
     name = "database"
 
@@ -138,13 +141,22 @@ class DatabaseBackend:
         for take in takes:
             params += [take.key, now + take.rule.interval, take.rule.span]
         params += [now] * 11
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(_UPSERT.format(values=values), params)
-                rows = cursor.fetchall()
-        except DatabaseError:
-            logger.warning("rate-limit buckets unavailable; request let through", exc_info=True)
-            return Outcome(True)
+        rows = None
+        # SQLite's one writer: a take that meets the lock tries again a few times before
+        # the request is let through (a bucket store that is down must not stop the sale)
+        for attempt in range(LOCKED_ATTEMPTS):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(_UPSERT.format(values=values), params)
+                    rows = cursor.fetchall()
+                break
+            except DatabaseError as exc:
+                locked = connection.vendor == "sqlite" and "locked" in str(exc)
+                if locked and attempt + 1 < LOCKED_ATTEMPTS and not connection.in_atomic_block:
+                    time.sleep(0.005 * (attempt + 1))
+                    continue
+                logger.warning("rate-limit buckets unavailable; request let through", exc_info=True)
+                return Outcome(True)
         by_key = {t.key: t for t in takes}
         results = []
         for key, tat, ok in rows:

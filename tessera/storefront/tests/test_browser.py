@@ -65,7 +65,7 @@ def test_home_search_event_and_language_switch(live_server, page, showcase, arti
 
     # when they switch the language to English
     page.locator(".lang-switch button[value=en]").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
 
     # then the same page shows the English names
     assert page.url.endswith("/events/capital-derby/")

@@ -41,7 +41,7 @@ def zh(text: str) -> str:
 
 def assert_countdown_running(page) -> None:
     page.wait_for_function(
-        "/^(0\\d|10):\\d\\d$/.test(document.querySelector('.countdown-clock').textContent)"
+        "() => /^(0\\d|10):\\d\\d$/.test(document.querySelector('.countdown-clock').textContent)"
     )
     assert page.locator("#countdown").is_visible()
 

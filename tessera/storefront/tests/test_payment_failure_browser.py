@@ -77,7 +77,8 @@ def test_a_failed_payment_is_shown_with_the_places_held_and_paying_again_works(
         assert page.locator("#payment-waiting").count() == 0
         assert page.locator(".place-row").count() == 2
         page.wait_for_function(
-            "/^(0\\d|1[0-5]):\\d\\d$/.test(document.querySelector('.countdown-clock').textContent)"
+            "() => /^(0\\d|1[0-5]):\\d\\d$/"
+            ".test(document.querySelector('.countdown-clock').textContent)"
         )
         assert InventoryUnit.objects.filter(status=UnitStatus.HELD).count() == 2
         # … without a meta refresh: the status came from the JSON API

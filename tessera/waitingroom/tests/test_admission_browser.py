@@ -120,7 +120,7 @@ def test_an_admitted_fan_of_a_two_session_room_chooses_by_date_on_any_screen(
         assert page.locator("h1.page-title").inner_text() == (
             "New Year concerts: on-sale queue" if english else "跨年演唱会开票排队"
         )
-        assert page.locator(".queue-choice-when").all_inner_texts() == expected
+        assert page.locator("#queue-admitted .queue-choice-when").all_inner_texts() == expected
         message = page.locator("#queue-message").inner_text()
         assert message == (
             "It's your turn! Choose the session you want to buy for:"
@@ -129,14 +129,14 @@ def test_an_admitted_fan_of_a_two_session_room_chooses_by_date_on_any_screen(
         )
         # and nothing sticks out of the screen: the buttons wrap
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-        for box in page.locator(".queue-choice").evaluate_all(
+        for box in page.locator("#queue-admitted .queue-choice").evaluate_all(
             "els => els.map(e => e.getBoundingClientRect().right)"
         ):
             assert box <= width
         page.screenshot(path=artifacts_dir / f"queue-choice-{locale}-{width}.png", full_page=True)
 
         # when they choose the second night they are on its buy page with its pass
-        page.locator(".queue-choice").nth(1).click()
+        page.locator("#queue-admitted .queue-choice").nth(1).click()
         page.wait_for_url(f"{live_server.url}/sessions/{second.session.pk}/buy/")
         assert cookie_name(second.session.pk) in {c["name"] for c in context.cookies()}
     finally:

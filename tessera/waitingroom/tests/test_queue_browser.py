@@ -51,7 +51,7 @@ def test_join_the_pre_queue_get_admitted_at_opening_and_hold_places(
     page.wait_for_selector("#queue-countdown:not([hidden])")
     clock = page.locator("#queue-clock")
     page.wait_for_function(
-        "/^00:(0\\d|1[0-2])$/.test(document.getElementById('queue-clock').textContent)"
+        "() => /^00:(0\\d|1[0-2])$/.test(document.getElementById('queue-clock').textContent)"
     )
     assert re.fullmatch(r"00:(0\d|1[0-2])", clock.inner_text())
     with translation.override("zh-hans"):  # the browser asks for Chinese
