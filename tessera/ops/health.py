@@ -15,7 +15,7 @@ import time
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from tessera.core import workers
 
@@ -32,10 +32,22 @@ def _timed(check):
     return result
 
 
-def _database() -> dict:
+def _select_one() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+
+
+def _database() -> dict:
+    """Whether the database answers now: a connection the server dropped (a restart, a
+    failover) is closed and one new connection tried before the answer is no."""
+    try:
+        _select_one()
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        _select_one()
     return {"ok": True, "vendor": connection.vendor}
 
 

@@ -527,7 +527,8 @@ def test_database_connections_dropped_during_callbacks_lose_no_paid_order(databa
         poller.join()
         assert poller.failures == []
         assert_every_paid_order_has_its_tickets(state, burst)
-        assert (get(server, "/health/ready") or (0,))[0] == 200
+        ready = get(server, "/health/ready") or (0, b"")
+        assert ready[0] == 200, ready[1]
 
 
 RQ_STATE = r"""
