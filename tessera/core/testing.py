@@ -1,10 +1,17 @@
-"""Helpers for tests that talk to the WSGI application directly (the fast lane included)."""
+"""Helpers for tests: calls to the WSGI application directly (the fast lane included), and
+races of service calls on threads."""
 
 import io
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.core import signals
-from django.db import close_old_connections
+from django.db import OperationalError, close_old_connections, connection
+from django.test import TestCase
+
+from tessera.core.errors import DomainError
 
 
 def wsgi_call(
@@ -57,3 +64,34 @@ def wsgi_call(
     content_type = answer["headers"].get("Content-Type", "")
     result = answer["status"], json.loads(data) if "json" in content_type and data else data
     return (*result, answer["headers"]) if with_headers else result
+
+
+def race(*calls, run_on_commit: bool = False):
+    """Run the calls at the same moment, one thread each; returns (result, error) pairs (a
+    ``DomainError`` is a result; SQLite's lock is waited out). ``run_on_commit``: each
+    call's on-commit callbacks run when it commits, as in a request."""
+    start = threading.Barrier(len(calls), timeout=30)
+
+    def one(call):
+        try:
+            start.wait()
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if not run_on_commit:
+                        return call(), None
+                    with TestCase.captureOnCommitCallbacks(execute=True):
+                        return call(), None
+                except DomainError as exc:
+                    return None, exc
+                except OperationalError as exc:
+                    if connection.vendor != "sqlite" or "locked" not in str(exc):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))

@@ -3,16 +3,11 @@ TESSERA_DATABASE_URL=postgres://...; on SQLite the file lock serialises them and
 retries): two requests for the same ticket, a refund against a scan at the gate. Whatever the
 interleaving: no ticket refunded twice, no refunded ticket admitted, the ledger balanced."""
 
-import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import OperationalError, connection
-from django.test import TestCase
 from django.utils import timezone
 
 from tessera.aftersales import services
@@ -27,7 +22,7 @@ from tessera.aftersales.tests.factories import bought
 from tessera.catalog import services as catalog
 from tessera.checkin import services as checkin
 from tessera.checkin.models import Presence
-from tessera.core.errors import DomainError
+from tessera.core import testing
 from tessera.inventory.models import InventoryUnit, UnitStatus
 from tessera.inventory.tests.factories import make_buyer, make_sale
 from tessera.orders.models import LedgerEntry, LineStatus
@@ -35,35 +30,13 @@ from tessera.payments.models import Refund
 from tessera.tickets.models import Ticket, TicketStatus
 from tessera.tickets.services import credential_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
-ROUNDS = 6
-
 
 def race(*calls):
-    """Run the calls at the same moment, one thread each; returns (result, error) pairs."""
-    start = threading.Barrier(len(calls), timeout=30)
+    return testing.race(*calls, run_on_commit=True)
 
-    def one(call):
-        try:
-            start.wait()
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with TestCase.captureOnCommitCallbacks(execute=True):
-                        return call(), None
-                except DomainError as exc:
-                    return None, exc
-                except OperationalError as exc:
-                    if connection.vendor != "sqlite" or "locked" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-        finally:
-            connection.close()
 
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(one, calls))
+pytestmark = pytest.mark.django_db(transaction=True)
+ROUNDS = 6
 
 
 def ledger_sum(order) -> Decimal:

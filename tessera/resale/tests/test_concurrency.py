@@ -3,19 +3,15 @@ TESSERA_DATABASE_URL=postgres://...; on SQLite the file lock serialises them and
 retries): buyers racing for one listing, the buyer's payment against a scan of the seller's
 ticket. Exactly one wins and every ledger balances."""
 
-import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection
 from django.test import TestCase
 from django.utils import timezone
 
 from tessera.checkin import services as checkin
-from tessera.core.errors import DomainError
+from tessera.core.testing import race
 from tessera.inventory.tests.factories import make_buyer
 from tessera.orders.models import Order, OrderStatus
 from tessera.payments.models import Payment
@@ -30,32 +26,6 @@ from tessera.tickets.services import credential_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BUYERS = 8
-
-
-def race(*calls):
-    """Run the calls at the same moment, one thread each; returns (result, error) pairs."""
-    start = threading.Barrier(len(calls), timeout=30)
-
-    def one(call):
-        try:
-            start.wait()
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    return call(), None
-                except DomainError as exc:
-                    return None, exc
-                except OperationalError as exc:
-                    if connection.vendor != "sqlite" or "locked" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(one, calls))
 
 
 def test_buyers_racing_for_one_listing_one_wins_and_the_ledgers_balance():

@@ -4,19 +4,15 @@ retries): acceptance against cancellation, two accounts accepting one link, acce
 against a scan at the gate. Whatever the interleaving, exactly one wins and no seat has two
 credentials that verify."""
 
-import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection
 
 from tessera.accounts.tests.factories import make_user
 from tessera.checkin import services as checkin
 from tessera.checkin.models import Presence
-from tessera.core.errors import DomainError
+from tessera.core.testing import race
 from tessera.tickets import credentials
 from tessera.tickets.models import Revocation, Ticket, TicketStatus
 from tessera.tickets.selectors import revocation_list
@@ -28,32 +24,6 @@ from tessera.transfers.tests.factories import make_transferable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS = 6
-
-
-def race(*calls):
-    """Run the calls at the same moment, one thread each; returns (result, error) pairs."""
-    start = threading.Barrier(len(calls), timeout=30)
-
-    def one(call):
-        try:
-            start.wait()
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    return call(), None
-                except DomainError as exc:
-                    return None, exc
-                except OperationalError as exc:
-                    if connection.vendor != "sqlite" or "locked" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(one, calls))
 
 
 def valid_versions(ticket: Ticket) -> list[int]:

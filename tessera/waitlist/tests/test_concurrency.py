@@ -3,15 +3,11 @@ TESSERA_DATABASE_URL=postgres://...; on SQLite the file lock serialises them and
 retries). Whatever the interleaving: a place is in at most one offer, an offer is given to
 one fan, fans are offered in join order, and no fan ever holds more than the account limit."""
 
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import OperationalError, connection
 from django.db.models import Count, Q
 
 from tessera.core.errors import DomainError
+from tessera.core.testing import race
 from tessera.inventory import services as inventory
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, UnitStatus
 from tessera.waitlist import services
@@ -20,32 +16,6 @@ from tessera.waitlist.tests.factories import fan, make_soldout, now_
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS = 3
-
-
-def race(*calls):
-    """Run the calls at the same moment, one thread each; returns (result, error) pairs."""
-    start = threading.Barrier(len(calls), timeout=30)
-
-    def one(call):
-        try:
-            start.wait()
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    return call(), None
-                except DomainError as exc:
-                    return None, exc
-                except OperationalError as exc:
-                    if connection.vendor != "sqlite" or "locked" not in str(exc):
-                        raise
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(one, calls))
 
 
 def check_offers_are_sound(session, now) -> None:
