@@ -183,9 +183,9 @@ def test_one_identity_buying_from_many_accounts_in_two_dates_at_once_never_passe
 
     results = race(
         *(
-            lambda sale=sale, fan=fan, attendee_id=attendee_id: buy(
-                sale, fan, [attendee_id], now
-            ).order.number
+            lambda sale=sale, fan=fan, attendee_id=attendee_id: (
+                buy(sale, fan, [attendee_id], now).order.number
+            )
             for sale, fan, attendee_id in picks
         )
     )
