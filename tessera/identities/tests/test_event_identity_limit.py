@@ -22,12 +22,14 @@ from tessera.identities.tests.test_real_name_sale import (
     buy,
     real_name_sale,
 )
-from tessera.inventory.models import InventoryUnit, UnitStatus
+from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
 from tessera.inventory.tests.factories import make_buyer
 from tessera.limits.models import PurchaseLimits
 from tessera.limits.tests.factories import set_limits
 from tessera.orders.models import Order, OrderStatus
+from tessera.payments.models import Refund
 from tessera.sale.tests.conftest import deliver, gateway_callbacks, sale_rows
+from tessera.tickets.models import Ticket
 
 
 def two_dates(now, *, per_event: int, per_session: int = 1):
@@ -198,3 +200,30 @@ def test_one_identity_buying_from_many_accounts_in_two_dates_at_once_never_passe
     assert LineIdentity.objects.filter(session__in=sessions).count() == limit
     held = InventoryUnit.objects.filter(session__in=sessions, status=UnitStatus.HELD).count()
     assert held == limit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_payment_cannot_take_an_identity_past_the_event_limit():
+    # given a first buyer whose hold on the first date ran out before paying
+    now = timezone.now()
+    first, second = two_dates(now, per_event=1)
+    early, meanwhile = make_buyer(), make_buyer()
+    late = buy(first, early, [attendee(early).pk], now)
+    past = now - timedelta(seconds=1)
+    Hold.objects.filter(pk=late.order.hold_id).update(expires_at=past)
+    InventoryUnit.objects.filter(hold_id=late.order.hold_id).update(hold_expires_at=past)
+    Order.objects.filter(pk=late.order.pk).update(expires_at=past)
+    # and another account that bought and paid for the same person on the second date
+    pay(buy(second, meanwhile, [attendee(meanwhile).pk], now), now)
+
+    # when the first buyer's payment arrives after all
+    [callback] = gateway_callbacks(late.payment.pk, now)
+    assert deliver(Client(), callback).status_code == 200
+
+    # then it sells nothing: the identity keeps one ticket in the event, the money goes back
+    assert Order.objects.get(pk=late.order.pk).status != OrderStatus.FULFILLED
+    assert not Ticket.objects.filter(order_line__order_id=late.order.pk).exists()
+    index = identities.blind_index("resident_id", NUMBER)
+    event_id = first.session.event_id
+    assert identities.live_tickets(event_id=event_id, index=index, now=now) == 1
+    assert Refund.objects.filter(payment_id=late.payment.pk).count() == 1
