@@ -9,13 +9,18 @@ The plain number exists only in memory while a request checks or binds it; it is
 logged, never written to the audit log and never sent back.
 
 Binding (``services.bind_identities``) runs inside the transaction that places an order
-(``orders.place_order``, so also the one-call checkout's transaction): per identity, in
-ascending blind-index order, an advisory lock on (session, blind index) on PostgreSQL
-(SQLite: one writer at a time), then a count of that identity's live tickets in the session
-(awaiting payment with the places still held, or paid) against the session's
-``max_tickets_per_identity``. Lock order of the purchase with it:
+(``orders.place_order``, so also the one-call checkout's transaction). When the event
+limits tickets per identity across its sessions (``limits.PurchaseLimits.identity_per_event``,
+0 = off): per identity, in ascending blind-index order, an advisory lock on (event, blind
+index) on PostgreSQL (SQLite: one writer at a time), then a count of that identity's live
+tickets in every session of the event against the limit (refusal ``limit_identity``). Then,
+per identity in ascending blind-index order, a lock on (session, blind index) and a count of
+its live tickets in the session (awaiting payment with the places still held, or paid)
+against the session's ``max_tickets_per_identity``. A late payment's sale
+(``late_sale_within_limits``) checks both the same way. Lock order of the purchase with it:
 
-    account → places → identities (ascending blind index)
+    account → places → identities per event (ascending blind index)
+      → identities per session (ascending blind index)
 
 No other flow takes an identity lock, so the order cannot cycle.
 """

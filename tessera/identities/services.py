@@ -28,6 +28,8 @@ from tessera.identities.errors import (
     TooManyAttendees,
 )
 from tessera.identities.models import Attendee, BlindIndexKey, LineIdentity
+from tessera.limits.errors import IdentityLimitReached as EventLimitReached
+from tessera.limits.models import PurchaseLimits
 
 MAX_ATTENDEES = 20
 BLIND_INDEX_KEY_BYTES = 32
@@ -171,14 +173,33 @@ def _lock_identity(session_id: int, index: str) -> None:
     locks.lock_name(f"identities.session:{session_id}:{index}")
 
 
+def _lock_event_identity(event_id: int, index: str) -> None:
+    locks.lock_name(f"identities.event:{event_id}:{index}")
+
+
+def identity_limit_per_event(event_id: int) -> int:
+    """The event's ``limits.PurchaseLimits.identity_per_event`` (0: no limit)."""
+    found = PurchaseLimits.objects.filter(event_id=event_id, session__isnull=True).values_list(
+        "identity_per_event", flat=True
+    )
+    return next(iter(found), 0)
+
+
 def live_tickets(
-    *, session_id: int, index: str, now: datetime, excluding_lines: list[int] = ()
+    *,
+    index: str,
+    now: datetime,
+    session_id: int | None = None,
+    event_id: int | None = None,
+    excluding_lines: list[int] = (),
 ) -> int:
-    """Tickets of an identity in a session that count against its limit: lines of paid
-    orders still active, and lines of orders awaiting payment whose places are still held
-    (``excluding_lines``: the caller's own)."""
+    """Tickets of an identity in a session (or, with ``event_id``, in every session of an
+    event) that count against its limit: lines of paid orders still active, and lines of
+    orders awaiting payment whose places are still held (``excluding_lines``: the caller's
+    own)."""
+    where = Q(session_id=session_id) if event_id is None else Q(session__event_id=event_id)
     return (
-        LineIdentity.objects.filter(session_id=session_id, blind_index=index, line__status="active")
+        LineIdentity.objects.filter(where, blind_index=index, line__status="active")
         .exclude(line_id__in=list(excluding_lines))
         .filter(
             Q(line__order__status__in=("paid", "fulfilled", "partially_refunded"))
@@ -197,11 +218,14 @@ def bind_identities(*, order, lines, session, user, attendees, now: datetime) ->
     """Bind one of the buyer's attendees to each line of a real-name order, inside the
     caller's (the order's) transaction.
 
-    ``attendees`` holds one ``{"attendee_id": …}`` per line, in the lines' order. Each
-    identity is locked (ascending blind index), its live tickets in the session counted with
-    this order's, against ``session.max_tickets_per_identity``. Raises AttendeesRequired,
-    AttendeeNotFound, IdentityLimitReached (naming the attendee); the caller's transaction
-    then rolls back.
+    ``attendees`` holds one ``{"attendee_id": …}`` per line, in the lines' order. When the
+    event limits tickets per identity (``limits.PurchaseLimits.identity_per_event``), each
+    identity is first locked per event (ascending blind index) and its live tickets in every
+    session of the event counted with this order's; then each is locked per session
+    (ascending) and counted against ``session.max_tickets_per_identity``. Raises
+    AttendeesRequired, AttendeeNotFound, ``limits.errors.IdentityLimitReached``
+    (``limit_identity``) or IdentityLimitReached (naming the attendee); the caller's
+    transaction then rolls back.
     """
     locks.require_transaction()
     ids = _attendee_ids(attendees, len(lines))
@@ -213,8 +237,19 @@ def bind_identities(*, order, lines, session, user, attendees, now: datetime) ->
     for attendee_id in ids:
         index = found[attendee_id].blind_index
         wanted[index] = wanted.get(index, 0) + 1
-    limit = session.max_tickets_per_identity
     by_index = {found[i].blind_index: found[i] for i in ids}
+    if event_limit := identity_limit_per_event(session.event_id):
+        for index in sorted(wanted):
+            _lock_event_identity(session.event_id, index)
+            already = live_tickets(event_id=session.event_id, index=index, now=now)
+            if already + wanted[index] > event_limit:
+                raise EventLimitReached.for_attendee(
+                    attendee=by_index[index],
+                    limit=event_limit,
+                    already=already,
+                    requested=wanted[index],
+                )
+    limit = session.max_tickets_per_identity
     for index in sorted(wanted):
         _lock_identity(session.pk, index)
         already = live_tickets(session_id=session.pk, index=index, now=now)
@@ -263,15 +298,24 @@ def bind_identities(*, order, lines, session, user, attendees, now: datetime) ->
 
 def late_sale_within_limits(*, session, line_ids: list[int], now: datetime) -> bool:
     """Whether the lines of a real-name order whose hold ran out may still be sold: each
-    identity's other live tickets in the session plus these stay within the limit. Takes
-    the identities' locks (ascending) inside the caller's transaction (after the hold's:
-    identities are always the last locks a flow takes)."""
+    identity's other live tickets in the event (when it limits them) and in the session plus
+    these stay within the limits. Takes the identities' locks (per event, then per session,
+    each ascending) inside the caller's transaction (after the hold's: identities are always
+    the last locks a flow takes)."""
     locks.require_transaction()
     wanted: dict[str, int] = {}
     for index in LineIdentity.objects.filter(line_id__in=line_ids).values_list(
         "blind_index", flat=True
     ):
         wanted[index] = wanted.get(index, 0) + 1
+    if wanted and (event_limit := identity_limit_per_event(session.event_id)):
+        for index in sorted(wanted):
+            _lock_event_identity(session.event_id, index)
+            others = live_tickets(
+                event_id=session.event_id, index=index, now=now, excluding_lines=line_ids
+            )
+            if others + wanted[index] > event_limit:
+                return False
     for index in sorted(wanted):
         _lock_identity(session.pk, index)
         others = live_tickets(session_id=session.pk, index=index, now=now, excluding_lines=line_ids)

@@ -4,7 +4,12 @@ A session (or a whole event) can limit the tickets bought from one phone number 
 account's), one device (``core.device.device_key``), one network address range (IPv4 /24,
 IPv6 /48), one payment account (the payer id the provider reports in its callback) and, across
 an event, one account. Per account per session (``Session.max_tickets_per_account``,
-``inventory``) and per identity (``identities``) stay where they are.
+``inventory``) and per identity per session (``identities``) stay where they are.
+
+Per identity across an event (``identity_per_event``, real-name sessions): configured here,
+enforced by ``identities.bind_identities`` in the order's transaction (not at the hold), so it
+is not part of ``is_limiting``: real-name sessions are off the fast path already, and the
+event's other sessions need not leave it for a limit they never check.
 
 Configuration: ``PurchaseLimits``, one row per event (``session`` empty) and optionally one per
 session that overrides the event's per-session limits; 0 is off. Per-event limits count every
@@ -19,7 +24,8 @@ SQLite's ``BEGIN IMMEDIATE`` serialises writers). A hold in a limited session ta
 order, before the inventory's own locks::
 
     device → phone → address → account (per event) → account (per session, inventory)
-      → places → identities (real-name sessions, at the order)
+      → places → identities per event → identities per session (real-name sessions, at
+        the order; each in ascending blind-index order)
 
 The payer is known only at the payment's confirmation; ``check_payer`` takes the payer's
 lock inside the confirmation's transaction, after the payment, order and hold rows. A

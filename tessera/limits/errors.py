@@ -62,6 +62,32 @@ class PayerLimitReached(PurchaseLimitReached):
     per = _("per payment account")
 
 
+class IdentityLimitReached(PurchaseLimitReached):
+    """One person's document over the event's ``identity_per_event`` (real-name sessions),
+    raised by ``identities.bind_identities`` in the order's transaction."""
+
+    code = "limit_identity"
+    per = _("per person (ID document)")
+
+    @classmethod
+    def for_attendee(cls, *, attendee, limit: int, already: int, requested: int):
+        message = gettext(
+            "%(name)s (%(number)s) already holds %(already)d of the %(limit)d tickets one "
+            "person may have for this event, across all its dates."
+        ) % {"name": attendee.name, "number": attendee.masked, "already": already, "limit": limit}
+        return cls(
+            message,
+            details={
+                "attendee_id": attendee.pk,
+                "limit": limit,
+                "already": already,
+                "left": max(0, limit - already),
+                "requested": requested,
+                "scope": "event",
+            },
+        )
+
+
 BY_KIND = {
     "account": AccountLimitReached,
     "phone": PhoneLimitReached,

@@ -1,4 +1,5 @@
-"""Purchase limits per phone, device, address range, payer and account across an event."""
+"""Purchase limits per phone, device, address range, payer, and account and identity across an
+event."""
 
 from __future__ import annotations
 
@@ -16,9 +17,14 @@ LIMIT_FIELDS = (
     "device_per_event",
     "address_per_event",
     "payer_per_event",
+    "identity_per_event",
 )
 SESSION_FIELDS = LIMIT_FIELDS[:4]
 EVENT_FIELDS = LIMIT_FIELDS[4:]
+# The limits a hold checks (``is_limiting``). The identity limit is checked where identities
+# are bound (``identities.bind_identities``), in real-name sessions only, which the sale's
+# fast path declines already: it needs no hold-time check and must not slow other sessions.
+HOLD_LIMIT_FIELDS = tuple(name for name in LIMIT_FIELDS if name != "identity_per_event")
 
 
 class PurchaseLimits(models.Model):
@@ -66,7 +72,16 @@ class PurchaseLimits(models.Model):
     payer_per_event = models.PositiveIntegerField(
         _("tickets per payment account, per event"), default=0
     )
-    # Any limit above on: the sale's fast path reads this one column to decline the session.
+    identity_per_event = models.PositiveIntegerField(
+        _("tickets per identity (ID document), per event"),
+        default=0,
+        help_text=_(
+            "Real-name sessions only: the tickets one person's document may hold across all "
+            "the event's dates, whichever account buys them."
+        ),
+    )
+    # Any hold limit above on (not the identity's): the sale's fast path reads this one
+    # column to decline the session.
     is_limiting = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,7 +106,7 @@ class PurchaseLimits(models.Model):
         return str(self.session) if self.session_id else str(self.event)
 
     def save(self, *args, **kwargs):
-        self.is_limiting = any(getattr(self, name) for name in LIMIT_FIELDS)
+        self.is_limiting = any(getattr(self, name) for name in HOLD_LIMIT_FIELDS)
         super().save(*args, **kwargs)
 
 

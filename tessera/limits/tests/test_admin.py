@@ -135,3 +135,46 @@ def test_another_organizers_event_is_neither_listed_nor_offered(client, org, man
     assert list(form.context["adminform"].form.fields["event"].queryset) == [mine]
     assert "event" in response.context["adminform"].form.errors
     assert PurchaseLimits.objects.count() == 1
+
+
+def test_the_identity_limit_is_set_per_event_and_keeps_holds_unlimited(client, org, manager):
+    event = make_event(organization=org)
+
+    response = client.post(reverse(ADD), form_data(event, identity_per_event=2))
+
+    assert response.status_code == 302
+    row = PurchaseLimits.objects.get()
+    assert (row.event, row.session, row.identity_per_event) == (event, None, 2)
+    # checked where identities are bound (real-name sessions), not at the hold
+    assert row.is_limiting is False
+    assert AuditEntry.objects.filter(action="purchaselimits.added_in_back_office").exists()
+    page = client.get(reverse("admin:limits_purchaselimits_change", args=[row.pk]))
+    assert 'name="identity_per_event"' in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "session", "value", "message"),
+    [
+        ("en", False, "1001", "Ensure this value is less than or equal to 1000."),
+        ("en", False, "-2", "Ensure this value is greater than or equal to 0."),
+        (
+            "zh-hans",
+            True,
+            "2",
+            "整个活动的限制请在活动的限制中设置（场次留空），不能在场次的限制中设置。",
+        ),
+    ],
+)
+def test_a_bad_identity_limit_is_refused(client, org, manager, language, session, value, message):
+    event = make_event(organization=org)
+    on = make_session(event=event) if session else None
+
+    response = client.post(
+        reverse(ADD),
+        form_data(event, on, identity_per_event=value),
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"identity_per_event": [message]}
+    assert not PurchaseLimits.objects.exists()
