@@ -183,6 +183,9 @@ def test_a_worker_killed_halfway_through_a_session_change_the_job_resumes_and_do
         )
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        # a batch is short: the worker may have finished the one seen above and not yet
+        # claimed the next when the signal came; what it held at its death is still RUNNING
+        held_at_death = running_batches(database)
         stopped = progress(database, change)
         assert state["done"] <= stopped["done"] < ORDERS
         assert stopped["status"] == "running"
@@ -233,7 +236,8 @@ def test_a_worker_killed_halfway_through_a_session_change_the_job_resumes_and_do
     # each order was dealt with exactly once, and the killed task was claimed again
     assert facts["markers"] == {"done": ORDERS}
     assert facts["attempts"] == [1]
-    assert max(facts["claims"]) == 2  # the batch the dead worker held ran again elsewhere
+    # the batch the dead worker held (if it held one) ran again elsewhere, nothing else did
+    assert max(facts["claims"]) == (2 if held_at_death else 1)
     assert facts["task_status"] == ["SUCCESSFUL"]
     assert facts["ledger_differences"] == 0
     if kind == "cancel":
