@@ -852,6 +852,8 @@ def run(ctx: Context) -> dict:
         # every actor has an address and a device of its own here: the rate limits as a
         # production server has them (the purchase bench turns the address and device off)
         env["TESSERA_RATELIMITS"] = "{}"
+        # and risk control's automatic "under attack" at the production rate
+        env["TESSERA_RISK_ATTACK_RATE"] = "600"
     env |= _pairs(args.fairness_server_env)
     env = {k: str(v) for k, v in env.items()}
     with Server(

@@ -690,8 +690,17 @@ def measure_queries(*, sale: Sale, session_keys: list[str]) -> dict:
     callback and the buyer's status read. The sandbox gateway's own page (``cashier``) is
     the provider's work and is reported apart (``gateway_sql``).
     """
-    for session_key in session_keys:  # the first purchase warms caches; the last counts
-        figures = _one_purchase_in_process(sale=sale, session_key=session_key)
+    from django.test import override_settings
+
+    from bench.server import defence_env
+
+    served = defence_env()  # the rate limits' store and risk control as the server has them
+    with override_settings(
+        RATELIMIT_BACKEND=served["TESSERA_RATELIMIT_BACKEND"],
+        RISK_ATTACK_RATE=int(served["TESSERA_RISK_ATTACK_RATE"]),
+    ):
+        for session_key in session_keys:  # the first purchase warms caches; the last counts
+            figures = _one_purchase_in_process(sale=sale, session_key=session_key)
     merchant = {k: v for k, v in figures.items() if k != "cashier"}
     total = {
         key: round(sum(f[key] for f in merchant.values()), 1)

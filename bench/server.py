@@ -22,6 +22,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def defence_env() -> dict[str, str]:
+    """What the bench's server is told of the rate limits' store and risk control's automatic
+    "under attack" (the in-process statement count of ``purchase`` uses the same)."""
+    return {
+        "TESSERA_RISK_ATTACK_RATE": os.environ.get("TESSERA_BENCH_RISK_ATTACK_RATE", "0"),
+        "TESSERA_RATELIMIT_BACKEND": os.environ.get(
+            "TESSERA_RATELIMIT_BACKEND",
+            "redis" if os.environ.get("TESSERA_REDIS_URL") else "memory",
+        ),
+    }
+
+
 class Server:
     """``with Server(...) as server:`` serves at ``server.base_url`` until the block ends.
 
@@ -62,10 +74,11 @@ class Server:
             "TESSERA_RATELIMITS": os.environ.get(
                 "TESSERA_BENCH_RATELIMITS", '{"*": {"ip": null, "device": null}}'
             ),
-            "TESSERA_RATELIMIT_BACKEND": os.environ.get(
-                "TESSERA_RATELIMIT_BACKEND",
-                "redis" if os.environ.get("TESSERA_REDIS_URL") else "memory",
-            ),
+            # The purchase bench measures the sale, not the bot defence: its clients are not
+            # browsers and solve no proof of work, so risk control's automatic "under attack"
+            # (a rate of joins and holds) stays off unless TESSERA_BENCH_RISK_ATTACK_RATE says
+            # otherwise (the fairness group measures the defences).
+            **defence_env(),
             **(extra_env or {}),
         }
         self.processes: list[subprocess.Popen] = []

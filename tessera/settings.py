@@ -475,3 +475,11 @@ NOTIFICATIONS_SMS_TEMPLATES = json.loads(os.environ.get("TESSERA_SMS_TEMPLATES",
 # Back office: orders waiting this long for a payment's callback, or paid this long without
 # tickets, are listed as stuck.
 TESSERA_STUCK_PAYMENT_MINUTES = int(os.environ.get("TESSERA_STUCK_PAYMENT_MINUTES", "15"))
+# --- risk control (tessera/risk) -------------------------------------------------------------
+# Joins and holds of one session or room per RISK_WINDOW_SECONDS above which it is under
+# attack (every join and hold then needs a proof of work); 0 turns automatic detection off
+# (the organizer's switch still works). Without Redis the count is per web process. A big
+# on-sale's genuine rate is the operator's to judge: set it above what a sale of that size
+# brings in its first minutes.
+RISK_ATTACK_RATE = int(os.environ.get("TESSERA_RISK_ATTACK_RATE", "600"))
+RISK_WINDOW_SECONDS = int(os.environ.get("TESSERA_RISK_WINDOW_SECONDS", "10"))
