@@ -509,7 +509,10 @@ class OnSale:
 
     def fan_hold(self, agent: Agent, rng, quantity: int):
         """(hold id, places), "sold_out" or "refused" (by a defence or anything else)."""
-        for zone in self.zone_order(rng):
+        for tried, zone in enumerate(self.zone_order(rng)):
+            # a person looks at the map again before trying another zone
+            if tried and not self.think(rng, 0.5, 2):
+                return "refused"
             answer = self.call(
                 agent,
                 rng,
