@@ -179,6 +179,7 @@ def _fresh_process_memory():
     starts empty for each test: SQLite reuses the ids of rolled-back rows, so a memory of
     an earlier test's order 1 would otherwise meet this test's order 1."""
     from tessera.orders import changes
+    from tessera.ratelimit import verification
     from tessera.risk import gate, scoring, state
     from tessera.sale import channels
     from tessera.waitingroom.selectors import forget_rooms
@@ -189,6 +190,8 @@ def _fresh_process_memory():
     state.assume_quiet()
     scoring.forget()
     gate.forget()
+    if verification._requirements:  # an earlier test's requirement (SQLite reuses ids)
+        verification.forget_requirements()
     yield
 
 

@@ -37,3 +37,6 @@ RISK_POW_BITS = 8
 # One process, and every switch is set through tessera.risk.services (which makes this
 # process read the switches again): the view of the switches may stay as long as a test.
 RISK_VIEW_SECONDS = 3600
+# Likewise the sessions' verified-contact requirements (set through tessera.ratelimit's
+# services, which make this process read them again; conftest forgets an earlier test's).
+RATELIMIT_REQUIREMENTS_SECONDS = 3600

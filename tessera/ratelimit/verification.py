@@ -227,9 +227,10 @@ _lock = threading.Lock()
 
 def requirement_of(session_id: int) -> str | None:
     """The requirement of a session (None: none), from the per-process table."""
-    if time.monotonic() - _loaded_at[0] > REQUIREMENTS_TTL:
+    ttl = float(getattr(settings, "RATELIMIT_REQUIREMENTS_SECONDS", REQUIREMENTS_TTL))
+    if time.monotonic() - _loaded_at[0] > ttl:
         with _lock:
-            if time.monotonic() - _loaded_at[0] > REQUIREMENTS_TTL:
+            if time.monotonic() - _loaded_at[0] > ttl:
                 fresh = dict(
                     VerificationRequirement.objects.values_list("session_id", "requirement")
                 )
