@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "tessera.resale",
     "tessera.waitlist",
     "tessera.passes",
+    "tessera.partners",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -272,6 +273,9 @@ HOLD_GUARDS: list[str] = [
 # (tessera/inventory/services.py): the waiting list offers them to its fans first.
 PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
+# The partner console's sections: (url name, label), added by each partner app.
+PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
+
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
 # (the sale's fast lane) pass; Django's own requests pass tessera.risk.middleware.

@@ -93,10 +93,21 @@ def _channel_account(channel: SalesChannel) -> User:
 
 
 def issue_key(
-    *, channel: SalesChannel, name: str, actor, now: datetime, expires_at: datetime | None = None
+    *,
+    channel: SalesChannel,
+    name: str,
+    actor,
+    now: datetime,
+    expires_at: datetime | None = None,
+    scopes: list[str] | None = None,
 ) -> tuple[ChannelKey, str]:
-    """A new API key for the channel: (its row, the key). The key is returned only here."""
+    """A new API key for the channel: (its row, the key). The key is returned only here.
+    ``scopes`` (tessera.partners.scopes) default to all of them."""
+    from tessera.partners.scopes import ALL_SCOPES, SCOPES
+
     name = (name or "").strip()[:80] or "API"
+    scopes = ALL_SCOPES if scopes is None else [s for s in ALL_SCOPES if s in set(scopes)]
+    assert all(s in SCOPES for s in scopes)
     with transaction.atomic():
         channel = SalesChannel.objects.select_for_update().get(pk=channel.pk)
         _channel_account(channel)
@@ -113,6 +124,7 @@ def issue_key(
             created_at=now,
             created_by=actor if getattr(actor, "pk", None) else None,
             expires_at=expires_at,
+            scopes=scopes,
         )
         audit.record(
             action="channel_key.issued",
@@ -156,6 +168,7 @@ class ChannelPrincipal:
     organization_id: int
     account_id: int
     expires_at: datetime | None
+    scopes: tuple[str, ...] = ()
 
 
 _principals: dict[str, tuple[float, ChannelPrincipal]] = {}
@@ -199,6 +212,7 @@ def authenticate(key: str, *, now: datetime) -> ChannelPrincipal:
             organization_id=row.channel.organization_id,
             account_id=row.channel.account_id,
             expires_at=row.expires_at,
+            scopes=tuple(row.scopes or ()),
         )
         with _principals_lock:
             if len(_principals) > 10_000:

@@ -29,6 +29,8 @@ class ChannelKey(models.Model):
     )
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # What the key may do (tessera.partners.scopes); a key issued without a choice may do all.
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("channel API key")
