@@ -43,7 +43,10 @@ class Contract(TimeStampedModel):
     # A distributor sells on credit up to this amount (0 = no credit) or from a prepaid
     # balance kept by settlement.
     credit_limit = models.DecimalField(
-        _("credit limit"), max_digits=14, decimal_places=2, default=Decimal("0"),
+        _("credit limit"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     prepaid = models.BooleanField(_("prepaid balance"), default=False)
@@ -78,7 +81,9 @@ class CommissionRule(models.Model):
     settlement period."""
 
     contract = models.ForeignKey(
-        Contract, on_delete=models.CASCADE, related_name="commission_rules",
+        Contract,
+        on_delete=models.CASCADE,
+        related_name="commission_rules",
         verbose_name=_("contract"),
     )
     event = models.ForeignKey(
@@ -93,11 +98,14 @@ class CommissionRule(models.Model):
     basis = models.CharField(_("basis"), max_length=12, choices=CommissionBasis.choices)
     # Percentage (0–100) for PERCENT, an amount in the contract's currency for PER_TICKET.
     value = models.DecimalField(
-        _("value"), max_digits=12, decimal_places=2,
+        _("value"),
+        max_digits=12,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
     )
     min_tickets = models.PositiveIntegerField(
-        _("from tickets in the period"), default=0,
+        _("from tickets in the period"),
+        default=0,
         help_text=_("A volume tier: the rule applies once the period's tickets reach this."),
     )
 
