@@ -210,3 +210,24 @@ def test_an_offline_gate_phone_admits_the_pass_for_its_session_with_the_seat(
     assert list(Scan.objects.filter(counted=True).values_list("session_id", "ticket_id")) == [
         (second.pk, entry.ticket_id)
     ]
+
+
+def test_a_holder_returns_the_whole_pass_on_its_page(live_server, page, artifacts_dir):
+    now = timezone.now()
+    league = make_league(matches=2, price="300.00", now=now)
+    league.product.return_fee_percent = 10
+    league.product.save()
+    fan = make_user(username="returning-fan", password=PASSWORD, display_name="Han Meimei")
+    sold, _text = buy_and_pay(league, user=fan, now=now)
+    base = live_server.url
+    sign_in(page, base, f"/passes/mine/{sold.pk}/", fan.username)
+    assert "¥270.00" in page.inner_text("#pass-return")
+    page.check("#return-confirm")
+    page.click("#return-button")
+    page.wait_for_selector(".site-messages")
+    assert "¥270.00" in page.inner_text(".site-messages")
+    page.screenshot(path=artifacts_dir / "pass-returned.png", full_page=True)
+    sold.refresh_from_db()
+    assert sold.status == PassStatus.CANCELLED
+    assert page.locator("#pass-qr").count() == 0
+    assert page.locator("#pass-return").count() == 0
