@@ -745,6 +745,9 @@ def resolve_mismatch(
         result: dict = {}
         if action == Action.ISSUE_TICKETS:
             issued = tickets.issue_tickets(order=locked.order, now=now)
+            if any(t.status != TicketStatus.VALID for t in issued):
+                # A revoked ticket's line has its ticket: it cannot be issued again.
+                raise ActionNotAllowed(details={"tickets": "revoked"})
             result["tickets"] = [t.pk for t in issued]
         elif action == Action.REVOKE_TICKETS:
             result["revoked"] = tickets.revoke_tickets(
