@@ -58,7 +58,7 @@ def test_a_line_of_another_day_refuses_the_whole_file(provider):
     day = make_day(provider)
     lines = day.lines()
     lines[1] = dataclasses.replace(lines[1], occurred_at=lines[1].occurred_at + timedelta(days=1))
-    data = day.file(lines) if provider == "wechat" else day.file(lines)
+    data = day.file(lines)
     with pytest.raises(StatementInvalid) as caught:
         services.import_statement(provider=provider, day_on=DAY, data=data, now=EVENING)
     assert "is not on 2026-11-22" in str(caught.value.message)

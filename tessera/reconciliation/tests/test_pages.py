@@ -166,7 +166,7 @@ def test_finance_resolves_a_mismatch_from_the_page(client, finance):
 
 
 def test_an_organizer_sees_only_its_own_mismatches_and_cannot_act(client):
-    first, second, record = _two_organizers_with_mismatches()
+    first, second, _record = _two_organizers_with_mismatches()
     services.reconcile_day(provider="alipay", day_on=DAY, now=EVENING)
     member = make_member(organization=second.organization, role=Role.MANAGER)
     client.force_login(member)
