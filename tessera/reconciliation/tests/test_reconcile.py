@@ -370,3 +370,101 @@ def test_the_periodic_task_reconciles_days_whose_statement_arrived():
     [done] = services.reconcile_due_days(now=next_morning)
     assert (done.day_on, done.status) == (DAY, DayStatus.RECONCILED)
     assert services.reconcile_due_days(now=next_morning) == []
+
+
+def test_a_second_charge_of_a_paid_order_is_refunded_by_the_resolution():
+    from datetime import timedelta
+
+    from tessera.orders import services as orders
+    from tessera.payments import services as payments
+    from tessera.payments.models import Payment, PaymentStatus
+    from tessera.payments.providers import use_provider
+    from tessera.reconciliation.tests.factories import AcceptingGateway
+
+    day = make_day()
+    extra = Payment.objects.create(
+        order=day.paid,
+        provider="alipay",
+        amount=day.paid.total,
+        currency="CNY",
+        created_at=AFTERNOON,
+    )
+    orders.book_extra_payment(
+        order=day.paid,
+        payment_id=extra.pk,
+        amount=extra.amount,
+        currency="CNY",
+        memo="x",
+        now=AFTERNOON,
+    )
+    Payment.objects.filter(pk=extra.pk).update(
+        status=PaymentStatus.SUCCEEDED, completed_at=AFTERNOON, provider_reference="2026112222009"
+    )
+    record = day.reconcile()
+    assert open_kinds(record) == [MismatchKind.DUPLICATE_CHARGE]
+    mismatch = record.mismatches.get()
+    assert (mismatch.payment_id, mismatch.provider_amount, mismatch.our_amount) == (
+        extra.pk,
+        Decimal("760.00"),
+        Decimal("0"),
+    )
+    from django.test import TestCase
+
+    next_day = EVENING + timedelta(hours=12)
+    with TestCase.captureOnCommitCallbacks(execute=False):
+        services.resolve_mismatch(
+            mismatch=mismatch, action=Action.REFUND_CHARGE, actor=None, now=next_day
+        )
+    [refund] = extra.refunds.all()
+    assert refund.amount == Decimal("760.00")
+    with use_provider(AcceptingGateway()):
+        payments.execute_refund(refund_id=refund.pk, now=next_day)
+    again = services.reconcile_day(provider="alipay", day_on=DAY, now=next_day)
+    assert open_kinds(again) == []
+    assert again.status == DayStatus.RECONCILED
+
+
+def test_a_refund_the_provider_made_while_ours_waits_for_an_operator_is_booked():
+    from django.db import transaction
+    from django.test import TestCase
+
+    from tessera.payments import services as payments
+    from tessera.payments.models import Refund, RefundStatus
+    from tessera.reconciliation.generators import StatementLine
+
+    day = make_day()
+    with TestCase.captureOnCommitCallbacks(execute=False), transaction.atomic():
+        [refund] = payments.open_refunds(
+            order=day.paid,
+            amount=Decimal("100.00"),
+            reason="goodwill",
+            now=AFTERNOON,
+            is_booked=False,
+        )
+    Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.STUCK, attempts=8)
+    lines = day.lines()
+    paid_no = day.payments["paid"].id.hex
+    lines.append(
+        StatementLine(
+            kind=REFUND,
+            trade_no=day.payments["paid"].provider_reference,
+            merchant_order_no=paid_no,
+            amount=Decimal("100.00"),
+            fee=Decimal("0.00"),
+            occurred_at=AFTERNOON,
+            order_amount=Decimal("760.00"),
+            refund_no=refund.pk.hex,
+        )
+    )
+    record = day.reconcile(day.file(lines))
+    assert open_kinds(record) == [MismatchKind.PROVIDER_REFUND_WITHOUT_OURS]
+    mismatch = record.mismatches.get()
+    assert mismatch.refund_id == refund.pk and mismatch.detail == "our refund is stuck"
+    services.resolve_mismatch(mismatch=mismatch, action=Action.BOOK_REFUND, actor=None, now=EVENING)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert day.paid.ledger.filter(kind="refund").values_list("amount", flat=True).get() == Decimal(
+        "-100.00"
+    )
+    again = services.reconcile_day(provider="alipay", day_on=DAY, now=EVENING)
+    assert open_kinds(again) == []
