@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tessera.payments.models import Provider
@@ -93,7 +94,7 @@ class ProviderStatementRow(models.Model):
 
 
 class DayStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("reconciliation", "Open")
     RECONCILED = "reconciled", _("Reconciled")
 
 
@@ -155,7 +156,7 @@ class MismatchKind(models.TextChoices):
 
 
 class MismatchStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("reconciliation", "Open")
     RESOLVED = "resolved", _("Resolved")
     EXPLAINED = "explained", _("Explained")
     CLEARED = "cleared", _("No longer found")
@@ -213,7 +214,10 @@ class Mismatch(models.Model):
         _("provider's amount"), max_digits=12, decimal_places=2, null=True, blank=True
     )
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    # What the reconciliation noticed, in English with %(name)s fields (``detail_params``);
+    # shown translated (``detail_text``).
     detail = models.CharField(_("detail"), max_length=300, blank=True)
+    detail_params = models.JSONField(_("detail fields"), default=dict, blank=True)
     ticket_ids = models.JSONField(_("tickets"), default=list, blank=True)
     found_at = models.DateTimeField(_("found at"))
     last_seen_at = models.DateTimeField(_("last seen at"))
@@ -239,6 +243,15 @@ class Mismatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.merchant_order_no or self.order_id}"
+
+    @property
+    def detail_text(self) -> str:
+        if not self.detail:
+            return ""
+        try:
+            return gettext(self.detail) % self.detail_params
+        except (KeyError, TypeError, ValueError):
+            return self.detail
 
     @property
     def is_open(self) -> bool:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from tessera.checkin.models import Direction, Scan
 from tessera.core import audit
@@ -211,6 +212,7 @@ class Found:
     provider_amount: Decimal | None = None
     currency: str = "CNY"
     detail: str = ""
+    params: dict = field(default_factory=dict)
     ticket_ids: list[int] = field(default_factory=list)
 
 
@@ -301,7 +303,8 @@ def find_mismatches(
                     merchant_order_no=number,
                     our_amount=_taken(payment) if payment else None,
                     provider_amount=total,
-                    detail=f"{len(its_rows)} charges at the provider for one payment",
+                    detail=gettext_noop("%(count)s charges at the provider for one payment"),
+                    params={"count": len(its_rows)},
                 )
             )
         if payment is None or payment.status not in _TAKEN:
@@ -314,9 +317,10 @@ def find_mismatches(
                     trade_no=row.trade_no,
                     merchant_order_no=number,
                     provider_amount=row.amount,
-                    detail=(
-                        f"our payment is {payment.status}" if payment else "no payment of ours"
-                    ),
+                    detail=gettext_noop("our payment is %(status)s")
+                    if payment
+                    else gettext_noop("no payment of ours"),
+                    params={"status": payment.status} if payment else {},
                 )
             )
             continue
@@ -334,7 +338,9 @@ def find_mismatches(
                     our_amount=ledger if ledger is not None else taken,
                     provider_amount=row.amount,
                     currency=payment.currency,
-                    detail="ledger has no charge" if ledger is None else "charge",
+                    detail=gettext_noop("the ledger has no charge")
+                    if ledger is None
+                    else gettext_noop("charge"),
                 )
             )
         elif rate is not None and row.fee != expected_fee(provider, row.amount):
@@ -348,7 +354,8 @@ def find_mismatches(
                     merchant_order_no=number,
                     our_amount=expected_fee(provider, row.amount),
                     provider_amount=row.fee,
-                    detail=f"rate {rate}",
+                    detail=gettext_noop("contract rate %(rate)s"),
+                    params={"rate": str(rate)},
                 )
             )
     # An order charged more than once (two payments), the extra not given back.
@@ -378,7 +385,8 @@ def find_mismatches(
                         merchant_order_no=extra.id.hex,
                         our_amount=given,
                         provider_amount=_taken(extra),
-                        detail=f"order {order.number} paid by {len(its_payments)} payments",
+                        detail=gettext_noop("order %(order)s paid by %(count)s payments"),
+                        params={"order": order.number, "count": len(its_payments)},
                     )
                 )
     # Our charges the provider does not show (nor the day before or after).
@@ -418,7 +426,10 @@ def find_mismatches(
                     refund_no=row.refund_no,
                     provider_amount=row.amount,
                     our_amount=refund.amount if refund else None,
-                    detail=f"our refund is {refund.status}" if refund else "no refund of ours",
+                    detail=gettext_noop("our refund is %(status)s")
+                    if refund
+                    else gettext_noop("no refund of ours"),
+                    params={"status": refund.status} if refund else {},
                 )
             )
         elif refund.amount != row.amount:
@@ -434,7 +445,7 @@ def find_mismatches(
                     refund_no=row.refund_no,
                     our_amount=refund.amount,
                     provider_amount=row.amount,
-                    detail="refund",
+                    detail=gettext_noop("refund"),
                 )
             )
     neighbours = _neighbour_rows(provider, day_on, RowKind.REFUND)
@@ -539,7 +550,8 @@ def _tickets_flow(orders: list[Order], found: list[Found]) -> dict:
                         kind=MismatchKind.PAID_WITHOUT_TICKETS,
                         order=order,
                         our_amount=order.total,
-                        detail=f"{len(missing)} of {len(its_lines)} places without a live ticket",
+                        detail=gettext_noop("%(count)s of %(all)s places without a live ticket"),
+                        params={"count": len(missing), "all": len(its_lines)},
                     )
                 )
             stale = [t[0] for t in live if t[3] != LineStatus.ACTIVE]
@@ -550,7 +562,8 @@ def _tickets_flow(orders: list[Order], found: list[Found]) -> dict:
                         kind=MismatchKind.REFUNDED_BUT_TICKETS_LIVE,
                         order=order,
                         ticket_ids=stale,
-                        detail=f"{len(stale)} refunded places with live tickets",
+                        detail=gettext_noop("%(count)s refunded places with live tickets"),
+                        params={"count": len(stale)},
                     )
                 )
         elif order.status == OrderStatus.REFUNDED and live:
@@ -560,7 +573,8 @@ def _tickets_flow(orders: list[Order], found: list[Found]) -> dict:
                     kind=MismatchKind.REFUNDED_BUT_TICKETS_LIVE,
                     order=order,
                     ticket_ids=[t[0] for t in live],
-                    detail=f"{len(live)} live tickets of a refunded order",
+                    detail=gettext_noop("%(count)s live tickets of a refunded order"),
+                    params={"count": len(live)},
                 )
             )
         elif order.status != OrderStatus.REFUNDED and live:
@@ -570,8 +584,10 @@ def _tickets_flow(orders: list[Order], found: list[Found]) -> dict:
                     kind=MismatchKind.TICKETS_WITHOUT_PAYMENT,
                     order=order,
                     ticket_ids=[t[0] for t in live],
-                    detail=f"order is {order.status}"
-                    + ("" if order.pk in charged else ", no charge in the ledger"),
+                    detail=gettext_noop("the order is %(status)s")
+                    if order.pk in charged
+                    else gettext_noop("the order is %(status)s, with no charge in the ledger"),
+                    params={"status": order.status},
                 )
             )
         scanned_refunded = [
@@ -586,7 +602,8 @@ def _tickets_flow(orders: list[Order], found: list[Found]) -> dict:
                     kind=MismatchKind.REFUNDED_BUT_SCANNED,
                     order=order,
                     ticket_ids=scanned_refunded,
-                    detail=f"{len(scanned_refunded)} refunded tickets admitted",
+                    detail=gettext_noop("%(count)s refunded tickets admitted"),
+                    params={"count": len(scanned_refunded)},
                 )
             )
     return {
@@ -639,6 +656,7 @@ def reconcile_day(*, provider: str, day_on: date, now: datetime, actor=None) -> 
                 "provider_amount": item.provider_amount,
                 "currency": item.currency,
                 "detail": item.detail[:300],
+                "detail_params": item.params,
                 "ticket_ids": item.ticket_ids,
                 "last_seen_at": now,
             }

@@ -459,7 +459,7 @@ def test_a_refund_the_provider_made_while_ours_waits_for_an_operator_is_booked()
     record = day.reconcile(day.file(lines))
     assert open_kinds(record) == [MismatchKind.PROVIDER_REFUND_WITHOUT_OURS]
     mismatch = record.mismatches.get()
-    assert mismatch.refund_id == refund.pk and mismatch.detail == "our refund is stuck"
+    assert mismatch.refund_id == refund.pk and mismatch.detail_text == "our refund is stuck"
     services.resolve_mismatch(mismatch=mismatch, action=Action.BOOK_REFUND, actor=None, now=EVENING)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
