@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tessera.waitlist",
     "tessera.passes",
     "tessera.partners",
+    "tessera.partnerapi",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
