@@ -57,8 +57,7 @@ OrderNumber = Annotated[
         ...,
         min_length=1,
         max_length=selectors.MAX_ORDER_NUMBER,
-        description="Order number.",
-        examples=["T261206-K7M3QX"],
+        description="Order number, e.g. T261206-K7M3QX.",
     ),
 ]
 
@@ -104,14 +103,14 @@ def _money(value: Decimal) -> str:
 # -- catalog -------------------------------------------------------------------------------------
 
 
-class VenueOut(Schema):
+class PartnerVenueOut(Schema):
     id: int
     name: str
     name_en: str
     city: str
 
 
-class ZoneOut(Schema):
+class PartnerZoneOut(Schema):
     id: int
     code: str
     name: str
@@ -125,18 +124,18 @@ class ZoneOut(Schema):
         return _money(obj.price)
 
 
-class SessionOut(Schema):
+class PartnerSessionOut(Schema):
     id: int
     event_id: int
     starts_at: datetime
     ends_at: datetime | None
     on_sale_until: datetime | None
-    venue: VenueOut
+    venue: PartnerVenueOut
     max_tickets_per_order: int
     real_name_required: bool = Field(
         ..., description="Real-name sessions are sold on fans' own checkout only."
     )
-    zones: list[ZoneOut]
+    zones: list[PartnerZoneOut]
 
     @staticmethod
     def resolve_venue(obj) -> dict:
@@ -153,16 +152,16 @@ class SessionOut(Schema):
         return list(obj.price_zones.all())
 
 
-class RefundPolicyOut(Schema):
+class PartnerRefundPolicyOut(Schema):
     is_refundable: bool
     refund_cutoff_hours: int = Field(..., description="Refunds close this many hours before.")
     refunds_need_review: bool = Field(..., description="Refunds wait for the organizer.")
 
 
-class SessionDetailOut(SessionOut):
+class PartnerSessionDetailOut(PartnerSessionOut):
     event_name: str
     event_name_en: str
-    refund_policy: RefundPolicyOut
+    refund_policy: PartnerRefundPolicyOut
 
     @staticmethod
     def resolve_event_name(obj) -> str:
@@ -184,13 +183,15 @@ class SessionDetailOut(SessionOut):
         }
 
 
-class EventOut(Schema):
+class PartnerEventOut(Schema):
     id: int
     kind: str
     name: str
     name_en: str
     organizer: str
-    sessions: list[SessionOut] = Field(..., description="Sessions this channel may sell now.")
+    sessions: list[PartnerSessionOut] = Field(
+        ..., description="Sessions this channel may sell now."
+    )
 
     @staticmethod
     def resolve_organizer(obj) -> str:
@@ -235,7 +236,7 @@ _SESSION_NOT_FOUND = _error_example("session_not_found", "No such session for th
 
 @router.get(
     f"{PREFIX}/catalog",
-    response={200: list[EventOut], **_ERRORS},
+    response={200: list[PartnerEventOut], **_ERRORS},
     summary="Catalog: the events this channel may sell",
     openapi_extra=_docs({"items": [_EVENT_EXAMPLE], "count": 1}),
 )
@@ -250,7 +251,7 @@ def catalog(request):
 
 @router.get(
     f"{PREFIX}/events/{{event_id}}",
-    response={200: EventOut, **_ERRORS},
+    response={200: PartnerEventOut, **_ERRORS},
     summary="An event and its sessions this channel may sell",
     openapi_extra=_docs(
         _EVENT_EXAMPLE,
@@ -266,7 +267,7 @@ def get_event(request, event_id: EventId):
 
 @router.get(
     f"{PREFIX}/sessions/{{session_id}}",
-    response={200: SessionDetailOut, **_ERRORS},
+    response={200: PartnerSessionDetailOut, **_ERRORS},
     summary="A session this channel may sell, with its price zones",
     openapi_extra=_docs(
         {
@@ -293,7 +294,7 @@ def get_session(request, session_id: SessionId):
 # -- availability and quotes -------------------------------------------------------------------
 
 
-class ZoneAvailabilityOut(Schema):
+class PartnerZoneAvailabilityOut(Schema):
     zone_id: int
     code: str
     name: str
@@ -308,16 +309,16 @@ class ZoneAvailabilityOut(Schema):
     available: int = Field(..., description="What this channel can sell now: the sum.")
 
 
-class AvailabilityOut(Schema):
+class PartnerAvailabilityOut(Schema):
     session_id: int
     as_of: datetime
     sells_open_pool: bool
-    zones: list[ZoneAvailabilityOut]
+    zones: list[PartnerZoneAvailabilityOut]
 
 
 @router.get(
     f"{PREFIX}/sessions/{{session_id}}/availability",
-    response={200: AvailabilityOut, **_ERRORS},
+    response={200: PartnerAvailabilityOut, **_ERRORS},
     summary="Free places per price zone, in this channel's allocation and the open pool",
     openapi_extra=_docs(
         {
@@ -372,7 +373,7 @@ def get_availability(request, session_id: SessionId):
     }
 
 
-class QuoteIn(InputSchema):
+class PartnerQuoteIn(InputSchema):
     """Either ``zone`` and ``quantity``, or ``seat_ids``."""
 
     zone: Id | None = Field(None, description="Price zone id.")
@@ -389,7 +390,7 @@ class QuoteIn(InputSchema):
         return self
 
 
-class QuoteLineOut(Schema):
+class PartnerQuoteLineOut(Schema):
     zone_id: int
     zone_name: str
     price: str
@@ -397,10 +398,10 @@ class QuoteLineOut(Schema):
     unit_id: int | None
 
 
-class QuoteOut(Schema):
+class PartnerQuoteOut(Schema):
     session_id: int
     quantity: int
-    lines: list[QuoteLineOut]
+    lines: list[PartnerQuoteLineOut]
     total: str = Field(..., examples=["760.00"])
     currency: str
     available: bool = Field(..., description="Whether an order for these places would succeed now.")
@@ -412,7 +413,7 @@ class QuoteOut(Schema):
 
 @router.post(
     f"{PREFIX}/sessions/{{session_id}}/quote",
-    response={200: QuoteOut, **_ERRORS},
+    response={200: PartnerQuoteOut, **_ERRORS},
     summary="Price places, with no hold",
     openapi_extra=_docs(
         {
@@ -443,7 +444,7 @@ class QuoteOut(Schema):
         errors={404: _SESSION_NOT_FOUND},
     ),
 )
-def quote(request, session_id: SessionId, payload: QuoteIn):
+def quote(request, session_id: SessionId, payload: PartnerQuoteIn):
     """The price of each place, the total and the currency of ``quantity`` places of a
     zone, or of the places of ``seat_ids``, and whether this channel could order them now.
     Nothing is held or written. Scope ``availability``."""
@@ -508,6 +509,20 @@ def _quote_line(zone, *, seat_id: int | None = None, unit_id: int | None = None)
 
 
 # -- orders --------------------------------------------------------------------------------------
+
+
+class PartnerAttendeeIn(InputSchema):
+    name: str = Field("", max_length=80, examples=["王芳"])
+
+
+class PartnerOrderIn(ChannelOrderIn):
+    """The request of ``POST /channel/orders``: ``session``, exactly one way of choosing
+    places, optional ``attendees`` (one per place) and the ``buyer``."""
+
+    attendees: list[PartnerAttendeeIn] | None = Field(
+        None, max_length=MAX_PLACES, description="One per place, in seating order; optional."
+    )
+
 
 _LINE_EXAMPLE = {
     "id": 9001,
@@ -582,7 +597,7 @@ _ORDER_NOT_FOUND = _error_example("order_not_found", "This sales channel has no 
         ],
     },
 )
-def place_order(request, payload: ChannelOrderIn, response: HttpResponse):
+def place_order(request, payload: PartnerOrderIn, response: HttpResponse):
     """The places chosen (any way of choosing, as in ``POST /channel/orders``) sold to the
     channel's buyer, paid on the channel's account, tickets issued — committed before the
     answer. ``Idempotency-Key`` is required: the same key with the same request answers the
@@ -595,7 +610,7 @@ def place_order(request, payload: ChannelOrderIn, response: HttpResponse):
     return Status(201, channel_answer(sale))
 
 
-class OrderSummaryOut(Schema):
+class PartnerOrderSummaryOut(Schema):
     number: str
     status: str
     session_id: int
@@ -614,7 +629,7 @@ class PartnerLineOut(LineOut):
     ticket_id: int | None
 
 
-class RefundOut(Schema):
+class PartnerRefundOut(Schema):
     id: str
     status: str = Field(..., description="approved, requested (waiting for the organizer), …")
     price: str = Field(..., description="Price of the tickets refunded.")
@@ -625,15 +640,15 @@ class RefundOut(Schema):
     ticket_ids: list[int]
 
 
-class OrderDetailOut(OrderSummaryOut):
+class PartnerOrderDetailOut(PartnerOrderSummaryOut):
     email: str
     lines: list[PartnerLineOut]
-    refunds: list[RefundOut]
+    refunds: list[PartnerRefundOut]
 
 
 @router.get(
     f"{PREFIX}/orders",
-    response={200: list[OrderSummaryOut], **_ERRORS},
+    response={200: list[PartnerOrderSummaryOut], **_ERRORS},
     summary="This channel's orders, newest first",
     openapi_extra=_docs(
         {
@@ -714,7 +729,7 @@ def order_answer(order) -> dict:
 
 @router.get(
     f"{PREFIX}/orders/{{number}}",
-    response={200: OrderDetailOut, **_ERRORS},
+    response={200: PartnerOrderDetailOut, **_ERRORS},
     summary="One of this channel's orders",
     openapi_extra=_docs(
         {
@@ -740,7 +755,7 @@ def get_order(request, number: OrderNumber):
     return order_answer(order)
 
 
-class CancelIn(InputSchema):
+class PartnerCancelIn(InputSchema):
     ticket_ids: list[Id] | None = Field(
         None,
         min_length=1,
@@ -750,14 +765,14 @@ class CancelIn(InputSchema):
     reason: str = Field("", max_length=500, examples=["Buyer cancelled"])
 
 
-class CancelOut(Schema):
-    order: OrderSummaryOut
-    refund: RefundOut
+class PartnerCancelOut(Schema):
+    order: PartnerOrderSummaryOut
+    refund: PartnerRefundOut
 
 
 @router.post(
     f"{PREFIX}/orders/{{number}}/cancel",
-    response={200: CancelOut, **_WRITE_ERRORS},
+    response={200: PartnerCancelOut, **_WRITE_ERRORS},
     summary="Cancel tickets of an order: refunded within the session's policy",
     openapi_extra={
         **_docs(
@@ -803,7 +818,7 @@ class CancelOut(Schema):
         ],
     },
 )
-def cancel_order(request, number: OrderNumber, payload: CancelIn):
+def cancel_order(request, number: OrderNumber, payload: PartnerCancelIn):
     """Refund these tickets (all valid tickets of the order when ``ticket_ids`` is absent)
     within the session's after-sales policy: the fee it sets is kept, the rest goes back to
     the channel's account (booked in the order's ledger). Refused with 409
@@ -856,7 +871,7 @@ def cancel_order(request, number: OrderNumber, payload: CancelIn):
 # -- tickets -------------------------------------------------------------------------------------
 
 
-class TicketOut(Schema):
+class PartnerTicketOut(Schema):
     id: int
     number: str
     public_id: str
@@ -930,7 +945,7 @@ _TICKET_EXAMPLE = {
 
 @router.get(
     f"{PREFIX}/orders/{{number}}/tickets",
-    response={200: list[TicketOut], **_ERRORS},
+    response={200: list[PartnerTicketOut], **_ERRORS},
     summary="The tickets of one of this channel's orders, with their credentials",
     openapi_extra=_docs([_TICKET_EXAMPLE], errors={404: _ORDER_NOT_FOUND}),
 )

@@ -258,3 +258,65 @@ def test_cancel_is_refused_when_the_policy_says_no(world, now):
     assert not IdempotencyRecord.objects.filter(scope="partnerapi.cancel").exists()
     no_key = post(b, f"/orders/{number}/cancel", {})
     assert (no_key.status_code, no_key.json()["error"]["code"]) == (422, "idempotency_key_invalid")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/orders/%00", None),
+        ("GET", "/orders/" + "T" * 41, None),
+        ("GET", f"/tickets/{2**70}.pdf", None),
+        ("GET", "/sessions/0", None),
+        ("GET", "/catalog?page=0", None),
+        ("GET", "/orders?page_size=1000", None),
+        ("POST", "/sessions/{s}/quote", {"zone": True, "quantity": "1"}),
+        ("POST", "/sessions/{s}/quote", {"seat_ids": [2**70]}),
+        ("POST", "/sessions/{s}/quote", {"seat_ids": [1], "zone": 1, "quantity": 1}),
+        ("POST", "/sessions/{s}/quote", {"zone": 1, "quantity": 10**30}),
+        ("POST", "/sessions/{s}/quote", []),
+        ("POST", "/sessions/{s}/quote", "text"),
+        ("POST", "/sessions/{s}/quote", {"zone": 999999, "quantity": 1}),
+        ("POST", "/sessions/{s}/quote", {"seat_ids": [999999]}),
+        ("POST", "/orders", {"session": "x", "zone": 1, "quantity": 1}),
+        ("POST", "/orders", {"session": 1, "zone": 1, "quantity": 1, "buyer": {"name": "\x00"}}),
+        ("POST", "/orders/T1/cancel", {"ticket_ids": "all"}),
+        ("POST", "/orders/T1/cancel", {"reason": "x" * 501}),
+        ("POST", "/orders/T1/cancel", {"ticket_ids": [1], "extra": 1}),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(world, method, path, body):
+    b, shared = world["b"], world["shared"]
+    path = path.replace("{s}", str(shared.session.pk))
+    before = (
+        Order.objects.count(),
+        RefundRequest.objects.count(),
+        IdempotencyRecord.objects.count(),
+    )
+    if method == "GET":
+        answer = Client().get(BASE + path, **b.auth)
+    else:
+        answer = Client().post(
+            BASE + path,
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="bad-1",
+            **b.auth,
+        )
+    assert answer.status_code in (400, 404, 422), answer.content
+    assert set(answer.json()["error"]) == {"code", "message", "details"}
+    after = (
+        Order.objects.count(),
+        RefundRequest.objects.count(),
+        IdempotencyRecord.objects.count(),
+    )
+    assert after == before
+
+
+def test_errors_speak_the_callers_language(world):
+    b = world["b"]
+    answer = Client().get(f"{BASE}/sessions/999999", HTTP_ACCEPT_LANGUAGE="zh-hans", **b.auth)
+    assert answer.json()["error"] == {
+        "code": "session_not_found",
+        "message": "本销售渠道没有这个场次。",
+        "details": {},
+    }
