@@ -18,12 +18,14 @@ from ninja.pagination import paginate
 from pydantic import model_validator
 
 from tessera.aftersales.models import RefundRequest
+from tessera.catalog.selectors import policy_for
 from tessera.core.clock import now as clock_now
 from tessera.core.errors import InvalidInput
 from tessera.core.idempotency import IdempotencyKeyInvalid, idempotency_key, run_idempotent
 from tessera.core.pagination import BoundedPagination
 from tessera.core.schemas import MAX_ID, ErrorOut, Id, InputSchema
 from tessera.partnerapi import selectors, services
+from tessera.partnerapi.errors import StaticTicketNotAllowed
 from tessera.partners.scopes import AVAILABILITY, CATALOG_READ, ORDERS, REFUNDS, require_scope
 from tessera.sale.api import (
     ChannelKeyAuth,
@@ -173,8 +175,6 @@ class PartnerSessionDetailOut(PartnerSessionOut):
 
     @staticmethod
     def resolve_refund_policy(obj) -> dict:
-        from tessera.catalog.selectors import policy_for
-
         policy = policy_for(obj)
         return {
             "is_refundable": policy.is_refundable,
@@ -407,7 +407,8 @@ class PartnerQuoteOut(Schema):
     available: bool = Field(..., description="Whether an order for these places would succeed now.")
     reason: str = Field(
         ...,
-        description="Why not, when not: sold_out, seats_taken, over_order_limit; empty otherwise.",
+        description="Why not, when not: sold_out, seats_taken, over_order_limit, "
+        "real_name_required; empty otherwise.",
     )
 
 
@@ -486,6 +487,8 @@ def quote(request, session_id: SessionId, payload: PartnerQuoteIn):
         currency = zone.currency
     if len(lines) > session.max_tickets_per_order:
         reason = "over_order_limit"
+    if session.real_name_required:  # sold on fans' own checkout only (sale.channels)
+        reason = "real_name_required"
     total = sum((Decimal(line["price"]) for line in lines), Decimal(0))
     return {
         "session_id": session.pk,
@@ -889,13 +892,16 @@ class PartnerTicketOut(Schema):
     price: str
     currency: str
     credential: str | None = Field(..., description="What the QR code carries; null if revoked.")
-    pdf_url: str | None
+    pdf_url: str | None = Field(..., description="Null when revoked or live-code-only.")
     qr_svg_url: str | None
 
 
-def ticket_answer(ticket, *, now: datetime) -> dict:
+def ticket_answer(ticket, *, now: datetime, files: bool) -> dict:
+    """A ticket as JSON; ``files``: whether its PDF and QR image are offered (not for a
+    session whose gates take only the live code)."""
     line = ticket.order_line
     valid = ticket.status == TicketStatus.VALID
+    files = files and valid
     base = f"/api/v1{PREFIX}/tickets/{ticket.pk}"
     return {
         "id": ticket.pk,
@@ -915,8 +921,8 @@ def ticket_answer(ticket, *, now: datetime) -> dict:
         "price": _money(line.price),
         "currency": line.currency,
         "credential": ticket_services.credential_for(ticket=ticket, now=now) if valid else None,
-        "pdf_url": f"{base}.pdf" if valid else None,
-        "qr_svg_url": f"{base}/qr.svg" if valid else None,
+        "pdf_url": f"{base}.pdf" if files else None,
+        "qr_svg_url": f"{base}/qr.svg" if files else None,
     }
 
 
@@ -956,15 +962,26 @@ def list_order_tickets(request, number: OrderNumber):
     require_scope(request.auth, ORDERS)
     order = selectors.get_channel_order(channel_id=request.auth.channel_id, number=number)
     now = clock_now()
-    return [ticket_answer(t, now=now) for t in selectors.channel_order_tickets(order)]
+    tickets = selectors.channel_order_tickets(order)
+    files = bool(tickets) and selectors.is_static_credential_allowed(tickets[0])
+    return [ticket_answer(t, now=now, files=files) for t in tickets]
 
 
 _TICKET_NOT_FOUND = _error_example("ticket_not_found", "This sales channel has no such ticket.")
 _TICKET_REVOKED = _error_example("ticket_revoked", "This ticket is no longer valid.")
+_STATIC_NOT_ALLOWED = _error_example(
+    "static_ticket_not_allowed",
+    "This session admits only the live QR code: there is no printable ticket.",
+)
 
 
 def _file_docs(content_type: str, description: str) -> dict:
     extra = _docs({}, errors={404: _TICKET_NOT_FOUND, 409: _TICKET_REVOKED})
+    extra["responses"][409]["content"]["application/json"]["examples"] = {
+        "revoked": {"value": _TICKET_REVOKED},
+        "live_code_only": {"value": _STATIC_NOT_ALLOWED},
+    }
+    del extra["responses"][409]["content"]["application/json"]["example"]
     extra["responses"][200] = {
         "description": description,
         "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
@@ -977,6 +994,8 @@ def _valid_ticket(request, ticket_id: int):
     ticket = selectors.get_channel_ticket(channel_id=request.auth.channel_id, ticket_id=ticket_id)
     if ticket.status != TicketStatus.VALID:
         raise ticket_services.TicketRevoked()
+    if not selectors.is_static_credential_allowed(ticket):
+        raise StaticTicketNotAllowed()
     return ticket
 
 
@@ -988,7 +1007,8 @@ def _valid_ticket(request, ticket_id: int):
 )
 def ticket_pdf(request, ticket_id: TicketId):
     """One page with the event, the place, the holder and the QR code. A revoked ticket
-    answers 409 ``ticket_revoked``. Scope ``orders``."""
+    answers 409 ``ticket_revoked``; a session whose gates take only the live rotating code
+    409 ``static_ticket_not_allowed``. Scope ``orders``."""
     ticket = _valid_ticket(request, ticket_id)
     summary = ticket_selectors.summarize_ticket(ticket)
     credential = ticket_services.credential_for(ticket=ticket, now=clock_now())
@@ -1008,7 +1028,8 @@ def ticket_pdf(request, ticket_id: TicketId):
 )
 def ticket_qr(request, ticket_id: TicketId):
     """The QR code of the ticket's current credential, as an SVG image that scales to any
-    size. A revoked ticket answers 409 ``ticket_revoked``. Scope ``orders``."""
+    size. A revoked ticket answers 409 ``ticket_revoked``; a session whose gates take only
+    the live rotating code 409 ``static_ticket_not_allowed``. Scope ``orders``."""
     ticket = _valid_ticket(request, ticket_id)
     credential = ticket_services.credential_for(ticket=ticket, now=clock_now())
     return HttpResponse(qr_svg_document(credential), content_type="image/svg+xml")

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from tessera.core.errors import NotFound
+from tessera.core.errors import DomainError, NotFound
 
 
 class SessionNotSellable(NotFound):
@@ -25,3 +25,11 @@ class ChannelOrderNotFound(NotFound):
 class ChannelTicketNotFound(NotFound):
     code = "ticket_not_found"
     default_message = _("This sales channel has no such ticket.")
+
+
+class StaticTicketNotAllowed(DomainError):
+    """The session's gates take only the live (rotating) QR code, shown in the fan's app."""
+
+    code = "static_ticket_not_allowed"
+    status = 409
+    default_message = _("This session admits only the live QR code: there is no printable ticket.")

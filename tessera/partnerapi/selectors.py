@@ -191,6 +191,15 @@ def channel_order_tickets(order: Order) -> list[Ticket]:
     return list(_tickets().filter(order_line__order=order).order_by("order_line_id"))
 
 
+def is_static_credential_allowed(ticket: Ticket) -> bool:
+    """Whether the session's gates take the ticket's static code (a PDF or a saved QR
+    image), or only the live rotating one (``checkin`` settings of the session)."""
+    from tessera.checkin.services import settings_for
+
+    rules = settings_for(ticket.session)
+    return rules.is_static_credential_allowed or not rules.uses_rotating_codes
+
+
 def get_channel_ticket(*, channel_id: int, ticket_id: int) -> Ticket:
     """A ticket of the channel's orders; ChannelTicketNotFound for any other."""
     ticket = _tickets().filter(pk=ticket_id, order_line__order__channel_id=channel_id).first()

@@ -14,6 +14,7 @@ from tessera.aftersales import services as aftersales
 from tessera.aftersales.errors import LinesUnknown
 from tessera.aftersales.models import RefundRequest
 from tessera.orders.models import Order
+from tessera.orders.services import OrderNotFound
 from tessera.tickets.models import Ticket
 
 MAX_TICKETS = aftersales.MAX_LINES
@@ -57,8 +58,6 @@ def cancel_channel_order(
     ``aftersales.services.request_refund`` raises (OrderNotRefundable, LinesUnknown,
     AlreadyRequested, TicketUsed, RefundNotAllowed, RefundTooLate, ReasonRequired)."""
     if order.channel_id != principal.channel_id:
-        from tessera.orders.services import OrderNotFound
-
         raise OrderNotFound()
     line_ids = line_ids_of_tickets(order=order, ticket_ids=ticket_ids)
     account = User.objects.get(pk=principal.account_id)

@@ -320,3 +320,55 @@ def test_errors_speak_the_callers_language(world):
         "message": "本销售渠道没有这个场次。",
         "details": {},
     }
+
+
+def test_a_live_code_only_session_has_no_printable_ticket(world):
+    from tessera.checkin.models import CheckinSettings
+
+    b, shared = world["b"], world["shared"]
+    number = order(b, shared, zone=shared.zones["B"].pk, quantity=1).json()["order"]["number"]
+    CheckinSettings.objects.create(
+        session=shared.session, uses_rotating_codes=True, is_static_credential_allowed=False
+    )
+    (ticket,) = get(b, f"/orders/{number}/tickets").json()
+    assert ticket["credential"].startswith("TS1:")
+    assert (ticket["pdf_url"], ticket["qr_svg_url"]) == (None, None)
+    for path in (f"/tickets/{ticket['id']}.pdf", f"/tickets/{ticket['id']}/qr.svg"):
+        answer = get(b, path)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (
+            409,
+            "static_ticket_not_allowed",
+        )
+
+
+def test_a_real_name_session_is_quoted_as_not_for_channels(world):
+    b, shared = world["b"], world["shared"]
+    shared.session.real_name_required = True
+    shared.session.save()
+    body = post(
+        b, f"/sessions/{shared.session.pk}/quote", {"zone": shared.zones["B"].pk, "quantity": 1}
+    ).json()
+    assert (body["available"], body["reason"], body["total"]) == (
+        False,
+        "real_name_required",
+        "280.00",
+    )
+
+
+def test_a_channel_without_the_open_pool_sees_only_its_allocation(world, monkeypatch):
+    from tessera.inventory.models import SalesChannel
+
+    # the allocations app's flag, false for B (read with getattr, default true)
+    monkeypatch.setattr(
+        SalesChannel,
+        "sells_open_pool",
+        property(lambda channel: channel.code != "dist-b"),
+        raising=False,
+    )
+    b, shared = world["b"], world["shared"]
+    assert [e["name"] for e in get(b, "/catalog").json()["items"]] == ["BETA-ONLY Derby"]
+    assert get(b, f"/sessions/{shared.session.pk}").status_code == 404
+    zones = get(b, f"/sessions/{world['b_only'].session.pk}/availability").json()
+    assert zones["sells_open_pool"] is False
+    assert {z["code"]: z["open_pool_free"] for z in zones["zones"]} == {"A": 0, "B": 0, "GA": 0}
+    assert {z["code"]: z["available"] for z in zones["zones"]} == {"A": 10, "B": 10, "GA": 10}
