@@ -606,8 +606,11 @@ def place_order(request, payload: PartnerOrderIn, response: HttpResponse):
     answer. ``Idempotency-Key`` is required: the same key with the same request answers the
     same order again (header ``Idempotent-Replayed: true``). Scope ``orders``."""
     channel = _channel(request, ORDERS)
-    selectors.get_sellable_session(channel=channel, session_id=payload.session, now=clock_now())
-    sale = run_channel_order(request.auth, payload, idempotency_key(request))
+    key = idempotency_key(request)
+    if not selectors.is_answered_order_key(principal=request.auth, key=key):
+        # a retry of an answered order is answered again even once the sale has closed
+        selectors.get_sellable_session(channel=channel, session_id=payload.session, now=clock_now())
+    sale = run_channel_order(request.auth, payload, key)
     if sale.replayed:
         response["Idempotent-Replayed"] = "true"
     return Status(201, channel_answer(sale))

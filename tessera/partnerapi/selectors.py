@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from tessera.catalog.models import Event, PriceZone, Session, SessionStatus
 from tessera.catalog.selectors import public_sessions
+from tessera.core.models import IdempotencyRecord
 from tessera.inventory.models import InventoryUnit, SalesChannel
 from tessera.inventory.selectors import availability_by_zone, holdable
 from tessera.orders.models import Order
@@ -25,6 +26,7 @@ from tessera.partnerapi.errors import (
     EventNotSellable,
     SessionNotSellable,
 )
+from tessera.sale.channels import SCOPE as ORDER_SCOPE
 from tessera.tickets.models import Ticket
 
 MAX_ORDER_NUMBER = 40
@@ -159,6 +161,15 @@ def is_free_for(unit: InventoryUnit, *, channel: SalesChannel, now: datetime) ->
 
 
 # -- orders and tickets ------------------------------------------------------------------------
+
+
+def is_answered_order_key(*, principal, key: str | None) -> bool:
+    """Whether the channel already placed an order with this ``Idempotency-Key``."""
+    if not key:
+        return False
+    return IdempotencyRecord.objects.filter(
+        user_id=principal.account_id, scope=ORDER_SCOPE, key=key
+    ).exists()
 
 
 def channel_orders(*, channel_id: int) -> QuerySet[Order]:

@@ -372,3 +372,18 @@ def test_a_channel_without_the_open_pool_sees_only_its_allocation(world, monkeyp
     assert zones["sells_open_pool"] is False
     assert {z["code"]: z["open_pool_free"] for z in zones["zones"]} == {"A": 0, "B": 0, "GA": 0}
     assert {z["code"]: z["available"] for z in zones["zones"]} == {"A": 10, "B": 10, "GA": 10}
+
+
+def test_a_retried_order_is_answered_again_after_the_sale_closed(world, now):
+    from datetime import timedelta
+
+    b, shared = world["b"], world["shared"]
+    first = order(b, shared, key="o-late", zone=shared.zones["B"].pk, quantity=1)
+    assert first.status_code == 201
+    shared.session.on_sale_until = now - timedelta(minutes=1)
+    shared.session.save()
+    again = order(b, shared, key="o-late", zone=shared.zones["B"].pk, quantity=1)
+    assert (again.status_code, again.json()) == (201, first.json())
+    fresh = order(b, shared, key="o-new", zone=shared.zones["B"].pk, quantity=1)
+    assert (fresh.status_code, fresh.json()["error"]["code"]) == (404, "session_not_found")
+    assert Order.objects.filter(channel=b.channel).count() == 1
