@@ -70,3 +70,21 @@ def test_the_client_reports_errors_in_the_one_shape(live_server, now):
     with pytest.raises(Exception) as raised:
         bad.catalog()
     assert (raised.value.status, raised.value.code) == (401, "channel_key_invalid")
+
+
+def test_the_guide_names_every_operation_with_its_scope():
+    import re
+
+    from tessera.partnerapi.api import router
+    from tessera.partnerapi.tests.test_tenancy import SCOPES, operations
+
+    guide = (EXAMPLE.parents[1] / "partners.md").read_text(encoding="utf-8")
+    table = {
+        line.split("|")[1].strip(" `"): line.split("|")[2]
+        for line in guide.splitlines()
+        if line.startswith("| `")
+    }
+    assert router.path_operations
+    for method, path in operations():
+        short = re.sub(r"\{(event|session|ticket)_id\}", "{id}", path.removeprefix("/partner/"))
+        assert f"`{method} {short}`" in table[SCOPES[(method, path)]], (method, path)
