@@ -20,7 +20,6 @@ from pydantic import model_validator
 from tessera.aftersales.models import RefundRequest
 from tessera.catalog.selectors import policy_for
 from tessera.core.clock import now as clock_now
-from tessera.core.errors import InvalidInput
 from tessera.core.idempotency import IdempotencyKeyInvalid, idempotency_key, run_idempotent
 from tessera.core.pagination import BoundedPagination
 from tessera.core.schemas import MAX_ID, ErrorOut, Id, InputSchema
@@ -452,62 +451,31 @@ def quote(request, session_id: SessionId, payload: PartnerQuoteIn):
     channel = _channel(request, AVAILABILITY)
     now = clock_now()
     session = selectors.get_sellable_session(channel=channel, session_id=session_id, now=now)
-    zones = {zone.pk: zone for zone in session.price_zones.all()}
-    reason = ""
-    lines: list[dict] = []
-    if payload.seat_ids is not None:
-        units = selectors.seat_units(session=session, seat_ids=payload.seat_ids)
-        unknown = [s for s in payload.seat_ids if s not in units]
-        if unknown or len(set(payload.seat_ids)) != len(payload.seat_ids):
-            raise InvalidInput(
-                _("These seats are not places of this session."),
-                details={"seat_ids": unknown or "duplicates"},
-            )
-        for seat_id in payload.seat_ids:
-            unit = units[seat_id]
-            lines.append(_quote_line(unit.zone, seat_id=seat_id, unit_id=unit.pk))
-            if not selectors.is_free_for(unit, channel=channel, now=now):
-                reason = "seats_taken"
-        currency = next(iter(units.values())).zone.currency
-    else:
-        zone = zones.get(payload.zone)
-        if zone is None:
-            raise InvalidInput(
-                _("This price zone is not one of this session's."),
-                details={"zone": payload.zone},
-            )
-        lines = [_quote_line(zone) for _n in range(payload.quantity)]
-        free = next(
-            z.sellable
-            for z in selectors.zone_availability(channel=channel, session=session, now=now)
-            if z.zone.pk == zone.pk
-        )
-        if free < payload.quantity:
-            reason = "sold_out"
-        currency = zone.currency
-    if len(lines) > session.max_tickets_per_order:
-        reason = "over_order_limit"
-    if session.real_name_required:  # sold on fans' own checkout only (sale.channels)
-        reason = "real_name_required"
-    total = sum((Decimal(line["price"]) for line in lines), Decimal(0))
+    found = selectors.quote_places(
+        channel=channel,
+        session=session,
+        zone_id=payload.zone,
+        quantity=payload.quantity,
+        seat_ids=payload.seat_ids,
+        now=now,
+    )
     return {
         "session_id": session.pk,
-        "quantity": len(lines),
-        "lines": lines,
-        "total": _money(total),
-        "currency": currency,
-        "available": not reason,
-        "reason": reason,
-    }
-
-
-def _quote_line(zone, *, seat_id: int | None = None, unit_id: int | None = None) -> dict:
-    return {
-        "zone_id": zone.pk,
-        "zone_name": zone.name,
-        "price": _money(zone.price),
-        "seat_id": seat_id,
-        "unit_id": unit_id,
+        "quantity": len(found.places),
+        "lines": [
+            {
+                "zone_id": place.zone.pk,
+                "zone_name": place.zone.name,
+                "price": _money(place.price),
+                "seat_id": place.seat_id,
+                "unit_id": place.unit_id,
+            }
+            for place in found.places
+        ],
+        "total": _money(found.total),
+        "currency": found.currency,
+        "available": not found.reason,
+        "reason": found.reason,
     }
 
 

@@ -13,9 +13,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tessera.catalog.models import Event, PriceZone, Session, SessionStatus
 from tessera.catalog.selectors import public_sessions
+from tessera.core.errors import InvalidInput
 from tessera.core.models import IdempotencyRecord
 from tessera.inventory.models import InventoryUnit, SalesChannel
 from tessera.inventory.selectors import availability_by_zone, holdable
@@ -140,6 +142,65 @@ class QuotedPlace:
     price: Decimal
     seat_id: int | None = None
     unit_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    places: list[QuotedPlace]
+    currency: str
+    reason: str  # why an order would fail now ("" when it would succeed)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((place.price for place in self.places), Decimal(0))
+
+
+def quote_places(
+    *,
+    channel: SalesChannel,
+    session: Session,
+    zone_id: int | None,
+    quantity: int | None,
+    seat_ids: list[int] | None,
+    now: datetime,
+) -> Quote:
+    """The price of ``quantity`` places of a zone, or of the places of ``seat_ids``, and
+    whether the channel could order them now (``reason``: sold_out, seats_taken,
+    over_order_limit, real_name_required). Reads only. Raises InvalidInput for a zone or
+    seats that are not the session's."""
+    reason = ""
+    if seat_ids is not None:
+        units = seat_units(session=session, seat_ids=seat_ids)
+        unknown = [s for s in seat_ids if s not in units]
+        if unknown or len(set(seat_ids)) != len(seat_ids):
+            raise InvalidInput(
+                _("These seats are not places of this session."),
+                details={"seat_ids": unknown or "duplicates"},
+            )
+        places = [
+            QuotedPlace(units[s].zone, units[s].zone.price, seat_id=s, unit_id=units[s].pk)
+            for s in seat_ids
+        ]
+        if not all(is_free_for(units[s], channel=channel, now=now) for s in seat_ids):
+            reason = "seats_taken"
+    else:
+        zone = next((z for z in session.price_zones.all() if z.pk == zone_id), None)
+        if zone is None or not quantity:
+            raise InvalidInput(
+                _("This price zone is not one of this session's."), details={"zone": zone_id}
+            )
+        places = [QuotedPlace(zone, zone.price) for _n in range(quantity)]
+        free = {
+            z.zone.pk: z.sellable
+            for z in zone_availability(channel=channel, session=session, now=now)
+        }
+        if free.get(zone.pk, 0) < quantity:
+            reason = "sold_out"
+    if len(places) > session.max_tickets_per_order:
+        reason = "over_order_limit"
+    if session.real_name_required:  # sold on fans' own checkout only (sale.channels)
+        reason = "real_name_required"
+    return Quote(places=places, currency=places[0].zone.currency, reason=reason)
 
 
 def seat_units(*, session: Session, seat_ids: list[int]) -> dict[int, InventoryUnit]:
