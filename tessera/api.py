@@ -86,6 +86,7 @@ def _mount_routers() -> None:
     from tessera.identities.api import router as identities_router
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
+    from tessera.partnerapi.api import router as partnerapi_router
     from tessera.passes.api import router as passes_router
     from tessera.payments.api import router as payments_router
     from tessera.ratelimit.api import router as ratelimit_router
@@ -120,6 +121,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", resale_router)
     api.add_router("/v1/", ratelimit_router)
     api.add_router("/v1/", passes_router)
+    api.add_router("/v1/", partnerapi_router)
 
 
 _mount_routers()

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tessera.passes",
     "tessera.partners",
     "tessera.reconciliation",
+    "tessera.partnerapi",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",

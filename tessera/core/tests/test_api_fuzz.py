@@ -4,7 +4,7 @@ its body valid against the declared schema.
 
 The run is deterministic (hypothesis derandomized, no example database) and reaches real code:
 a signed-in buyer (session cookie and CSRF token), a gate device's token on the check-in
-operations and a sales channel's key on channel orders.
+operations and a sales channel's key on channel orders and the partner API.
 """
 
 import pytest
@@ -87,7 +87,7 @@ def test_every_operation_answers_as_documented(case, credentials):
     path = case.operation.path
     if path.startswith("/api/v1/checkin/") and not path.endswith("/dashboard"):
         headers["Authorization"] = f"Bearer {credentials['device']}"
-    elif path == "/api/v1/channel/orders":
+    elif path == "/api/v1/channel/orders" or path.startswith("/api/v1/partner/"):
         headers["Authorization"] = f"Bearer {credentials['channel']}"
     response = case.call(headers=headers, cookies=credentials["cookies"])
     CASES_RUN.append((case.operation.label, response.status_code))
