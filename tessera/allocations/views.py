@@ -32,6 +32,7 @@ from tessera.catalog.models import PriceZone, Session
 from tessera.core import clock
 from tessera.core.dates import local_moment
 from tessera.core.errors import DomainError
+from tessera.core.models import IdempotencyRecord
 from tessera.partners.console import can_write, console_required
 from tessera.sale import channels
 from tessera.sale.choices import PlaceChoice
@@ -422,33 +423,41 @@ def _sell_from_allocation(allocation, form, quantity, token, now):
     from tessera.inventory.errors import PlacesUnavailable, too_few_places
 
     principal = channels.principal_for_channel(allocation.channel)
+    key = f"console-{token}"
+    payload = {
+        "allocation": allocation.pk,
+        "zone": form["zone"],
+        "quantity": quantity,
+        "buyer_name": form["buyer_name"],
+        "email": form["email"],
+        "phone": form["phone"],
+    }
+
+    def order(unit_ids):
+        return channels.channel_order(
+            principal=principal,
+            session_id=allocation.session_id,
+            choice=PlaceChoice(unit_ids=tuple(unit_ids)),
+            idempotency_key=key,
+            digest=channels.request_digest(payload),
+            now=now,
+            buyer_name=form["buyer_name"],
+            email=form["email"],
+            phone=form["phone"],
+        )
+
+    if IdempotencyRecord.objects.filter(
+        user_id=principal.account_id, scope=channels.SCOPE, key=key
+    ).exists():
+        return order([0])  # the form was sent before: its order again (or a reused key)
     for _attempt in range(3):
         unit_ids = selectors.free_units_of_allocation(
             allocation, zone_id=form["zone"], quantity=quantity, now=now
         )
         if len(unit_ids) < quantity:
             raise too_few_places(quantity, zone_id=form["zone"])
-        payload = {
-            "allocation": allocation.pk,
-            "zone": form["zone"],
-            "quantity": quantity,
-            "buyer_name": form["buyer_name"],
-            "email": form["email"],
-            "phone": form["phone"],
-        }
         try:
-            return channels.channel_order(
-                principal=principal,
-                session_id=allocation.session_id,
-                choice=PlaceChoice(unit_ids=tuple(unit_ids)),
-                idempotency_key=f"console-{token}",
-                digest=channels.request_digest(payload),
-                now=now,
-                buyer_name=form["buyer_name"],
-                email=form["email"],
-                phone=form["phone"],
-            )
+            return order(unit_ids)
         except PlacesUnavailable:
             now = clock.now()
-            continue
     raise PlacesUnavailable()
