@@ -159,7 +159,8 @@ def build_channel_map(*, session: Session, now: datetime) -> ChannelMap:
     parts.append("</g>")
     if layout.focal_label:
         parts.append(
-            f'<text class="alloc-focal" x="{_num(layout.focal_x)}" y="{_num(layout.focal_y)}" '
+            f'<text class="alloc-focal" x="{_num(layout.focal_x)}" '
+            f'y="{_num(min(max(layout.focal_y, font), height - font / 2))}" '
             f'font-size="{_num(font)}" text-anchor="middle" fill="#64748b">'
             f"{escape(layout.focal_label)}</text>"
         )

@@ -31,13 +31,19 @@ def member(org: Organization, username: str, role: str = Role.STAFF, **fields):
     return user
 
 
-def make_distributor(name: str = "大麦分销", *, sells_open_pool: bool = True, code=None):
-    org = make_organization(kind=OrganizationKind.DISTRIBUTOR, name=name, name_en="Damai Resale")
+def make_distributor(
+    name: str = "大麦分销",
+    *,
+    name_en: str = "Damai Resale",
+    sells_open_pool: bool = True,
+    code=None,
+):
+    org = make_organization(kind=OrganizationKind.DISTRIBUTOR, name=name, name_en=name_en)
     channel = make_channel(
         organization=org,
         code=code,
         name=f"{name}渠道",
-        name_en="Damai channel",
+        name_en=f"{name_en} channel",
         sells_open_pool=sells_open_pool,
     )
     return org, channel

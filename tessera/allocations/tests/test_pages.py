@@ -46,7 +46,7 @@ def allocate_url(world):
 def test_the_organizer_allocates_by_zone_seats_and_pool_and_returns(world, organizer):
     page = organizer.get(f"{CONSOLE}?org={world.organizer.pk}&session={world.session.pk}")
     assert page.status_code == 200
-    assert b"Channel allocations" in page.content and b"Damai channel" in page.content
+    assert b"Channel allocations" in page.content and b"Damai Resale channel" in page.content
     zone_a, s2 = world.sale.zones["A"], world.sale.sections["S2"]
     answer = organizer.post(
         allocate_url(world),
@@ -213,7 +213,7 @@ def test_distributors_see_only_their_own_allocations(world, now):
     assert page.status_code == 200
     rows = re.findall(r'data-allocation="(\d+)"', page.content.decode())
     assert rows == [str(mine.pk)]
-    assert b"Damai channel" in page.content
+    assert b"Damai Resale channel" in page.content
     # the other's allocation cannot be sold from, its console not opened
     url = f"{CONSOLE}sell/?org={world.distributor.pk}&allocation={theirs.pk}"
     assert seller.get(url).status_code == 404
