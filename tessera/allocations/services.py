@@ -354,7 +354,8 @@ def return_places(
 def release_due_allocations(*, now: datetime, batch_size: int = 100) -> int:
     """The periodic task: every active allocation whose release date has passed ends
     (``released``) and its unsold places go back to the open pool; allocations that have
-    ended give back what lapsed holds and refunds freed since. One transaction per
+    ended give back what lapsed holds and refunds freed since (while their session is
+    still to come). One transaction per
     allocation, so one failing allocation does not keep the others. Returns the places
     returned."""
     total = 0
@@ -365,9 +366,11 @@ def release_due_allocations(*, now: datetime, batch_size: int = 100) -> int:
     )
     leftover = list(
         InventoryUnit.objects.filter(
-            allocation_id__in=Allocation.objects.exclude(status=AllocationStatus.ACTIVE).values(
-                "pk"
-            )
+            # ended allocations of sessions still to come (what is freed once a session
+            # has begun no longer matters)
+            allocation_id__in=Allocation.objects.exclude(status=AllocationStatus.ACTIVE)
+            .filter(session__starts_at__gt=now)
+            .values("pk")
         )
         .filter(holdable(now))
         .order_by()
