@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "tessera.partners",
     "tessera.reconciliation",
     "tessera.partnerapi",
+    "tessera.allocations",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -220,6 +221,7 @@ PERIODIC_TASKS = [
     "tessera.risk.tasks.find_anomalies",
     "tessera.risk.tasks.purge_used_proofs",
     "tessera.reconciliation.tasks.reconcile_yesterday",
+    "tessera.allocations.tasks.release_due_allocations",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -279,14 +281,15 @@ HOLD_GUARDS: list[str] = [
 # Called with (session_id, now) inside the transaction that freed places of a session
 # (tessera/inventory/services.py): the waiting list offers them to its fans first.
 PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
-# How long a waiting-list offer holds its places for the fan (tessera/waitlist).
-# The partner console's sections: (url name, label), added by each partner app.
-PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
-PARTNER_CONSOLE_LINKS += [("reconciliation:days", _("Reconciliation"))]
 # The providers' fee rates agreed in the merchant contracts: the reconciliation checks each
 # charge's fee in the providers' statements against them (tessera/reconciliation).
 RECONCILIATION_FEE_RATES = {"alipay": "0.006", "wechat": "0.006", "sandbox": "0"}
 
+# The partner console's sections: (url name, label), added by each partner app.
+PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
+PARTNER_CONSOLE_LINKS += [("allocations:console", _("Allocations"))]
+
+# How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
 # (the sale's fast lane) pass; Django's own requests pass tessera.risk.middleware.

@@ -37,6 +37,7 @@ urlpatterns = [
     path("resale/", include("tessera.resale.urls")),
     path("waitlist/", include("tessera.waitlist.urls")),
     path("passes/", include("tessera.passes.urls")),
+    path("partners/allocations/", include("tessera.allocations.urls")),
     path("partners/", include("tessera.partners.urls")),
     path("reconciliation/", include("tessera.reconciliation.urls")),
     path("help/", include("tessera.support.urls")),

@@ -141,6 +141,6 @@ class HoldAdmin(ReadOnlyScopedAdmin):
 @admin.register(SalesChannel)
 class SalesChannelAdmin(OrganizationScopedAdmin):
     org_field = "organization"
-    list_display = ["code", "name", "name_en", "organization", "is_active"]
-    list_filter = ["is_active"]
+    list_display = ["code", "name", "name_en", "organization", "is_active", "sells_open_pool"]
+    list_filter = ["is_active", "sells_open_pool"]
     search_fields = ["code", "name", "name_en"]

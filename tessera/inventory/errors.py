@@ -106,3 +106,30 @@ class PlacesNotSold(DomainError):
     code = "places_not_sold"
     status = 409
     default_message = _("These places are no longer sold to this order.")
+
+
+class AllocationShort(DomainError):
+    """Fewer free open-pool places (or unsold allocated places) than asked for."""
+
+    code = "allocation_short"
+    status = 409
+    default_message = _("Not enough free places for this allocation.")
+
+
+def allocation_short(*, requested: int, free: int, returning: bool = False) -> AllocationShort:
+    """The refusal of an allocation (or a return) of ``requested`` places when only ``free``
+    can be given (or given back); nothing was changed."""
+    if returning:
+        message = gettext(
+            "Asked to return %(requested)d places, but only %(free)d of the allocation are "
+            "unsold and not held; nothing was returned."
+        )
+    else:
+        message = gettext(
+            "Asked for %(requested)d places, but only %(free)d are free in the open pool "
+            "there; nothing was allocated."
+        )
+    return AllocationShort(
+        message % {"requested": requested, "free": free},
+        details={"requested": requested, "free": free},
+    )

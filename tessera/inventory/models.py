@@ -18,7 +18,8 @@ from tessera.core.models import TimeStampedModel
 class SalesChannel(BilingualMixin, TimeStampedModel):
     """A channel (distributor, box office) that may be allocated its own places.
 
-    Units with ``channel = NULL`` are the open pool every channel sells from.
+    Units with ``channel = NULL`` are the open pool, which every channel sells from unless
+    ``sells_open_pool`` is off: such a channel sells only the places allocated to it.
     """
 
     organization = models.ForeignKey(
@@ -31,6 +32,11 @@ class SalesChannel(BilingualMixin, TimeStampedModel):
     name = models.CharField(_("name"), max_length=80)
     name_en = models.CharField(_("English name"), max_length=80, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    sells_open_pool = models.BooleanField(
+        _("sells from the open pool"),
+        default=True,
+        help_text=_("Off: the channel sells only the places allocated to it."),
+    )
     # The account the channel's orders are placed under (a user that cannot sign in),
     # created with the channel's first API key.
     account = models.OneToOneField(
@@ -99,6 +105,10 @@ class InventoryUnit(models.Model):
     # The order line that bought this place; orders sit above inventory, so a plain id.
     order_line_id = models.BigIntegerField(_("order line"), null=True, blank=True)
     block_reason = models.CharField(_("block reason"), max_length=80, blank=True)
+    # The channel allocation (``tessera.allocations``) that gave this place to ``channel``;
+    # the allocations sit above the inventory, so a plain id. NULL for the open pool and for
+    # places given to a channel otherwise (``services.allocate_channel``).
+    allocation_id = models.BigIntegerField(_("allocation"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("inventory unit")
@@ -137,6 +147,13 @@ class InventoryUnit(models.Model):
                 fields=["session", "hold_expires_at"],
                 condition=models.Q(status="held"),
                 name="unit_held_by_expiry",
+            ),
+            # Only allocated places are indexed, so the sale's updates of open-pool places
+            # never touch this index.
+            models.Index(
+                fields=["allocation_id", "status"],
+                condition=models.Q(allocation_id__isnull=False),
+                name="unit_by_allocation",
             ),
         ]
 

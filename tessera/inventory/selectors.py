@@ -29,9 +29,12 @@ def holdable(now: datetime) -> Q:
 
 
 def of_channel(channel: SalesChannel | None) -> Q:
-    """Units a channel may sell: the open pool (channel NULL) and, for a channel, its own."""
+    """Units a channel may sell: the open pool (channel NULL) and, for a channel, its own;
+    a channel that does not sell from the open pool (``sells_open_pool`` off) only its own."""
     if channel is None:
         return Q(channel__isnull=True)
+    if not channel.sells_open_pool:
+        return Q(channel=channel)
     return Q(channel=channel) | Q(channel__isnull=True)
 
 
@@ -234,6 +237,8 @@ def _free_seat_ids(session, zone, section, channel, now: datetime) -> set[int]:
         where.append("u.section_id = %(section)s")
     if channel is None:
         where.append("u.channel_id IS NULL")
+    elif not channel.sells_open_pool:
+        where.append("u.channel_id = %(channel)s")
     else:
         where.append("(u.channel_id = %(channel)s OR u.channel_id IS NULL)")
     scope = " AND ".join(where)
@@ -294,3 +299,32 @@ def sold_out_session_ids(*, session_ids, now: datetime) -> set[int]:
         .values_list("pk", "has_units", "has_free")
     )
     return {pk for pk, has_units, has_free in rows if has_units and not has_free}
+
+
+# -- channel allocations -----------------------------------------------------------------------
+
+ALLOCATION_STATES = ("free", "held", "sold", "blocked")
+
+
+def allocation_unit_counts(*, allocation_ids, now: datetime) -> dict[int, dict[str, int]]:
+    """Per allocation (``InventoryUnit.allocation_id``), its places still with its channel:
+    ``free`` (a hold would take them now), ``held`` (live holds), ``sold``, ``blocked``.
+    One query over the allocated places' own index."""
+    ids = sorted({int(i) for i in allocation_ids})
+    counts = {i: dict.fromkeys(ALLOCATION_STATES, 0) for i in ids}
+    if not ids:
+        return counts
+    rows = (
+        InventoryUnit.objects.filter(allocation_id__in=ids)
+        .order_by()
+        .values("allocation_id")
+        .annotate(
+            free=Count("id", filter=holdable(now)),
+            held=Count("id", filter=Q(status=UnitStatus.HELD, hold_expires_at__gte=now)),
+            sold=Count("id", filter=Q(status=UnitStatus.SOLD)),
+            blocked=Count("id", filter=Q(status=UnitStatus.BLOCKED)),
+        )
+    )
+    for row in rows:
+        counts[row["allocation_id"]] = {k: row[k] for k in ALLOCATION_STATES}
+    return counts

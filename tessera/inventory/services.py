@@ -45,6 +45,7 @@ from tessera.inventory import seatmap, selectors
 from tessera.inventory.admission import check_admission
 from tessera.inventory.best_available import find_blocks, find_split
 from tessera.inventory.errors import (
+    AllocationShort,
     ChannelNotActive,
     ExtensionUsed,
     HoldExpired,
@@ -59,6 +60,7 @@ from tessera.inventory.errors import (
     PlacesUnknown,
     ScopeInvalid,
     account_limit_reached,
+    allocation_short,
     too_few_places,
 )
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, SalesChannel, UnitStatus
@@ -79,6 +81,7 @@ __all__ = [
     "PlacesUnknown",
     "ScopeInvalid",
     "allocate_channel",
+    "allocate_places",
     "block_units",
     "extend_hold",
     "generate_units",
@@ -87,6 +90,7 @@ __all__ = [
     "hold_units",
     "mark_hold_ordered",
     "release_hold",
+    "return_allocated_places",
     "sell_hold",
     "tidy_expired_holds",
     "unblock_units",
@@ -274,7 +278,10 @@ def allocate_channel(
     """Reserve places of the session for ``channel`` (None: back to the open pool).
 
     Sold places keep the channel they were sold through. A live hold keeps its places; the
-    new channel applies once they are free again. Returns the number of places allocated.
+    new channel applies once they are free again. Places of a channel allocation
+    (``allocation_id``, ``tessera.allocations``) are left alone: they move only through
+    ``allocate_places`` and ``return_allocated_places``, which keep its counts. Returns the
+    number of places allocated.
     """
     ids = _unit_id_list(unit_ids)
     with transaction.atomic():
@@ -283,6 +290,7 @@ def allocate_channel(
             allocated += (
                 InventoryUnit.objects.filter(session=session, id__in=batch)
                 .exclude(status=UnitStatus.SOLD)
+                .filter(allocation_id__isnull=True)
                 .update(channel=channel)
             )
         if allocated:
@@ -302,6 +310,169 @@ def allocate_channel(
             },
         )
     return allocated
+
+
+def _pick_ids(candidates, quantity: int | None, *, wait: bool) -> list[int]:
+    """The ids of ``candidates`` (ordered), at most ``quantity``, locked on PostgreSQL:
+    ``wait`` for places another transaction is changing (chosen places), else skip them
+    (any N, or every free one: a place a buyer is taking right now is not free)."""
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=not wait)
+    ids = candidates.values_list("id", flat=True)
+    return list(ids[:quantity] if quantity is not None else ids)
+
+
+def allocate_places(
+    *,
+    session: Session,
+    channel: SalesChannel,
+    allocation_id: int,
+    now: datetime,
+    actor=None,
+    unit_ids: Iterable[int] | None = None,
+    zone_ids: Iterable[int] = (),
+    section_ids: Iterable[int] = (),
+    quantity: int | None = None,
+) -> list[int]:
+    """Give free places of the open pool to ``channel`` for the allocation ``allocation_id``:
+    all of them or none.
+
+    ``unit_ids``: exactly these places. Otherwise places of ``zone_ids`` and of
+    ``section_ids`` (both optional; given both, places in both; neither, the whole session):
+    any ``quantity`` of them in seating (id) order, or every free one (``quantity`` None).
+    Only places a buyer could hold now and no channel owns are given: available, or held by
+    an expired hold (that hold loses them, as when a place is blocked), with ``channel``
+    NULL; held, sold and blocked places and other channels' are never taken.
+
+    Runs in the caller's transaction (a savepoint of its own). Raises PlacesUnknown (not
+    places of the session), PlacesUnavailable (chosen places not free; ``details`` lists
+    them) or AllocationShort (fewer free places than ``quantity``, or none at all); nothing
+    is changed then. Returns the ids of the places given, sorted.
+    """
+    free_pool = holdable(now) & Q(channel__isnull=True)
+    with transaction.atomic():
+        if unit_ids is not None:
+            ids = _unit_id_list(unit_ids)
+            known = set(
+                InventoryUnit.objects.filter(session=session, id__in=ids).values_list(
+                    "id", flat=True
+                )
+            )
+            if unknown := sorted(set(ids) - known):
+                raise PlacesUnknown(details={"unit_ids": unknown})
+            picked = _pick_ids(
+                InventoryUnit.objects.filter(session=session, id__in=ids)
+                .filter(free_pool)
+                .order_by("id"),
+                None,
+                wait=True,
+            )
+            if len(picked) != len(ids):
+                raise PlacesUnavailable(details={"unit_ids": sorted(set(ids) - set(picked))})
+        else:
+            if quantity is not None and (
+                isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1
+            ):
+                raise InvalidInput(details={"quantity": "a positive whole number required"})
+            scope = InventoryUnit.objects.filter(session=session)
+            if zone_ids := sorted(set(zone_ids)):
+                scope = scope.filter(zone_id__in=zone_ids)
+            if section_ids := sorted(set(section_ids)):
+                scope = scope.filter(section_id__in=section_ids)
+            picked = _pick_ids(scope.filter(free_pool).order_by("id"), quantity, wait=False)
+            if quantity is not None and len(picked) < quantity:
+                raise allocation_short(requested=quantity, free=len(picked))
+            if not picked:
+                raise AllocationShort(
+                    _("No place is free in the open pool there; nothing was allocated."),
+                    details={"free": 0},
+                )
+        given = 0
+        for batch in _batches(sorted(picked)):
+            given += (
+                InventoryUnit.objects.filter(session=session, id__in=batch)
+                .filter(free_pool)
+                .update(
+                    channel=channel,
+                    allocation_id=allocation_id,
+                    status=UnitStatus.AVAILABLE,
+                    hold=None,
+                    hold_expires_at=None,
+                )
+            )
+        if given != len(picked):  # SQLite cannot lose a race here; PostgreSQL locked them
+            raise allocation_short(requested=len(picked), free=given)
+        _availability_changed(session.pk)
+        audit.record(
+            action="inventory.places_allocated",
+            obj=session,
+            actor=actor,
+            organization_id=session.event.organization_id,
+            now=now,
+            data={"allocation": allocation_id, "channel": channel.code, "places": given},
+        )
+    return sorted(picked)
+
+
+def return_allocated_places(
+    *,
+    session: Session,
+    allocation_id: int,
+    now: datetime,
+    actor=None,
+    quantity: int | None = None,
+) -> list[int]:
+    """Give places of the allocation ``allocation_id`` back to the open pool: ``quantity`` of
+    them (the last in seating order first), or every one still unsold (``quantity`` None).
+
+    Only places nobody is buying are returned: available, or held by an expired hold. Sold
+    places and live holds stay with the channel (a later run returns what a lapsed hold
+    or a refund frees). The freed places are announced to ``PLACES_RETURNED_HOOKS`` in
+    this transaction. Runs in the caller's transaction (a savepoint of its own). Raises
+    AllocationShort (fewer such places than ``quantity``; nothing returned). Returns the
+    ids returned, sorted (none: nothing was left to return).
+    """
+    if quantity is not None and (
+        isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1
+    ):
+        raise InvalidInput(details={"quantity": "a positive whole number required"})
+    returnable = Q(allocation_id=allocation_id) & holdable(now)
+    with transaction.atomic():
+        picked = _pick_ids(
+            InventoryUnit.objects.filter(session=session).filter(returnable).order_by("-id"),
+            quantity,
+            wait=False,
+        )
+        if quantity is not None and len(picked) < quantity:
+            raise allocation_short(requested=quantity, free=len(picked), returning=True)
+        if not picked:
+            return []
+        returned = 0
+        for batch in _batches(sorted(picked)):
+            returned += (
+                InventoryUnit.objects.filter(session=session, id__in=batch)
+                .filter(returnable)
+                .update(
+                    channel=None,
+                    allocation_id=None,
+                    status=UnitStatus.AVAILABLE,
+                    hold=None,
+                    hold_expires_at=None,
+                )
+            )
+        if returned != len(picked):
+            raise allocation_short(requested=len(picked), free=returned, returning=True)
+        _availability_changed(session.pk)
+        _places_returned(session.pk, now)
+        audit.record(
+            action="inventory.allocation_returned",
+            obj=session,
+            actor=actor,
+            organization_id=session.event.organization_id,
+            now=now,
+            data={"allocation": allocation_id, "places": returned},
+        )
+    return sorted(picked)
 
 
 # -- holds -----------------------------------------------------------------------------------

@@ -223,6 +223,25 @@ def authenticate(key: str, *, now: datetime) -> ChannelPrincipal:
     return principal
 
 
+def principal_for_channel(channel: SalesChannel) -> ChannelPrincipal:
+    """The channel itself as the principal of an order, for its own pages in the partner
+    console (signed-in members, no API key: ``key_id`` 0). Creates the channel's account
+    on first need, as issuing its first key does."""
+    with transaction.atomic():
+        locked = SalesChannel.objects.select_for_update().get(pk=channel.pk)
+        account = _channel_account(locked)
+    return ChannelPrincipal(
+        key_id=0,
+        channel_id=locked.pk,
+        channel_code=locked.code,
+        channel_name=locked.name,
+        organization_id=locked.organization_id,
+        account_id=account.pk,
+        expires_at=None,
+        scopes=("orders",),
+    )
+
+
 def forget() -> None:
     """Forget every remembered key and signing key (tests; a revocation does it itself)."""
     with _principals_lock:
@@ -541,5 +560,6 @@ __all__ = [
     "channel_order",
     "issue_key",
     "key_from_header",
+    "principal_for_channel",
     "revoke_key",
 ]

@@ -150,7 +150,13 @@ _FREE = (
     "(u.status = 'available' OR (u.status = 'held' AND u.hold_expires_at < %(now)s::timestamptz))"
 )
 _OPEN_POOL = "u.channel_id IS NULL"
-_OF_CHANNEL = "(u.channel_id = %(channel)s::bigint OR u.channel_id IS NULL)"
+# A channel's own places, and the open pool when the channel sells from it (read here, in
+# the statement, so a channel switched to "its allocation only" stops at once).
+_OF_CHANNEL = (
+    "(u.channel_id = %(channel)s::bigint OR (u.channel_id IS NULL AND EXISTS ("
+    "SELECT 1 FROM inventory_saleschannel c"
+    " WHERE c.id = %(channel)s::bigint AND c.sells_open_pool)))"
+)
 
 _TAKE = """
 WITH sess AS (
