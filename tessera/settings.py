@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tessera.waitlist",
     "tessera.passes",
     "tessera.partners",
+    "tessera.webhooks",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -217,6 +218,7 @@ PERIODIC_TASKS = [
     "tessera.waitlist.tasks.settle_waitlist_offers",
     "tessera.risk.tasks.find_anomalies",
     "tessera.risk.tasks.purge_used_proofs",
+    "tessera.webhooks.tasks.run_webhooks",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -275,6 +277,10 @@ PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_pl
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 # The partner console's sections: (url name, label), added by each partner app.
 PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
+PARTNER_CONSOLE_LINKS += [("webhooks:console", _("Webhooks"))]
+# Webhooks (tessera/webhooks): http:// to localhost only when developing; a short timeout.
+WEBHOOKS_ALLOW_LOCALHOST = _env_bool("TESSERA_WEBHOOKS_ALLOW_LOCALHOST", DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("TESSERA_WEBHOOKS_TIMEOUT_SECONDS", "5"))
 
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
