@@ -42,7 +42,7 @@ def _url(name, request, *args) -> str:
 
 def _form(request) -> dict:
     return {
-        "url": request.POST.get("url", "").strip()[:500],
+        "url": request.POST.get("url", "").strip()[:2000],
         "description": request.POST.get("description", "")[:120],
         "kinds": request.POST.getlist("kinds")[:20],
         "is_active": request.POST.get("is_active") == "on",
