@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from tessera.core import vault
@@ -113,26 +113,31 @@ def _due(now: datetime) -> Q:
     )
 
 
-def claim(*, now: datetime, limit: int = 50, ids=None) -> tuple[str, list[WebhookDelivery]]:
+def claim(*, now: datetime, limit: int = 20, ids=None) -> tuple[str, list[WebhookDelivery]]:
+    """Claim up to ``limit`` due deliveries for this worker: (token, deliveries). The read
+    and the conditional UPDATE share one short transaction (PostgreSQL: the rows read
+    ``FOR UPDATE SKIP LOCKED``, so concurrent workers take different ones; SQLite: the
+    transaction holds the write lock), so a worker never reads rows another is claiming."""
     token = uuid.uuid4().hex
-    due = WebhookDelivery.objects.filter(_due(now))
-    if ids is not None:
-        due = due.filter(pk__in=list(ids))
-    found = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
-    if not found:
-        return token, []
     with transaction.atomic():
+        due = WebhookDelivery.objects.filter(_due(now))
+        if ids is not None:
+            due = due.filter(pk__in=list(ids))
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True)
+        found = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
+        if not found:
+            return token, []
         WebhookDelivery.objects.filter(_due(now), pk__in=found).update(
             status=DeliveryStatus.SENDING,
             claimed_by=token,
             claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
         )
-    claimed = list(
+    return token, list(
         WebhookDelivery.objects.select_related("endpoint", "event").filter(
             claimed_by=token, status=DeliveryStatus.SENDING
         )
     )
-    return token, claimed
 
 
 @dataclass
@@ -145,10 +150,17 @@ class Outcome:
         return self.__dict__.copy()
 
 
-def deliver_due(*, now: datetime, limit: int = 50, rounds: int = 20, ids=None) -> Outcome:
-    """Send due deliveries, ``limit`` at a time, up to ``rounds`` batches."""
+def deliver_due(
+    *, now: datetime, limit: int = 20, rounds: int = 50, ids=None, budget_seconds: float = 50
+) -> Outcome:
+    """Send due deliveries, ``limit`` at a time, up to ``rounds`` batches; no new batch is
+    claimed after ``budget_seconds`` (a run against slow receivers ends; the next run goes
+    on)."""
     outcome = Outcome()
+    started = time.monotonic()
     for _ in range(rounds):
+        if time.monotonic() - started > budget_seconds:
+            break
         token, batch = claim(now=now, limit=limit, ids=ids)
         if not batch:
             break
