@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "tessera.reconciliation",
     "tessera.partnerapi",
     "tessera.allocations",
+    "tessera.webhooks",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -222,6 +223,7 @@ PERIODIC_TASKS = [
     "tessera.risk.tasks.purge_used_proofs",
     "tessera.reconciliation.tasks.reconcile_yesterday",
     "tessera.allocations.tasks.release_due_allocations",
+    "tessera.webhooks.tasks.run_webhooks",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -288,6 +290,10 @@ RECONCILIATION_FEE_RATES = {"alipay": "0.006", "wechat": "0.006", "sandbox": "0"
 # The partner console's sections: (url name, label), added by each partner app.
 PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
 PARTNER_CONSOLE_LINKS += [("allocations:console", _("Allocations"))]
+PARTNER_CONSOLE_LINKS += [("webhooks:console", _("Webhooks"))]
+# Webhooks (tessera/webhooks): http:// to localhost only when developing; a short timeout.
+WEBHOOKS_ALLOW_LOCALHOST = _env_bool("TESSERA_WEBHOOKS_ALLOW_LOCALHOST", DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("TESSERA_WEBHOOKS_TIMEOUT_SECONDS", "5"))
 
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))

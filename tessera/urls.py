@@ -38,6 +38,7 @@ urlpatterns = [
     path("waitlist/", include("tessera.waitlist.urls")),
     path("passes/", include("tessera.passes.urls")),
     path("partners/allocations/", include("tessera.allocations.urls")),
+    path("partners/webhooks/", include("tessera.webhooks.urls")),
     path("partners/", include("tessera.partners.urls")),
     path("reconciliation/", include("tessera.reconciliation.urls")),
     path("help/", include("tessera.support.urls")),
