@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tessera.waitlist",
     "tessera.passes",
     "tessera.partners",
+    "tessera.groupsales",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -215,6 +216,7 @@ PERIODIC_TASKS = [
     "tessera.resale.tasks.withdraw_stale_listings",
     "tessera.notifications.tasks.derive_messages",
     "tessera.waitlist.tasks.settle_waitlist_offers",
+    "tessera.groupsales.tasks.settle_group_sales",
     "tessera.risk.tasks.find_anomalies",
     "tessera.risk.tasks.purge_used_proofs",
 ]
@@ -271,10 +273,16 @@ HOLD_GUARDS: list[str] = [
 ]
 # Called with (session_id, now) inside the transaction that freed places of a session
 # (tessera/inventory/services.py): the waiting list offers them to its fans first.
-PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
+# Boxes sold whole first (tessera/groupsales): their places are set aside again before
+# anyone else sees them.
+PLACES_RETURNED_HOOKS: list[str] = [
+    "tessera.groupsales.services.keep_boxes_whole",
+    "tessera.waitlist.services.offer_returned_places",
+]
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 # The partner console's sections: (url name, label), added by each partner app.
 PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
+PARTNER_CONSOLE_LINKS += [("groupsales:manage", _("Group sales"))]
 
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware

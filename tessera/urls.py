@@ -38,6 +38,7 @@ urlpatterns = [
     path("waitlist/", include("tessera.waitlist.urls")),
     path("passes/", include("tessera.passes.urls")),
     path("partners/", include("tessera.partners.urls")),
+    path("groups/", include("tessera.groupsales.urls")),
     path("help/", include("tessera.support.urls")),
     path("messages/", include("tessera.notifications.urls")),
     path("", include("tessera.storefront.urls")),
