@@ -33,7 +33,7 @@ def test_on_sale_a_box_is_set_aside_and_no_fan_hold_takes_part_of_it():
     sale, organizer, _contact = group_world(
         now, max_tickets_per_order=30, max_tickets_per_account=60
     )
-    box, offer, unit_ids = boxed(sale, organizer, now)
+    _box, offer, unit_ids = boxed(sale, organizer, now)
     assert box_states(unit_ids) == [UnitStatus.BLOCKED] * 4
     fan = make_buyer()
 
@@ -198,7 +198,7 @@ def test_boxes_are_checked():
 def test_a_box_ignores_the_per_order_limit_but_not_the_waiting_room_or_sale_window():
     now = now_()
     sale, organizer, _contact = group_world(now, max_tickets_per_order=2)
-    _box, offer, unit_ids = boxed(sale, organizer, now)
+    _box, offer, _unit_ids = boxed(sale, organizer, now)
     with pytest.raises(LimitExceeded):
         inventory.hold_quantity(
             session=sale.session, user=make_buyer(), zone=sale.zones["A"], quantity=4, now=now
