@@ -260,6 +260,7 @@ TICKET_RETURN_GUARDS: list[str] = [
     "tessera.transfers.guards.refuse_tickets_in_transfer",
     "tessera.resale.guards.refuse_listed_tickets",
     "tessera.passes.guards.refuse_pass_tickets",
+    "tessera.groupsales.guards.refuse_partial_box_returns",
 ]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).

@@ -64,3 +64,9 @@ class BoxUnavailable(DomainError):
     code = "box_unavailable"
     status = 409
     default_message = _("This box is no longer available.")
+
+
+class BoxSplit(DomainError):
+    code = "box_split"
+    status = 409
+    default_message = _("A box's tickets are returned together, all of them or none.")

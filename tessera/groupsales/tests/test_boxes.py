@@ -211,3 +211,30 @@ def test_a_box_ignores_the_per_order_limit_but_not_the_waiting_room_or_sale_wind
 
     with pytest.raises(NotOnSale):
         services.buy_box(offer=offer, user=make_buyer(), now=now + timedelta(hours=1))
+
+
+def test_a_box_is_refunded_whole_or_not_at_all_and_goes_back_on_sale_whole():
+    from django.test import TestCase
+
+    from tessera.aftersales import services as aftersales
+    from tessera.catalog import services as catalog
+    from tessera.groupsales.errors import BoxSplit
+    from tessera.groupsales.tests.factories import pay
+
+    now = now_()
+    sale, organizer, _contact = group_world(now)
+    catalog.set_policy(event=sale.session.event, actor=None, now=now, is_refundable=True)
+    _box, offer, unit_ids = boxed(sale, organizer, now)
+    buyer = make_buyer()
+    order = pay(services.buy_box(offer=offer, user=buyer, now=now), buyer, now)
+    one_line = order.lines.order_by("pk").first()
+    # one seat of the box: refused, nothing changes
+    with pytest.raises(BoxSplit):
+        aftersales.request_refund(order=order, user=buyer, line_ids=[one_line.pk], now=now)
+    assert box_states(unit_ids) == [UnitStatus.SOLD] * 4
+    # the whole order: the box's places go back to the box, not to the fans one by one
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        aftersales.refund_order_in_full(order=order, actor=organizer, reason="test", now=now)
+    assert box_states(unit_ids) == [UnitStatus.BLOCKED] * 4
+    again = services.buy_box(offer=offer, user=make_buyer(), now=now)
+    assert again.lines.count() == 4

@@ -12,7 +12,7 @@ if (data && svg) {
   layer.setAttribute("class", "sm-boxes");
   const home = (svg.dataset.home || "0 0 1000 1000").split(/\s+/).map(Number);
   const pad = Math.max(home[2], home[3]) * 0.006;
-  const fontSize = Math.max(home[2], home[3]) * 0.014;
+  const fontSize = Math.max(home[2], home[3]) * 0.02;
 
   const choose = (box) => {
     document.querySelectorAll(".box-card.is-chosen").forEach((el) => el.classList.remove("is-chosen"));
@@ -32,6 +32,7 @@ if (data && svg) {
     rect.setAttribute("width", box.width + 2 * pad);
     rect.setAttribute("height", box.height + 2 * pad);
     rect.setAttribute("rx", pad);
+    rect.setAttribute("stroke-width", pad * 0.4);
     rect.setAttribute("tabindex", "0");
     rect.setAttribute("role", "button");
     rect.setAttribute("id", `sm-box-${box.id}`);
