@@ -130,6 +130,7 @@ def test_names_page_after_payment():
     from tessera.groupsales.tests.factories import pay
 
     pay(services.accept_quote(request=req, user=contact, now=now), contact, now)
+    req.refresh_from_db()
     client = client_for(contact, "zh-hans")
     page = client.get(f"/groups/requests/{req.pk}/").content.decode()
     assert "已支付" in page
