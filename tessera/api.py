@@ -83,6 +83,7 @@ def _mount_routers() -> None:
     from tessera.aftersales.api_exchanges import router as exchanges_router
     from tessera.catalog.api import router as catalog_router
     from tessera.checkin.api import router as checkin_router
+    from tessera.groupsales.api import router as groupsales_router
     from tessera.identities.api import router as identities_router
     from tessera.inventory.api import router as inventory_router
     from tessera.orders.api import router as orders_router
@@ -122,6 +123,7 @@ def _mount_routers() -> None:
     api.add_router("/v1/", ratelimit_router)
     api.add_router("/v1/", passes_router)
     api.add_router("/v1/", partnerapi_router)
+    api.add_router("/v1/", groupsales_router)
 
 
 _mount_routers()

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tessera.partnerapi",
     "tessera.allocations",
     "tessera.webhooks",
+    "tessera.groupsales",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -219,6 +220,7 @@ PERIODIC_TASKS = [
     "tessera.resale.tasks.withdraw_stale_listings",
     "tessera.notifications.tasks.derive_messages",
     "tessera.waitlist.tasks.settle_waitlist_offers",
+    "tessera.groupsales.tasks.settle_group_sales",
     "tessera.risk.tasks.find_anomalies",
     "tessera.risk.tasks.purge_used_proofs",
     "tessera.reconciliation.tasks.reconcile_yesterday",
@@ -269,6 +271,7 @@ TICKET_RETURN_GUARDS: list[str] = [
     "tessera.transfers.guards.refuse_tickets_in_transfer",
     "tessera.resale.guards.refuse_listed_tickets",
     "tessera.passes.guards.refuse_pass_tickets",
+    "tessera.groupsales.guards.refuse_partial_box_returns",
 ]
 
 # Checks every hold must pass before places are held (tessera/inventory/admission.py).
@@ -282,7 +285,12 @@ HOLD_GUARDS: list[str] = [
 ]
 # Called with (session_id, now) inside the transaction that freed places of a session
 # (tessera/inventory/services.py): the waiting list offers them to its fans first.
-PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_places"]
+# Boxes sold whole first (tessera/groupsales): their places are set aside again before
+# anyone else sees them; then the waiting list offers them to its fans.
+PLACES_RETURNED_HOOKS: list[str] = [
+    "tessera.groupsales.services.keep_boxes_whole",
+    "tessera.waitlist.services.offer_returned_places",
+]
 # The providers' fee rates agreed in the merchant contracts: the reconciliation checks each
 # charge's fee in the providers' statements against them (tessera/reconciliation).
 RECONCILIATION_FEE_RATES = {"alipay": "0.006", "wechat": "0.006", "sandbox": "0"}
@@ -291,6 +299,7 @@ RECONCILIATION_FEE_RATES = {"alipay": "0.006", "wechat": "0.006", "sandbox": "0"
 PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
 PARTNER_CONSOLE_LINKS += [("allocations:console", _("Allocations"))]
 PARTNER_CONSOLE_LINKS += [("webhooks:console", _("Webhooks"))]
+PARTNER_CONSOLE_LINKS += [("groupsales:manage", _("Group sales"))]
 # Webhooks (tessera/webhooks): http:// to localhost only when developing; a short timeout.
 WEBHOOKS_ALLOW_LOCALHOST = _env_bool("TESSERA_WEBHOOKS_ALLOW_LOCALHOST", DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("TESSERA_WEBHOOKS_TIMEOUT_SECONDS", "5"))

@@ -41,6 +41,7 @@ urlpatterns = [
     path("partners/webhooks/", include("tessera.webhooks.urls")),
     path("partners/", include("tessera.partners.urls")),
     path("reconciliation/", include("tessera.reconciliation.urls")),
+    path("groups/", include("tessera.groupsales.urls")),
     path("help/", include("tessera.support.urls")),
     path("messages/", include("tessera.notifications.urls")),
     path("", include("tessera.storefront.urls")),

@@ -27,7 +27,7 @@ transaction) and leaves an audit entry. Rules a person can break raise a ``Domai
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -86,11 +86,16 @@ __all__ = [
     "extend_hold",
     "generate_units",
     "hold_best_available",
+    "hold_for_group",
     "hold_quantity",
+    "hold_reserved_units",
     "hold_units",
     "mark_hold_ordered",
     "release_hold",
     "return_allocated_places",
+    "release_reserved_units",
+    "reserve_units",
+    "restore_reserved_units",
     "sell_hold",
     "tidy_expired_holds",
     "unblock_units",
@@ -1278,3 +1283,182 @@ def hold_for_pass(*, session: Session, user, zone: PriceZone, expires_at: dateti
     hold.status = HoldStatus.ORDERED
     _audit_hold(hold, unit_ids=taken, how="pass", now=now)
     return hold
+
+
+# -- places set aside for group and box sales (tessera.groupsales) ----------------------------
+
+# A box's places keep this unit expiry while a buyer holds them: an expired box hold's places
+# are never "free to anyone" (the lazy-expiry predicate), so no other hold path takes part of a
+# box; ``restore_reserved_units`` sets them aside again once the box hold has run out.
+RESERVED_HOLD_UNTIL = datetime(2999, 1, 1, tzinfo=UTC)
+
+
+def hold_for_group(
+    *, session: Session, user, zone: PriceZone, quantity: int, expires_at: datetime, now: datetime
+) -> Hold:
+    """``quantity`` free places of ``zone`` (open pool, id order) held for a group's contact
+    until ``expires_at`` (the quote's payment deadline): a long hold, past the per-order and
+    per-account limits (the organizer quoted it). It cannot be extended. Runs inside the
+    caller's transaction. Raises ScopeInvalid, InvalidInput or PlacesUnavailable (nothing
+    held)."""
+    locks.require_transaction()
+    if zone.session_id != session.pk:
+        raise ScopeInvalid(details={"zone": zone.pk})
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 5000:
+        raise InvalidInput(details={"quantity": "1 to 5000 places"})
+    hold = Hold.objects.create(
+        session=session,
+        user=user,
+        quantity=quantity,
+        created_at=now,
+        expires_at=expires_at,
+        extensions=1,
+    )
+    candidates = (
+        InventoryUnit.objects.filter(session=session, zone=zone, channel__isnull=True)
+        .filter(holdable(now))
+        .order_by("id")
+    )
+    taken = _take_first(hold=hold, candidates=candidates, quantity=quantity, now=now)
+    if taken is None:
+        raise too_few_places(quantity, zone_id=zone.pk)
+    _audit_hold(hold, unit_ids=taken, how="group", now=now)
+    return hold
+
+
+def hold_reserved_units(
+    *,
+    session: Session,
+    user,
+    unit_ids: Iterable[int],
+    reason: str,
+    now: datetime,
+    admission_pass: str | None = None,
+) -> Hold:
+    """Every place set aside under ``reason`` (blocked with that reason: a box), held for
+    ``user`` in one conditional UPDATE, all or none. Places still held by a box hold that
+    has run out are taken over (as any expired hold's places are). The hold runs
+    ``hold_minutes`` and cannot be extended; its places carry ``RESERVED_HOLD_UNTIL`` so
+    they never become free one by one. The session's hold guards apply (waiting room …);
+    the per-order limit does not (the places are one sellable unit). Raises NotOnSale,
+    the guards' errors or PlacesUnavailable."""
+    ids = _unit_id_list(unit_ids)
+    if session.event.status != EventStatus.PUBLISHED or not session.is_on_sale(now):
+        raise NotOnSale()
+    check_admission(session=session, user=user, admission_pass=admission_pass, now=now)
+    with transaction.atomic():
+        hold = Hold.objects.create(
+            session=session,
+            user=user,
+            quantity=len(ids),
+            created_at=now,
+            expires_at=now + timedelta(minutes=session.hold_minutes),
+            extensions=1,
+        )
+        lapsed = Hold.objects.filter(session=session, expires_at__lt=now).exclude(
+            status=HoldStatus.SOLD
+        )
+        try:
+            with transaction.atomic():
+                taken = (
+                    InventoryUnit.objects.filter(session=session, id__in=ids)
+                    .filter(
+                        Q(status=UnitStatus.BLOCKED, block_reason=reason)
+                        | Q(status=UnitStatus.HELD, hold__in=lapsed.values("id"))
+                    )
+                    .update(
+                        status=UnitStatus.HELD,
+                        hold=hold,
+                        hold_expires_at=RESERVED_HOLD_UNTIL,
+                        block_reason=reason,
+                    )
+                )
+                if taken != len(ids):
+                    raise _Shortfall
+        except _Shortfall:
+            raise PlacesUnavailable(details={"unit_ids": ids}) from None
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != _DEADLOCK:
+                raise
+            raise PlacesUnavailable(details={"unit_ids": ids}) from None
+        _audit_hold(hold, unit_ids=ids, how="reserved", now=now)
+    return hold
+
+
+def reserve_units(
+    *, session: Session, unit_ids: Iterable[int], reason: str, actor, now: datetime
+) -> int:
+    """Set places aside under ``reason`` (a box put on sale as a whole), all or none:
+    every one must be free (available, or held by an expired ordinary hold) or already set
+    aside under ``reason``. Returns how many changed. Raises PlacesUnavailable otherwise
+    (nothing changes)."""
+    ids = _unit_id_list(unit_ids)
+    with transaction.atomic():
+        already = InventoryUnit.objects.filter(
+            session=session, id__in=ids, status=UnitStatus.BLOCKED, block_reason=reason
+        ).count()
+        changed = (
+            InventoryUnit.objects.filter(session=session, id__in=ids)
+            .filter(holdable(now))
+            .exclude(hold_expires_at=RESERVED_HOLD_UNTIL)
+            .update(status=UnitStatus.BLOCKED, block_reason=reason, hold=None, hold_expires_at=None)
+        )
+        if already + changed != len(ids):
+            raise PlacesUnavailable(details={"unit_ids": ids})
+        if changed:
+            _availability_changed(session.pk)
+            audit.record(
+                action="inventory.units_reserved",
+                obj=session,
+                actor=actor,
+                organization_id=session.event.organization_id,
+                now=now,
+                data={"units": ids, "reason": reason},
+            )
+    return changed
+
+
+def restore_reserved_units(*, session_id: int, unit_ids: Iterable[int], reason: str, now) -> int:
+    """Places of ``unit_ids`` that came back (available again after a refund or a release,
+    or still held by a box hold that has run out) are set aside under ``reason`` again.
+    Runs inside the caller's transaction (a ``PLACES_RETURNED_HOOKS`` hook, or a periodic
+    task). Returns how many changed."""
+    locks.require_transaction()
+    ids = _unit_id_list(unit_ids)
+    # an ordered hold keeps its places a while after expiry, for a late payment (as tidying)
+    lapsed = Hold.objects.filter(session_id=session_id).filter(
+        Q(status=HoldStatus.ACTIVE, expires_at__lt=now)
+        | Q(status=HoldStatus.ORDERED, expires_at__lt=now - ORDERED_GRACE)
+        | Q(status=HoldStatus.RELEASED)
+    )
+    changed = (
+        InventoryUnit.objects.filter(session_id=session_id, id__in=ids)
+        .filter(
+            Q(status=UnitStatus.AVAILABLE) | Q(status=UnitStatus.HELD, hold__in=lapsed.values("id"))
+        )
+        .update(status=UnitStatus.BLOCKED, block_reason=reason, hold=None, hold_expires_at=None)
+    )
+    if changed:
+        _availability_changed(session_id)
+    return changed
+
+
+def release_reserved_units(*, session: Session, reason: str, actor, now: datetime) -> int:
+    """Places set aside under ``reason`` go back on sale one by one (a box taken off sale as
+    a whole). Returns how many."""
+    with transaction.atomic():
+        freed = InventoryUnit.objects.filter(
+            session=session, status=UnitStatus.BLOCKED, block_reason=reason
+        ).update(status=UnitStatus.AVAILABLE, block_reason="")
+        if freed:
+            _availability_changed(session.pk)
+            _places_returned(session.pk, now)
+        audit.record(
+            action="inventory.units_unreserved",
+            obj=session,
+            actor=actor,
+            organization_id=session.event.organization_id,
+            now=now,
+            data={"reason": reason, "freed": freed},
+        )
+    return freed

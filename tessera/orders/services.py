@@ -9,6 +9,7 @@ has paid and not been refunded.
 """
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -128,8 +129,12 @@ def place_order(
     email: str = "",
     phone: str = "",
     now: datetime,
+    prices: Mapping[int, Decimal] | None = None,
 ) -> Order:
     """Turn a live hold into an order awaiting payment, copying today's prices.
+
+    ``prices``: the price of each place (unit id → price) when the seller quoted them (a
+    group's quote, a box sold whole), instead of the zones' prices.
 
     Idempotent: ordering the same hold again returns the same order.
     Raises HoldNotUsable when the hold is not the user's, expired or released,
@@ -162,7 +167,11 @@ def place_order(
         if len(currencies) != 1:
             raise InvalidInput(_("All places of one order must be priced in one currency."))
         currency = currencies.pop()
-        total = round_money(sum((u.zone.price for u in units), Decimal(0)), currency)
+        if prices is not None and set(prices) != {u.pk for u in units}:
+            raise HoldNotUsable
+        total = round_money(
+            sum((prices[u.pk] if prices else u.zone.price for u in units), Decimal(0)), currency
+        )
         for _attempt in range(5):
             try:
                 with transaction.atomic():
@@ -184,7 +193,7 @@ def place_order(
                 continue
         else:  # pragma: no cover - 31^6 numbers a day
             raise DomainError(_("Could not allocate an order number; please retry."))
-        lines = _create_lines(order, units, names, currency)
+        lines = _create_lines(order, units, names, currency, prices)
         if locked.session.real_name_required:
             # One attendee identity per line, within the identity limit (tessera.identities).
             import_string(settings.REAL_NAME_BINDER)(
@@ -207,8 +216,11 @@ def place_order(
     return order
 
 
-def _create_lines(order: Order, units, names, currency: str) -> list[OrderLine]:
-    """One line per place, with the zone's price and the place's labels copied."""
+def _create_lines(
+    order: Order, units, names, currency: str, prices: Mapping[int, Decimal] | None = None
+) -> list[OrderLine]:
+    """One line per place, with the zone's price (or the quoted one of ``prices``) and the
+    place's labels copied."""
     return OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -220,7 +232,7 @@ def _create_lines(order: Order, units, names, currency: str) -> list[OrderLine]:
                 row_label=u.seat.row.label if u.seat else "",
                 seat_label=u.seat.label if u.seat else "",
                 zone_name=u.zone.display_name,
-                price=round_money(u.zone.price, currency),
+                price=round_money(prices[u.pk] if prices else u.zone.price, currency),
                 currency=currency,
                 attendee_name=name,
             )
