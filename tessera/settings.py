@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tessera.waitlist",
     "tessera.passes",
     "tessera.partners",
+    "tessera.settlement",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -217,6 +218,7 @@ PERIODIC_TASKS = [
     "tessera.waitlist.tasks.settle_waitlist_offers",
     "tessera.risk.tasks.find_anomalies",
     "tessera.risk.tasks.purge_used_proofs",
+    "tessera.settlement.tasks.generate_due_statements",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -275,6 +277,7 @@ PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_pl
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 # The partner console's sections: (url name, label), added by each partner app.
 PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
+PARTNER_CONSOLE_LINKS += [("settlement:statements", _("Statements"))]
 
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
