@@ -100,7 +100,7 @@ def make_world(*, distributor_rules=(), distributor_cycle="weekly", organizer_fe
     organizer = make_organization(kind=OrganizationKind.ORGANIZER)
     distributor = make_organization(kind=OrganizationKind.DISTRIBUTOR)
     event = make_event(organization=organizer)
-    sale = make_sale(sections=2, rows=2, seats_per_row=12, event=event)
+    sale = make_sale(sections=3, rows=2, seats_per_row=12, event=event)
     venue_operator = sale.layout.venue.organization
     contract(organizer, cycle="monthly", fee=organizer_fee)
     contract(distributor, cycle=distributor_cycle, rules=distributor_rules)
