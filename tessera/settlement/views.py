@@ -62,7 +62,10 @@ def statement_detail(request, pk: int):
     statement = _statement(request, pk)
     cols = exports.columns(statement.role)
     lines = [
-        {"label": exports.session_label(line), "cells": [getattr(line, n) for n, _h in cols]}
+        {
+            "label": exports.session_label(line),
+            "cells": [exports.cell_text(getattr(line, n)) for n, _h in cols],
+        }
         for line in statement.lines.all()
     ]
     may_settle = services.may_settle(request.user, statement.organization_id)
@@ -75,7 +78,8 @@ def statement_detail(request, pk: int):
             "headings": [h for _n, h in cols],
             "fields": [n for n, _h in cols],
             "lines": lines,
-            "totals": [getattr(statement, n) for n, _h in cols],
+            "totals": [exports.cell_text(getattr(statement, n)) for n, _h in cols],
+            "net_payable": exports.cell_text(statement.net_payable),
             "sign_note": exports.sign_note(statement.role),
             "tie": tie_to_ledger(statement),
             "may_approve": may_settle and statement.status == StatementStatus.DRAFT,
