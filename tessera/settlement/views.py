@@ -26,7 +26,8 @@ from tessera.settlement.periods import local_day
 class PaidForm(forms.Form):
     reference = forms.CharField(label=gettext_lazy("Payment reference"), max_length=80)
     paid_on = forms.DateField(
-        label=gettext_lazy("Paid on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Paid on"),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
 
 
