@@ -26,6 +26,12 @@ MONEY_FIELDS = ("gross", "refunds", "fees", "platform_fee", "commission", "net_p
 COUNT_FIELDS = ("orders", "tickets_sold", "tickets_refunded")
 
 
+def _chunks(ids: list, size: int = 2000):
+    """Ids in slices small enough for any database's limit on query parameters."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def _zero(name: str):
     return ZERO if name in MONEY_FIELDS else 0
 
@@ -81,11 +87,15 @@ def refunded_lines(order_ids) -> dict[tuple[int, str], list[int]]:
     """(order id, reference) → the order lines that refund gave back, from the audit entry
     ``orders.refund_lines`` writes in the refund's own transaction."""
     found: dict[tuple[int, str], list[int]] = {}
-    rows = AuditEntry.objects.filter(
-        action="order.lines_refunded",
-        object_type="orders.order",
-        object_id__in=[str(pk) for pk in set(order_ids)],
-    ).values_list("object_id", "data")
+    rows = (
+        row
+        for chunk in _chunks(sorted(set(order_ids)))
+        for row in AuditEntry.objects.filter(
+            action="order.lines_refunded",
+            object_type="orders.order",
+            object_id__in=[str(pk) for pk in chunk],
+        ).values_list("object_id", "data")
+    )
     for object_id, data in rows:
         reference = str((data or {}).get("reference", ""))
         lines = [int(pk) for pk in (data or {}).get("lines", []) if str(pk).isdigit()]
@@ -124,12 +134,18 @@ class CommissionBook:
                     at=F("order__paid_at"),
                 ).values_list("order_id", flat=True)
             )
-            sold = set(
-                OrderLine.objects.filter(order_id__in=sold_orders).values_list("pk", flat=True)
-            )
-            refunds = LedgerEntry.objects.filter(
-                kind=LedgerKind.REFUND, order_id__in=sold_orders, at__lt=period.end_at
-            ).values_list("order_id", "reference")
+            sold = {
+                pk
+                for chunk in _chunks(sorted(sold_orders))
+                for pk in OrderLine.objects.filter(order_id__in=chunk).values_list("pk", flat=True)
+            }
+            refunds = [
+                row
+                for chunk in _chunks(sorted(sold_orders))
+                for row in LedgerEntry.objects.filter(
+                    kind=LedgerKind.REFUND, order_id__in=chunk, at__lt=period.end_at
+                ).values_list("order_id", "reference")
+            ]
             mapped = refunded_lines(sold_orders)
             given_back = {
                 line
@@ -236,9 +252,15 @@ def compute(
     wanted_lines = set(sale_charge)
     mapped = refunded_lines({e.order_id for e in refunds}) if refunds else {}
     refunded_ids = {pk for e in refunds for pk in mapped.get((e.order_id, e.reference), ())}
-    line_rows = OrderLine.objects.filter(
-        Q(order_id__in=wanted_lines) | Q(pk__in=refunded_ids)
-    ).values_list("pk", "order_id", "price")
+    line_rows = {
+        row[0]: row
+        for chunks, field in (
+            (_chunks(sorted(wanted_lines)), "order_id__in"),
+            (_chunks(sorted(refunded_ids)), "pk__in"),
+        )
+        for chunk in chunks
+        for row in OrderLine.objects.filter(**{field: chunk}).values_list("pk", "order_id", "price")
+    }.values()
     price_of: dict[int, Decimal] = {}
     for pk, order_id, price in line_rows:
         price_of[pk] = price
