@@ -6,6 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tessera.aftersales import services as aftersales
+from tessera.orders.models import LedgerEntry
 from tessera.settlement import services
 from tessera.settlement.figures import tie_to_ledger
 from tessera.settlement.models import PartnerRole
@@ -137,3 +139,18 @@ def test_a_distributor_without_rules_or_without_a_contract_earns_nothing():
         now=timezone.now(),
     )
     assert (s.cycle, s.gross, s.commission) == ("monthly", D("380.00"), 0)
+
+
+def test_an_organizers_full_refund_through_after_sales_counts_its_tickets():
+    # given a fan's paid order of 2 seats, refunded in full by the organizer the next week
+    world = make_world(organizer_fee="0")
+    week1, week2 = monday_weeks_ago(9), monday_weeks_ago(8)
+    order = world.sell_public(at(week1), [1, 2])
+    aftersales.refund_order_in_full(order=order, actor=None, reason="rain", now=at(week2, 9))
+    assert LedgerEntry.objects.filter(order=order, kind="refund").count() == 1
+    # then the month of the refund shows 2 tickets refunded and ties to the ledger
+    s = statement(world.organizer, week2)
+    if period_containing(at(week1), "monthly") == period_containing(at(week2), "monthly"):
+        assert (s.tickets_sold, s.gross) == (2, D("760.00"))
+    assert (s.tickets_refunded, s.refunds, s.fees) == (2, D("760.00"), D("0"))
+    assert tie_to_ledger(s)
