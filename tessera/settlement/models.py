@@ -117,7 +117,8 @@ class Statement(Figures):
 
     @property
     def number(self) -> str:
-        return f"ST-{self.starts_on:%Y%m%d}-{self.organization_id}"
+        cycle = "W" if self.cycle == "weekly" else "M"
+        return f"ST-{self.organization_id}-{cycle}{self.starts_on:%Y%m%d}"
 
 
 class StatementLine(Figures):
