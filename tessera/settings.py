@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "tessera.allocations",
     "tessera.webhooks",
     "tessera.groupsales",
+    "tessera.settlement",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -226,6 +227,7 @@ PERIODIC_TASKS = [
     "tessera.reconciliation.tasks.reconcile_yesterday",
     "tessera.allocations.tasks.release_due_allocations",
     "tessera.webhooks.tasks.run_webhooks",
+    "tessera.settlement.tasks.generate_due_statements",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -303,6 +305,7 @@ PARTNER_CONSOLE_LINKS += [("groupsales:manage", _("Group sales"))]
 # Webhooks (tessera/webhooks): http:// to localhost only when developing; a short timeout.
 WEBHOOKS_ALLOW_LOCALHOST = _env_bool("TESSERA_WEBHOOKS_ALLOW_LOCALHOST", DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("TESSERA_WEBHOOKS_TIMEOUT_SECONDS", "5"))
+PARTNER_CONSOLE_LINKS += [("settlement:statements", _("Statements"))]
 
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
