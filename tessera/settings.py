@@ -275,6 +275,7 @@ PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_pl
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 # The partner console's sections: (url name, label), added by each partner app.
 PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
+PARTNER_CONSOLE_LINKS += [("partners:members", _("Members"))]
 
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware
