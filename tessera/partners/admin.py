@@ -46,7 +46,7 @@ class PartnerApplicationAdmin(admin.ModelAdmin):
     @admin.display(description=_("review"))
     def review_link(self, obj):
         return format_html(
-            '<a href="{}">{}</a>', reverse("partners:review", args=[obj.pk]), _("Open")
+            '<a href="{}">{}</a>', reverse("partners:review", args=[obj.pk]), _("Review")
         )
 
     def has_module_permission(self, request):

@@ -7,6 +7,9 @@ message (next to the field it names) and changes nothing. Console pages act only
 a form.
 """
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -19,7 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from tessera.accounts.models import Role
+from tessera.accounts.middleware import is_verified
+from tessera.accounts.models import Role, TwoFactorDevice
 from tessera.accounts.selectors import is_platform_operator
 from tessera.core import clock
 from tessera.core.errors import DomainError
@@ -233,15 +237,26 @@ def apply(request):
 # -- review (platform operators) ----------------------------------------------------------
 
 
-def _operator_only(request) -> None:
+def _operator_only(request):
+    """Platform operators only, with the back office's two-step rule: a verified session,
+    else to the code (or its setup) first. Returns a redirect when one is due."""
     if not request.user.is_authenticated or not is_platform_operator(request.user):
         raise PermissionDenied
+    if is_verified(request):
+        return None
+    query = urlencode({"next": request.get_full_path()})
+    if TwoFactorDevice.objects.filter(user=request.user, confirmed_at__isnull=False).exists():
+        return redirect(f"{reverse('accounts:two_factor_verify')}?{query}")
+    if settings.TWO_FACTOR_REQUIRED_FOR_OPERATORS:
+        return redirect(f"{reverse('accounts:two_factor')}?{query}")
+    return None
 
 
 @never_cache
 @login_required
 def review_list(request):
-    _operator_only(request)
+    if gate := _operator_only(request):
+        return gate
     status = request.GET.get("status", ApplicationStatus.SUBMITTED)
     if status not in ApplicationStatus.values and status != "all":
         status = ApplicationStatus.SUBMITTED
@@ -287,7 +302,8 @@ def _initial_slug(application: PartnerApplication) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def review(request, application_id: int):
-    _operator_only(request)
+    if gate := _operator_only(request):
+        return gate
     application = (
         PartnerApplication.objects.select_related("applicant", "organization", "decided_by")
         .filter(pk=application_id)

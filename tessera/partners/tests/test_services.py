@@ -57,9 +57,7 @@ def test_an_application_keeps_the_bank_account_sealed_and_shows_it_masked():
     }
     # and the table holds neither the number nor the bank in clear, in any column
     (row,) = _raw_rows()
-    raw = b"".join(
-        bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode() for v in row
-    )
+    raw = b"".join(bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode() for v in row)
     assert ACCOUNT.encode() not in raw
     assert "招商银行".encode() not in raw
     assert b"0123" in raw  # the masked form only
@@ -154,9 +152,7 @@ def test_approval_creates_the_organization_contract_rules_and_channel_once():
         operator,
     )
     assert set(
-        AuditEntry.objects.filter(organization_id=organization.pk).values_list(
-            "action", flat=True
-        )
+        AuditEntry.objects.filter(organization_id=organization.pk).values_list("action", flat=True)
     ) >= {"partner_application.approved", "contract.created", "organization.created"}
     # and the applicant is told in the inbox and by email
     assert sorted(
