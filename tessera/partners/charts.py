@@ -10,7 +10,7 @@ from decimal import Decimal
 WIDTH = 480
 HEIGHT = 180
 LEFT = 44  # room for the axis' labels
-RIGHT = 6
+RIGHT = 16  # half a date label past the last bar
 TOP = 8
 BOTTOM = 22  # room for the date labels
 
@@ -50,12 +50,16 @@ class Chart:
     is_empty: bool
 
 
-def nice_ceiling(value: Decimal) -> Decimal:
-    """The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above ``value`` (an axis' top)."""
+def nice_ceiling(value: Decimal, *, integer: bool = False) -> Decimal:
+    """The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above ``value`` (an axis' top); for counts
+    (``integer``) without 2.5, so the middle line is a whole number from 4 up."""
     if value <= 0:
-        return Decimal("1")
+        return Decimal("2") if integer else Decimal("1")
     exponent = value.adjusted()
-    for step in (Decimal("1"), Decimal("2"), Decimal("2.5"), Decimal("5"), Decimal("10")):
+    steps = (Decimal("1"), Decimal("2"), Decimal("2.5"), Decimal("5"), Decimal("10"))
+    for step in steps:
+        if integer and step == Decimal("2.5"):
+            continue
         top = step.scaleb(exponent)
         if top >= value:
             return top
@@ -70,11 +74,13 @@ def _short(value: Decimal) -> str:
     return f"{value:,.1f}"
 
 
-def bar_chart(values, labels, *, titles, every: int = 5, total: str = "") -> Chart:
+def bar_chart(
+    values, labels, *, titles, every: int = 5, total: str = "", integer: bool = False
+) -> Chart:
     """A chart of ``values`` (numbers ≥ 0) with a date label every ``every`` bars (and the
-    last); ``titles`` are the bars' hover texts."""
+    last); ``titles`` are the bars' hover texts; ``integer``: counts, whole gridlines only."""
     numbers = [Decimal(str(v)) for v in values]
-    top = nice_ceiling(max(numbers, default=Decimal("0")))
+    top = nice_ceiling(max(numbers, default=Decimal("0")), integer=integer)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(numbers), 1)
@@ -95,6 +101,7 @@ def bar_chart(values, labels, *, titles, every: int = 5, total: str = "") -> Cha
     grid = [
         Grid(y=round(TOP + plot_h - plot_h * fraction, 2), label=_short(top * Decimal(fraction)))
         for fraction in (0, 0.5, 1)
+        if not (integer and top * Decimal(fraction) % 1)
     ]
     count = len(labels)
     ticks = [

@@ -79,7 +79,7 @@ class ApprovalForm(forms.Form):
                 required=False,
             )
             self.fields[f"rule{i}_min_tickets"] = forms.IntegerField(
-                label=_("From tickets in the period"),
+                label=_("Tier from (tickets)"),
                 min_value=0,
                 max_value=10**9 - 1,
                 required=False,
@@ -101,7 +101,9 @@ class ApprovalForm(forms.Form):
 
 class RejectionForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason (the applicant reads it)"), max_length=500, widget=forms.Textarea
+        label=_("Reason (the applicant reads it)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, Count, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 
-from tessera.accounts.models import Membership, Organization, OrganizationKind
+from tessera.accounts.models import Membership, Organization, OrganizationKind, Role
 from tessera.orders.models import Order, OrderLine, OrderStatus
 from tessera.partners.models import ApplicationStatus, Contract, Invitation, PartnerApplication
 
@@ -95,10 +95,14 @@ def get_contract(organization: Organization) -> Contract | None:
 
 
 def list_members(organization: Organization) -> list[Membership]:
+    rank = Case(
+        *(When(role=role, then=Value(i)) for i, role in enumerate(Role.values)),
+        default=Value(len(Role.values)),
+    )
     return list(
         Membership.objects.filter(organization=organization)
         .select_related("user")
-        .order_by("role", "user__username", "pk")
+        .order_by(rank, "user__username", "pk")
     )
 
 

@@ -27,6 +27,7 @@ from tessera.accounts.models import Role, TwoFactorDevice
 from tessera.accounts.selectors import is_platform_operator
 from tessera.core import clock
 from tessera.core.errors import DomainError
+from tessera.core.money import format_money
 from tessera.partners import charts, selectors, services
 from tessera.partners.console import console_required, role_in
 from tessera.partners.errors import InvitationForSomeoneElse
@@ -55,8 +56,8 @@ def _show_errors(form, error: DomainError) -> None:
         form.add_error(None, str(error.message))
 
 
-def _money(value) -> str:
-    return "¥" + formats.number_format(value, decimal_pos=2, force_grouping=True)
+def _money(value, currency: str = "CNY") -> str:
+    return format_money(value, currency)
 
 
 # -- console overview ----------------------------------------------------------------------
@@ -75,6 +76,7 @@ def home(request):
     tickets_chart = charts.bar_chart(
         [d.tickets for d in days],
         labels,
+        integer=True,
         titles=[
             _("%(day)s: %(n)s tickets") % {"day": label, "n": d.tickets}
             for label, d in zip(day_labels, days, strict=True)
@@ -88,6 +90,7 @@ def home(request):
             for label, d in zip(day_labels, days, strict=True)
         ],
     )
+    contract = selectors.get_contract(partner)
     rows = [
         (label, d.tickets, _money(d.gross))
         for label, d in zip(day_labels, days, strict=True)
@@ -104,7 +107,8 @@ def home(request):
             "tickets_total": tickets_total,
             "gross_total": _money(gross_total),
             "rows": rows,
-            "contract": selectors.get_contract(partner),
+            "contract": contract,
+            "credit_limit": _money(contract.credit_limit, contract.currency) if contract else "",
             "role": role_in(request.user, partner),
         },
     )
