@@ -676,6 +676,7 @@ def change_role(
         raise ApplicationInvalid(details={"role": _("Choose a role.")})
     with transaction.atomic(durable=True):
         membership, owners = _locked_member(organization, membership_id)
+        actor_role = _require_manager(actor, organization)  # again, under the owners' lock
         if Role.OWNER in (role, membership.role) and actor_role != Role.OWNER:
             raise NotAllowed(_("Only an owner can change an owner's role or make an owner."))
         if membership.role == Role.OWNER and role != Role.OWNER and owners <= 1:
@@ -700,6 +701,7 @@ def remove_member(*, organization: Organization, membership_id: int, actor, now:
     actor_role = _require_manager(actor, organization)
     with transaction.atomic(durable=True):
         membership, owners = _locked_member(organization, membership_id)
+        actor_role = _require_manager(actor, organization)  # again, under the owners' lock
         if membership.role == Role.OWNER and actor_role != Role.OWNER:
             raise NotAllowed(_("Only an owner can remove an owner."))
         if membership.role == Role.OWNER and owners <= 1:
