@@ -224,6 +224,10 @@ PERIODIC_TASKS = [
 SESSION_CHANGE_BATCH_ORDERS = int(os.environ.get("TESSERA_SESSION_CHANGE_BATCH_ORDERS", "200"))
 SESSION_CHANGE_NOTIFIER: str | None = "tessera.notifications.producers.tell_session_change"
 
+# Apps that deal with part of a changed session themselves (tessera/aftersales/changes.py):
+# a pass order covers several sessions, so the passes refund or re-date its entry there.
+SESSION_CHANGE_PARTS: list[str] = ["tessera.passes.changes"]
+
 # Checks a session must pass before it is cancelled (tessera/catalog/services.py).
 SESSION_CANCEL_GUARDS: list[str] = [
     "tessera.aftersales.services.refuse_sessions_with_paid_orders",

@@ -44,6 +44,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import import_module
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -101,11 +102,24 @@ def _clean_reason(reason) -> str:
     return text
 
 
+def _parts() -> tuple:
+    """Apps that deal with some of a changed session's places themselves
+    (``settings.SESSION_CHANGE_PARTS``: modules with ``excluded_orders()``, the orders left
+    out of the markers; ``start(change=, now=)`` in the starting transaction, which adds
+    what it will deal with to the change's total or refuses the change; ``run(change=,
+    now=, limit=)`` after each batch, returning what is left; it counts what it did on the
+    change in its own transactions). The passes: a pass order covers several sessions."""
+    return tuple(import_module(path) for path in getattr(settings, "SESSION_CHANGE_PARTS", ()))
+
+
 def _orders_concerned(session_id: int, kind: str):
     states = list(orders.REFUNDABLE_ORDER_STATES)
     if kind == ChangeKind.CANCEL:
         states += list(UNPAID_STATES)
-    return Order.objects.filter(session_id=session_id, status__in=states)
+    found = Order.objects.filter(session_id=session_id, status__in=states)
+    for part in _parts():
+        found = found.exclude(pk__in=part.excluded_orders())
+    return found
 
 
 def _add_markers(change: SessionChange) -> int:
@@ -185,6 +199,8 @@ def _start(
                     session=locked, actor=actor, now=now, starts_at=new_starts_at, reason=reason
                 )
             _add_markers(change)
+            for part in _parts():
+                part.start(change=change, now=now)
             audit.record(
                 action=f"session.change.{kind}",
                 obj=change,
@@ -817,12 +833,13 @@ def run_batch(*, change_id: int, now: datetime, limit: int | None = None) -> int
             _apply(marker_id, order_id, change, now)
         except DomainError as error:
             _fail(marker_id, order_id, change, error, now)
+    parts_left = sum(part.run(change=change, now=now, limit=limit) for part in _parts())
     _call_notifier(now)
     left = SessionChangeOrder.objects.filter(change=change, status=MarkerStatus.PENDING).count()
-    if left == 0:
+    if left == 0 and parts_left == 0:
         _finish(change, now)
         left = SessionChangeOrder.objects.filter(change=change, status=MarkerStatus.PENDING).count()
-    return left
+    return left + parts_left
 
 
 def _finish(change: SessionChange, now: datetime) -> None:

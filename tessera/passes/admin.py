@@ -3,13 +3,21 @@ sessions (each with its price zone or standing area), and the passes sold, read 
 their entries and credits. A product's signing key is made when it is first saved."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.admin import OrganizationScopedAdmin, ScopedInline
-from tessera.accounts.selectors import WRITE_ROLES, is_platform_operator, list_organization_ids
+from tessera.accounts.selectors import (
+    WRITE_ROLES,
+    can_write,
+    is_platform_operator,
+    list_organization_ids,
+)
 from tessera.catalog.admin import AuditedAdminMixin
 from tessera.core import clock
+from tessera.core.errors import DomainError
 from tessera.passes import services
 from tessera.passes.models import (
     CreditKind,
@@ -18,6 +26,7 @@ from tessera.passes.models import (
     PassCredit,
     PassEntry,
     PassProduct,
+    PassStatus,
 )
 
 
@@ -140,9 +149,11 @@ class CreditInline(ScopedInline):
 
 @admin.register(Pass)
 class PassAdmin(OrganizationScopedAdmin):
-    """Passes sold: read only (buying and releasing go through the services)."""
+    """Passes sold: read only (buying and releasing go through the services); the
+    organizer may cancel passes (every match not yet played refunded in full)."""
 
     org_field = "product__organization"
+    actions = ["cancel_selected"]
     inlines = [EntryInline, CreditInline]
     list_display = ["number", "product", "user", "holder_name", "status", "order", "created_at"]
     list_filter = ["status", "product"]
@@ -167,3 +178,51 @@ class PassAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_cancel_permission(self, request) -> bool:
+        return self._is_member(request) and self._writes_somewhere(request)
+
+    @admin.action(description=_("Cancel the selected passes and refund"), permissions=["cancel"])
+    def cancel_selected(self, request, queryset):
+        live = queryset.exclude(status=PassStatus.CANCELLED).select_related("product")
+        form = CancelForm(request.POST if "reason" in request.POST else None)
+        if not (form.is_bound and form.is_valid()):
+            return TemplateResponse(
+                request,
+                "admin/passes/cancel_passes.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": gettext("Cancel and refund"),
+                    "form": form,
+                    "passes": live,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        now = clock.now()
+        done = 0
+        for sold in live:
+            if not can_write(request.user, sold.product.organization_id):
+                self.message_user(
+                    request,
+                    gettext("%(number)s: you cannot cancel passes of this organization.")
+                    % {"number": sold.number},
+                    messages.WARNING,
+                )
+                continue
+            try:
+                services.cancel_pass(
+                    pass_=sold, actor=request.user, reason=form.cleaned_data["reason"], now=now
+                )
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{sold.number}: {exc.message}", messages.WARNING)
+        if done:
+            self.message_user(
+                request, gettext("%(count)d passes cancelled.") % {"count": done}, messages.SUCCESS
+            )
+        return None
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200, widget=forms.Textarea({"rows": 3}))

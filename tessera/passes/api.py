@@ -235,3 +235,49 @@ def release(request, payload: ReleaseIn, pass_id: int = Path(..., ge=1, le=MAX_I
         "amount": credit.amount,
         "currency": credit.currency,
     }
+
+
+class ReturnOut(Schema):
+    pass_id: int
+    shares: Decimal
+    fee: Decimal
+    refund: Decimal
+    currency: str
+    sessions: int
+
+
+def _return_out(pass_id: int, quote) -> dict:
+    return {
+        "pass_id": pass_id,
+        "shares": quote.shares,
+        "fee": quote.fee,
+        "refund": quote.refund,
+        "currency": quote.currency,
+        "sessions": quote.sessions,
+    }
+
+
+@router.get(
+    "/passes/{pass_id}/return",
+    auth=django_auth,
+    response={200: ReturnOut, **_ERRORS},
+    summary="What returning a whole pass would give back",
+)
+def quote_return(request, pass_id: int = Path(..., ge=1, le=MAX_ID)):
+    """The shares of the matches still held, the return fee and the refund, if the pass
+    can be returned now (before its first match)."""
+    sold = selectors.get_pass(user=request.auth, pass_id=pass_id)
+    return _return_out(pass_id, services.quote_return(pass_=sold, now=clock_now()))
+
+
+@router.post(
+    "/passes/{pass_id}/return",
+    auth=django_auth,
+    response={200: ReturnOut, **_ERRORS},
+    summary="Return a whole pass",
+)
+def return_pass(request, pass_id: int = Path(..., ge=1, le=MAX_ID)):
+    """Give every match still held back to sale before the first one starts: the tickets
+    are revoked, the pass cancelled, and the shares less the return fee refunded."""
+    result = services.return_pass(pass_id=pass_id, user=request.auth, now=clock_now())
+    return _return_out(pass_id, result)

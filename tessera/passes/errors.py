@@ -67,3 +67,12 @@ class SessionHasPasses(DomainError):
         "Passes cover this session: it cannot be cancelled until their holders have "
         "released it or the passes are dealt with."
     )
+
+
+class PassNotReturnable(DomainError):
+    code = "pass_not_returnable"
+    status = 409
+    default_message = _(
+        "This pass can no longer be returned: its first match has started, nothing is left "
+        "to return, or this pass is not returnable."
+    )

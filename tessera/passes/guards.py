@@ -27,8 +27,14 @@ def refuse_pass_transfers(*, ticket, session, sender, recipient, step: str, now)
 
 def refuse_sessions_with_passes(*, session) -> None:
     """``settings.SESSION_CANCEL_GUARDS``: a session that live passes cover is not cancelled
-    (neither plainly nor by an after-sales change, whose job refunds orders by their first
-    session): the passes' holders release the match, or the passes are dealt with first."""
+    plainly: the passes' holders release the match, or the passes are dealt with first),
+    unless through an after-sales cancellation (``aftersales.changes.start_cancellation``),
+    whose change row is written in the same transaction and whose job refunds each pass's
+    share of the session (``passes.changes``)."""
+    from tessera.aftersales.models import ChangeKind, SessionChange
+
+    if SessionChange.objects.filter(session_id=session.pk, kind=ChangeKind.CANCEL).exists():
+        return
     covered = PassEntry.objects.filter(
         session_id=session.pk,
         status=EntryStatus.ACTIVE,

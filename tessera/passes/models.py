@@ -44,6 +44,16 @@ class PassProduct(BilingualMixin, models.Model):
         help_text=_("An amount, or a percentage (0-100) of the match's share of the price."),
     )
     is_active = models.BooleanField(_("on sale"), default=True)
+    # The holder may return the whole pass until its first covered session starts, for the
+    # shares of the matches not released yet, less this fee (a percentage of them).
+    holder_may_return = models.BooleanField(_("holders may return the pass"), default=True)
+    return_fee_percent = models.DecimalField(
+        _("return fee (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        help_text=_("Kept from the refund when a holder returns the whole pass (0-100)."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -58,6 +68,10 @@ class PassProduct(BilingualMixin, models.Model):
             models.CheckConstraint(
                 condition=models.Q(sale_ends_at__gt=models.F("sale_starts_at")),
                 name="pass_sale_window",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(return_fee_percent__gte=0, return_fee_percent__lte=100),
+                name="pass_return_fee_percent",
             ),
         ]
 
@@ -153,6 +167,8 @@ class Pass(models.Model):
 class EntryStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     RELEASED = "released", _("Released")
+    # Refunded: the whole pass was returned or cancelled, or the session was cancelled.
+    REFUNDED = "refunded", _("Refunded")
 
 
 class PassEntry(models.Model):
@@ -192,6 +208,10 @@ class PassEntry(models.Model):
         _("status"), max_length=10, choices=EntryStatus.choices, default=EntryStatus.ACTIVE
     )
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+    # The last session change (aftersales.SessionChange) applied to this entry: a change's
+    # job deals with an entry once, whatever happens to its worker.
+    last_change_id = models.BigIntegerField(_("last session change"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("pass entry")
@@ -215,6 +235,8 @@ class PassCredit(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     at = models.DateTimeField(_("at"))
     memo = models.CharField(_("memo"), max_length=200, blank=True)
+    # The credit is paid back to the pass's payment: the ledger's refund reference.
+    reference = models.CharField(_("refund reference"), max_length=80, blank=True)
 
     class Meta:
         verbose_name = _("pass credit")

@@ -22,7 +22,7 @@ from tessera.catalog.models import EventStatus, PriceZone, Session, SessionStatu
 from tessera.checkin import services as checkin
 from tessera.core import audit, locks
 from tessera.core.dates import local_moment
-from tessera.core.errors import InvalidInput
+from tessera.core.errors import DomainError, InvalidInput
 from tessera.core.money import round_money
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import PlacesUnavailable
@@ -34,6 +34,7 @@ from tessera.passes.errors import (
     PassNotActive,
     PassNotFound,
     PassNotOnSale,
+    PassNotReturnable,
     PassProductNotFound,
     PassSoldOut,
 )
@@ -53,11 +54,14 @@ from tessera.payments.models import Payment
 from tessera.payments.providers import get_provider, provider_names
 from tessera.payments.providers.base import UnknownProvider
 from tessera.tickets import services as tickets
-from tessera.tickets.models import Ticket
+from tessera.tickets.models import Ticket, TicketStatus
 from tessera.tickets.pass_credentials import MAX_ENTRIES
 
 PASS_HOLD_MINUTES = 15
 RELEASE_REASON = "pass_release"
+RETURN_REASON = "pass_return"
+CANCEL_REASON = "pass_cancelled"
+SESSION_CANCELLED_REASON = "session_cancelled"
 
 
 # -- products -------------------------------------------------------------------------------
@@ -416,57 +420,125 @@ def activate_paid_pass(*, order: Order, payment, now: datetime) -> None:
     )
 
 
-# -- releasing a match ----------------------------------------------------------------------
+# -- giving places back: a released match, a returned or cancelled pass ----------------------
+
+
+def _refund_entries(
+    *,
+    order: Order,
+    entries: list[PassEntry],
+    kept: dict[int, Decimal],
+    status: str,
+    reason: str,
+    reference: str,
+    now: datetime,
+    actor=None,
+) -> Decimal:
+    """Inside the caller's transaction, which holds the order's lock and the entries':
+    each entry's ticket revoked (its attendance locked first: an entry used at the gate
+    raises MatchNotReleasable), its place back on sale unless its session is cancelled, its
+    order line refunded in the ledger keeping ``kept[entry.pk]`` (a fee or what the policy
+    does not pay back), the entry marked ``status``; then the money (price − kept, summed)
+    opened as provider refunds of the pass's payment. Returns the amount sent back."""
+    locks.require_transaction()
+    entries = sorted(entries, key=lambda e: (e.session_id, e.pk))
+    for entry in entries:
+        if entry.ticket_id is not None:
+            presence = checkin.lock_attendance(
+                session_id=entry.session_id, ticket_ids=[entry.ticket_id]
+            )
+            if presence[entry.ticket_id].entries > 0:
+                raise MatchNotReleasable(details={"session": entry.session_id, "entered": True})
+    by_line: dict[int, Decimal] = {}
+    for entry in entries:
+        if entry.ticket_id is not None:
+            tickets.revoke_ticket(ticket=entry.ticket, reason=reason, now=now, actor=actor)
+        if entry.session.status != SessionStatus.CANCELLED:
+            inventory.return_sold_places(
+                session_id=entry.session_id,
+                line_ids=[entry.order_line_id],
+                reason=reason,
+                now=now,
+                actor=actor,
+            )
+        price = entry.order_line.price
+        by_line[entry.order_line_id] = min(max(kept.get(entry.pk, Decimal(0)), Decimal(0)), price)
+    price_total, fee_total = orders.refund_lines(
+        order=order, fees=by_line, reference=reference, reason=reason, now=now
+    )
+    PassEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+        status=status,
+        released_at=now if status == EntryStatus.RELEASED else None,
+        refunded_at=now if status == EntryStatus.REFUNDED else None,
+    )
+    back = price_total - fee_total
+    if back > 0:
+        payments.open_refunds(order=order, amount=back, reason=reason, now=now, is_booked=True)
+    return back
+
+
+def _locked_pass(pass_id: int, **owner) -> tuple[Order, Pass]:
+    """Order → pass, locked in that order (R in the package docstring)."""
+    order_id = Pass.objects.filter(pk=pass_id, **owner).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise PassNotFound()
+    order = locks.lock_rows(Order.objects).get(pk=order_id)
+    pass_ = locks.lock_rows(Pass.objects.select_related("product")).get(pk=pass_id)
+    return order, pass_
+
+
+def _locked_entries(pass_: Pass, **filters) -> list[PassEntry]:
+    return list(
+        locks.lock_rows(
+            PassEntry.objects.select_related("session", "order_line", "ticket").filter(
+                sold_pass=pass_, **filters
+            )
+        ).order_by("session_id")
+    )
 
 
 def release_match(*, pass_id: int, session_id: int, user, now: datetime) -> PassCredit:
     """Give one covered session back to sale: the pass's ticket there is revoked (the pass
     credential no longer admits at that session), its place goes back on sale and the
-    credit of the product's policy is booked in the pass ledger. One transaction (R).
+    credit of the product's policy is paid back to the pass's payment (a provider refund of
+    the credit; the rest of the match's share is kept), recorded in the pass ledger. One
+    transaction (R).
 
     Raises PassNotFound (not the user's), PassNotActive, MatchNotReleasable (not covered,
     released already, started, or entered with the pass).
     """
     with transaction.atomic():
-        found = Pass.objects.filter(pk=pass_id, user=user).values_list("order_id", flat=True)
-        order_id = found.first()
-        if order_id is None:
-            raise PassNotFound()
-        order = locks.lock_rows(Order.objects).get(pk=order_id)
-        pass_ = Pass.objects.select_related("product").get(pk=pass_id)
+        order, pass_ = _locked_pass(pass_id, user=user)
         if pass_.status != PassStatus.ACTIVE:
             raise PassNotActive()
-        entry = (
-            locks.lock_rows(PassEntry.objects.select_related("session", "order_line", "ticket"))
-            .filter(sold_pass=pass_, session_id=session_id)
-            .first()
-        )
+        found = _locked_entries(pass_, session_id=session_id)
+        entry = found[0] if found else None
         if entry is None or entry.status != EntryStatus.ACTIVE or entry.ticket_id is None:
             raise MatchNotReleasable()
-        if entry.session.starts_at <= now:
+        if entry.session.starts_at <= now or entry.session.status == SessionStatus.CANCELLED:
             raise MatchNotReleasable()
-        presence = checkin.lock_attendance(session_id=session_id, ticket_ids=[entry.ticket_id])
-        if presence[entry.ticket_id].entries > 0:
-            raise MatchNotReleasable()
-        tickets.revoke_ticket(ticket=entry.ticket, reason=RELEASE_REASON, now=now, actor=user)
-        inventory.return_sold_places(
-            session_id=session_id,
-            line_ids=[entry.order_line_id],
+        product = pass_.product
+        share = entry.order_line.price
+        amount = credit_for(product, share)
+        reference = f"pass-release:{entry.pk}"
+        _refund_entries(
+            order=order,
+            entries=[entry],
+            kept={entry.pk: share - amount},
+            status=EntryStatus.RELEASED,
             reason=RELEASE_REASON,
+            reference=reference,
             now=now,
             actor=user,
         )
-        entry.status = EntryStatus.RELEASED
-        entry.released_at = now
-        entry.save(update_fields=["status", "released_at"])
-        product = pass_.product
         credit = PassCredit.objects.create(
             sold_pass=pass_,
             entry=entry,
-            amount=credit_for(product, entry.order_line.price),
+            amount=amount,
             currency=product.currency,
             at=now,
             memo=f"{product.get_credit_kind_display()} {product.credit_value}"[:200],
+            reference=reference,
         )
         audit.record(
             action="pass.match_released",
@@ -484,13 +556,272 @@ def release_match(*, pass_id: int, session_id: int, user, now: datetime) -> Pass
     return credit
 
 
+@dataclass
+class ReturnQuote:
+    """What returning a whole pass gives back: the shares of the matches still held, less
+    the product's return fee."""
+
+    shares: Decimal
+    fee: Decimal
+    refund: Decimal
+    currency: str
+    sessions: int
+
+
+def _return_fees(product: PassProduct, entries: list[PassEntry], percent: Decimal) -> dict:
+    """The fee kept per entry: ``percent`` of its share, rounded to the minor unit."""
+    return {
+        e.pk: round_money(e.order_line.price * percent / Decimal(100), product.currency)
+        for e in entries
+    }
+
+
+def quote_return(*, pass_: Pass, now: datetime) -> ReturnQuote:
+    """What the holder gets back for returning ``pass_`` now. Raises PassNotActive,
+    PassNotReturnable (the product does not allow it, or a covered match has started)."""
+    if pass_.status != PassStatus.ACTIVE:
+        raise PassNotActive()
+    product = pass_.product
+    entries = list(
+        pass_.entries.select_related("session", "order_line").filter(status=EntryStatus.ACTIVE)
+    )
+    _check_returnable(product, pass_, entries, now)
+    fees = _return_fees(product, entries, product.return_fee_percent)
+    shares = sum((e.order_line.price for e in entries), Decimal(0))
+    fee = sum(fees.values(), Decimal(0))
+    return ReturnQuote(
+        shares=shares,
+        fee=fee,
+        refund=shares - fee,
+        currency=product.currency,
+        sessions=len(entries),
+    )
+
+
+def _check_returnable(product: PassProduct, pass_: Pass, entries, now: datetime) -> None:
+    if not product.holder_may_return:
+        raise PassNotReturnable()
+    first = (
+        PassEntry.objects.filter(sold_pass=pass_)
+        .exclude(session__status=SessionStatus.CANCELLED)
+        .order_by("session__starts_at")
+        .values_list("session__starts_at", flat=True)
+        .first()
+    )
+    if first is not None and first <= now:
+        raise PassNotReturnable(details={"started": True})
+    if not entries:
+        raise PassNotReturnable(details={"sessions": 0})
+
+
+def return_pass(*, pass_id: int, user, now: datetime) -> ReturnQuote:
+    """The holder returns the whole pass before its first covered match: every match still
+    held is given back to sale, its ticket revoked, and its share refunded to the pass's
+    payment less the product's return fee; the pass is cancelled. One transaction (R).
+
+    Raises PassNotFound, PassNotActive, PassNotReturnable, MatchNotReleasable (an entry was
+    used at a gate)."""
+    with transaction.atomic():
+        order, pass_ = _locked_pass(pass_id, user=user)
+        if pass_.status != PassStatus.ACTIVE:
+            raise PassNotActive()
+        product = pass_.product
+        entries = _locked_entries(pass_, status=EntryStatus.ACTIVE)
+        _check_returnable(product, pass_, entries, now)
+        fees = _return_fees(product, entries, product.return_fee_percent)
+        back = _refund_entries(
+            order=order,
+            entries=entries,
+            kept=fees,
+            status=EntryStatus.REFUNDED,
+            reason=RETURN_REASON,
+            reference=f"pass-return:{pass_.pk}",
+            now=now,
+            actor=user,
+        )
+        _cancel(pass_)
+        fee = sum(fees.values(), Decimal(0))
+        audit.record(
+            action="pass.returned",
+            obj=pass_,
+            actor=user,
+            organization_id=product.organization_id,
+            now=now,
+            data={"order": order.number, "refund": str(back), "fee": str(fee)},
+        )
+    return ReturnQuote(
+        shares=back + fee,
+        fee=fee,
+        refund=back,
+        currency=product.currency,
+        sessions=len(entries),
+    )
+
+
+def cancel_pass(*, pass_: Pass, actor, reason: str, now: datetime) -> Decimal:
+    """The organizer cancels a pass: every match not yet played (still held, session not
+    started) is refunded in full, its ticket revoked and its place put back on sale;
+    matches played or released are not refunded again. The pass is cancelled. An unpaid
+    pass's order is cancelled (its holds go back). Idempotent: a cancelled pass returns 0.
+    One transaction (R). Raises MatchNotReleasable when a match to refund was entered."""
+    reason = " ".join(str(reason or "").replace("\x00", "").split())[:200]
+    if not reason:
+        raise InvalidInput(_("Give a reason."))
+    with transaction.atomic():
+        order, locked = _locked_pass(pass_.pk)
+        if locked.status == PassStatus.CANCELLED:
+            return Decimal(0)
+        back = Decimal(0)
+        if locked.status == PassStatus.PENDING:
+            if order.status == OrderStatus.PENDING_PAYMENT:
+                orders.cancel_order(order=order, actor=actor, reason=reason, now=now)
+        else:
+            entries = [
+                e
+                for e in _locked_entries(locked, status=EntryStatus.ACTIVE)
+                if e.session.starts_at > now or e.session.status == SessionStatus.CANCELLED
+            ]
+            if entries:
+                back = _refund_entries(
+                    order=order,
+                    entries=entries,
+                    kept={},
+                    status=EntryStatus.REFUNDED,
+                    reason=CANCEL_REASON,
+                    reference=f"pass-cancel:{locked.pk}",
+                    now=now,
+                    actor=actor,
+                )
+        _cancel(locked)
+        audit.record(
+            action="pass.cancelled",
+            obj=locked,
+            actor=actor,
+            organization_id=locked.product.organization_id,
+            now=now,
+            data={"order": order.number, "refund": str(back), "reason": reason},
+        )
+    return back
+
+
+def _cancel(pass_: Pass) -> None:
+    pass_.status = PassStatus.CANCELLED
+    pass_.save(update_fields=["status"])
+
+
+def refund_cancelled_session(*, entry_ids: list[int], change_id: int, now: datetime) -> int:
+    """A covered session was cancelled (``passes.changes``): each of these entries, still
+    held, is refunded its full share and its ticket revoked; an unpaid pass is cancelled
+    (its holds go back). Each entry is marked with the change, and counted on it, in the
+    transaction that deals with it (one per pass, its order's lock first), so a second run
+    or a run after a killed worker does nothing twice. An entry used at the gate is counted
+    as failed. Returns how many entries were refunded."""
+
+    done = 0
+    pass_ids = sorted(
+        set(PassEntry.objects.filter(pk__in=entry_ids).values_list("sold_pass_id", flat=True))
+    )
+    for pass_id in pass_ids:
+        try:
+            with transaction.atomic():
+                order, pass_ = _locked_pass(pass_id)
+                entries = [
+                    e
+                    for e in _locked_entries(pass_, pk__in=entry_ids)
+                    if e.last_change_id != change_id
+                ]
+                if not entries:
+                    continue
+                if pass_.status == PassStatus.PENDING:
+                    if order.status == OrderStatus.PENDING_PAYMENT:
+                        orders.cancel_order(
+                            order=order, actor=None, reason=SESSION_CANCELLED_REASON, now=now
+                        )
+                    _cancel(pass_)
+                to_refund = [
+                    e
+                    for e in entries
+                    if e.status == EntryStatus.ACTIVE and pass_.status == PassStatus.ACTIVE
+                ]
+                if to_refund:
+                    _refund_entries(
+                        order=order,
+                        entries=to_refund,
+                        kept={},
+                        status=EntryStatus.REFUNDED,
+                        reason=SESSION_CANCELLED_REASON,
+                        reference=f"pass-session:{change_id}:{pass_.pk}",
+                        now=now,
+                    )
+                    done += len(to_refund)
+                _mark_changed(entries, change_id, done=len(entries), failed=0)
+        except DomainError as error:
+            with transaction.atomic():
+                failed = list(
+                    PassEntry.objects.filter(pk__in=entry_ids, sold_pass_id=pass_id).exclude(
+                        last_change_id=change_id
+                    )
+                )
+                _mark_changed(failed, change_id, done=0, failed=len(failed))
+                audit.record(
+                    action="pass.session_refund_failed",
+                    obj=Pass(pk=pass_id),
+                    now=now,
+                    data={"change": change_id, "code": error.code},
+                )
+    return done
+
+
+def _mark_changed(entries, change_id: int, *, done: int, failed: int) -> None:
+    from django.db.models import F
+
+    from tessera.aftersales.models import SessionChange
+
+    PassEntry.objects.filter(pk__in=[e.pk for e in entries]).update(last_change_id=change_id)
+    if done or failed:
+        SessionChange.objects.filter(pk=change_id).update(
+            done=F("done") + done, failed=F("failed") + failed
+        )
+
+
+def redate_for_change(*, entry_ids: list[int], change_id: int, now: datetime) -> int:
+    """A covered session was postponed to a new date: the tickets of these entries get
+    their next credential version (the pass's QR code then carries the new dates), each
+    entry marked with the change. One transaction. Returns how many tickets."""
+    with transaction.atomic():
+        entries = list(
+            locks.lock_rows(
+                PassEntry.objects.filter(pk__in=entry_ids).exclude(last_change_id=change_id)
+            )
+            .order_by("pk")
+            .values_list("pk", "ticket_id", "status")
+        )
+        ticket_ids = [t for _pk, t, status in entries if t and status == EntryStatus.ACTIVE]
+        found = locks.lock_rows(
+            Ticket.objects.filter(pk__in=ticket_ids, status=TicketStatus.VALID)
+        ).order_by("pk")
+        count = 0
+        for ticket in found:
+            tickets.reissue_ticket(ticket=ticket, holder_name=ticket.holder_name, now=now)
+            count += 1
+        _mark_changed(
+            [PassEntry(pk=pk) for pk, _t, _s in entries], change_id, done=len(entries), failed=0
+        )
+    return count
+
+
 __all__ = [
     "BoughtPass",
     "activate_paid_pass",
     "buy_pass",
+    "cancel_pass",
     "create_product",
     "credit_for",
+    "quote_return",
+    "redate_for_change",
+    "refund_cancelled_session",
     "release_match",
+    "return_pass",
     "sell_pass_places",
     "shares",
 ]

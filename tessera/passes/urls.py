@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:product_id>/", views.product_detail, name="product"),
     path("mine/<int:pass_id>/", views.pass_detail, name="pass"),
     path("mine/<int:pass_id>/release/", views.release, name="release"),
+    path("mine/<int:pass_id>/return/", views.return_pass, name="return"),
 ]

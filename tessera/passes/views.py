@@ -158,12 +158,25 @@ def pass_detail(request, pass_id: int):
                 "place": e.order_line.place_label,
                 "zone": e.order_line.zone_name,
                 "is_released": e.status == EntryStatus.RELEASED,
+                "is_refunded": e.status == EntryStatus.REFUNDED,
                 "credit": _money(credit.amount, credit.currency) if credit else "",
                 "can_release": sold.status == PassStatus.ACTIVE
                 and e.status == EntryStatus.ACTIVE
                 and e.session.starts_at > now,
             }
         )
+    return_quote = None
+    if sold.status == PassStatus.ACTIVE:
+        try:
+            quote = services.quote_return(pass_=sold, now=now)
+        except DomainError:
+            quote = None
+        if quote is not None:
+            return_quote = {
+                "refund": _money(quote.refund, quote.currency),
+                "fee": _money(quote.fee, quote.currency) if quote.fee else "",
+                "sessions": quote.sessions,
+            }
     pay_url, is_lapsed = "", False
     if sold.status == PassStatus.PENDING:
         order = sold.order
@@ -188,6 +201,7 @@ def pass_detail(request, pass_id: int):
             "credential": credential,
             "credits": _money(credits, sold.product.currency),
             "policy": _policy_text(sold.product),
+            "return_quote": return_quote,
         },
     )
 
@@ -215,5 +229,32 @@ def release(request, pass_id: int):
             request,
             _("The match is released: its place is back on sale and %(credit)s is credited.")
             % {"credit": _money(credit.amount, credit.currency)},
+        )
+    return redirect("passes:pass", pass_id=pass_id)
+
+
+@require_POST
+@login_required
+def return_pass(request, pass_id: int):
+    """Return my whole pass before its first match (the form asks the fan to confirm)."""
+    if pass_id > _MAX_ID:
+        raise Http404
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to confirm that you return the whole pass."))
+        return redirect("passes:pass", pass_id=pass_id)
+    try:
+        result = services.return_pass(pass_id=pass_id, user=request.user, now=clock.now())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _(
+                "Your pass is returned: %(amount)s goes back to the payment you made; its "
+                "places are back on sale."
+            )
+            % {"amount": _money(result.refund, result.currency)},
         )
     return redirect("passes:pass", pass_id=pass_id)
