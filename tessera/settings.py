@@ -306,6 +306,7 @@ PARTNER_CONSOLE_LINKS += [("groupsales:manage", _("Group sales"))]
 WEBHOOKS_ALLOW_LOCALHOST = _env_bool("TESSERA_WEBHOOKS_ALLOW_LOCALHOST", DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("TESSERA_WEBHOOKS_TIMEOUT_SECONDS", "5"))
 PARTNER_CONSOLE_LINKS += [("settlement:statements", _("Statements"))]
+PARTNER_CONSOLE_LINKS += [("partners:members", _("Members"))]
 
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))

@@ -370,6 +370,50 @@ def _compose(message, *, now: datetime, with_tickets: bool) -> Composed:
         c.action = (_("Choose a new password"), absolute(ctx.get("path", "/")))
         return c
 
+    if kind == "partner_application":
+        name = ctx.get("name", "")
+        if translation.get_language() == "en" and ctx.get("name_en"):
+            name = ctx["name_en"]
+        if ctx.get("decision") == "approved":
+            c.subject = _("Welcome to Tessera: %(name)s is approved") % {"name": name}
+            c.paragraphs.append(
+                _(
+                    "Your partner application is approved. Your organization, its contract "
+                    "and your owner access are ready in the partner console."
+                )
+            )
+            c.action = (_("Open the partner console"), absolute(reverse("partners:console")))
+        else:
+            c.subject = _("Your partner application for %(name)s") % {"name": name}
+            c.paragraphs.append(
+                _("We could not approve the application: %(reason)s")
+                % {"reason": ctx.get("reason", "")}
+            )
+            c.action = (_("See the application"), absolute(reverse("partners:apply")))
+        return c
+
+    if kind == "partner_invitation":
+        from tessera.accounts.models import Organization, Role
+
+        organization = Organization.objects.filter(pk=ctx.get("organization")).first()
+        org_name = organization.display_name if organization else ""
+        c.subject = _("%(inviter)s invites you to %(organization)s on Tessera") % {
+            "inviter": ctx.get("inviter", ""),
+            "organization": org_name,
+        }
+        c.paragraphs.append(
+            _(
+                "You are invited to join %(organization)s in the Tessera partner console. "
+                "The link works once and for seven days; sign in or create an account with "
+                "this email address to accept."
+            )
+            % {"organization": org_name}
+        )
+        if ctx.get("role") in Role.values:
+            c.facts.append((_("Role"), str(Role(ctx["role"]).label)))
+        c.action = (_("Accept the invitation"), absolute(ctx.get("path", "/")))
+        return c
+
     if kind == "announcement":
         from tessera.notifications.models import Announcement
 

@@ -35,6 +35,8 @@ class Kind(models.TextChoices):
     REMINDER_2H = "reminder_2h", _("Reminder two hours before")
     PASSWORD_RESET = "password_reset", _("Password reset")
     ANNOUNCEMENT = "announcement", _("Announcement")
+    PARTNER_APPLICATION = "partner_application", _("Partner application decided")
+    PARTNER_INVITATION = "partner_invitation", _("Invitation to a partner organization")
 
 
 class MessageStatus(models.TextChoices):

@@ -14,4 +14,11 @@ This app holds what the partner apps share:
   ``console_required``) and its base template ``partners/console/base.html``; each partner
   app adds its pages under ``/partners/`` and a link in ``settings.PARTNER_CONSOLE_LINKS``.
 - API key scopes (``SCOPES``) checked by ``require_scope`` on a channel principal.
+
+Onboarding lives here too: ``PartnerApplication`` (the unified social credit code checked
+by ``licence.py``, the bank account sealed under the master key), the platform operators'
+review (``services.approve_application`` creates the organization, its owner, contract,
+commission rules and a distributor's sales channel in one transaction), ``Invitation``
+(single-use signed tokens, kept as digests) and the members page, and the console's
+overview (sales per day drawn as SVG by ``charts.py``). ``services.py`` states the locks.
 """

@@ -41,6 +41,18 @@ def _contexts(setup) -> dict:
         Kind.REMINDER_2H: {"session": session},
         Kind.PASSWORD_RESET: {"path": "/accounts/reset/MQ/x/"},
         Kind.ANNOUNCEMENT: {"announcement": announcement.pk},
+        Kind.PARTNER_APPLICATION: {
+            "decision": "rejected",
+            "name": "星海票务有限公司",
+            "name_en": "Xinghai Ticketing",
+            "reason": "营业执照已过期",
+        },
+        Kind.PARTNER_INVITATION: {
+            "organization": setup.session.event.organization_id,
+            "inviter": "陈静",
+            "role": "manager",
+            "path": "/partners/invitations/x.y/",
+        },
     }
 
 
@@ -51,6 +63,10 @@ EXPECTED_SUBJECTS = {
     Kind.SESSION_MOVED: ("场馆或时间变更：星光演唱会", "New venue or time: Starlight Concert"),
     Kind.REMINDER_2H: ("两小时后：星光演唱会", "In two hours: Starlight Concert"),
     Kind.ANNOUNCEMENT: ("入场提示", "Entry notice"),
+    Kind.PARTNER_APPLICATION: (
+        "关于 星海票务有限公司 的合作伙伴申请",
+        "Your partner application for Xinghai Ticketing",
+    ),
 }
 
 
