@@ -2,8 +2,7 @@
 
 A channel *may sell* a session when the session is public (published event, not cancelled),
 on sale now, and has places for the channel: places allocated to it (``InventoryUnit.channel``)
-or, when the channel sells the open pool (``SalesChannel.sells_open_pool``, true when the
-field does not exist), places of the open pool (channel NULL).
+or, when the channel sells the open pool (``SalesChannel.sells_open_pool``), places of the open pool (channel NULL).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ MAX_ORDER_NUMBER = 40
 
 
 def sells_open_pool(channel: SalesChannel) -> bool:
-    return bool(getattr(channel, "sells_open_pool", True))
+    return bool(channel.sells_open_pool)
 
 
 def get_channel(principal) -> SalesChannel:
