@@ -2,7 +2,8 @@
 
 A channel *may sell* a session when the session is public (published event, not cancelled),
 on sale now, and has places for the channel: places allocated to it (``InventoryUnit.channel``)
-or, when the channel sells the open pool (``SalesChannel.sells_open_pool``), places of the open pool (channel NULL).
+or, when the channel sells the open pool (``SalesChannel.sells_open_pool``), places of the
+open pool (channel NULL).
 """
 
 from __future__ import annotations
