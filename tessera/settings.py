@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "tessera.waitlist",
     "tessera.passes",
     "tessera.partners",
+    "tessera.apikeys",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -95,6 +96,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "tessera.core.inputguard.InputGuardMiddleware",
+    # counts the partner API's calls per key (tessera/apikeys/calls.py; memory only)
+    "tessera.apikeys.calls.CallLogMiddleware",
     "tessera.core.device.DeviceCookieMiddleware",
     "tessera.ratelimit.limits.RateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -275,6 +278,16 @@ PLACES_RETURNED_HOOKS: list[str] = ["tessera.waitlist.services.offer_returned_pl
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 # The partner console's sections: (url name, label), added by each partner app.
 PARTNER_CONSOLE_LINKS: list[tuple[str, str]] = []
+PARTNER_CONSOLE_LINKS += [
+    ("apikeys:keys", _("API keys")),
+    ("apikeys:calls", _("API call log")),
+]
+# Partner API keys (tessera/apikeys): sale.channels.authenticate calls the guard on every
+# authenticated call (the key's own requests per minute) and hands each call to the
+# recorder (counted in memory, written every APIKEYS_FLUSH_SECONDS by a thread).
+CHANNEL_KEY_GUARD = "tessera.apikeys.calls.admit"
+CHANNEL_CALL_RECORDER = "tessera.apikeys.calls.record"
+APIKEYS_FLUSH_SECONDS = float(os.environ.get("TESSERA_APIKEYS_FLUSH_SECONDS", "5"))
 
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))
 # Checks over the WSGI environ that joins and holds answered ahead of Django's middleware

@@ -37,6 +37,7 @@ urlpatterns = [
     path("resale/", include("tessera.resale.urls")),
     path("waitlist/", include("tessera.waitlist.urls")),
     path("passes/", include("tessera.passes.urls")),
+    path("partners/", include("tessera.apikeys.urls")),
     path("partners/", include("tessera.partners.urls")),
     path("help/", include("tessera.support.urls")),
     path("messages/", include("tessera.notifications.urls")),
