@@ -92,7 +92,7 @@ def keys(request):
                 {
                     "row": k,
                     "status": selectors.key_status(k, now, replaced),
-                    "scopes": [SCOPES[s] for s in (k.scopes or []) if s in SCOPES],
+                    "scopes": [(s, SCOPES[s]) for s in (k.scopes or []) if s in SCOPES],
                 }
                 for k in rows
             ],
