@@ -220,6 +220,7 @@ PERIODIC_TASKS = [
     "tessera.waitlist.tasks.settle_waitlist_offers",
     "tessera.risk.tasks.find_anomalies",
     "tessera.risk.tasks.purge_used_proofs",
+    "tessera.apikeys.tasks.tidy_key_rows",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task

@@ -160,6 +160,19 @@ def forget_stale_reveals(*, now: datetime) -> int:
     return deleted
 
 
+CALL_COUNT_DAYS = 90
+
+
+def prune_call_counts(*, now: datetime) -> int:
+    """Delete call counts older than CALL_COUNT_DAYS (the console shows the last week)."""
+    from tessera.apikeys.models import KeyCallCount
+
+    deleted, _ = KeyCallCount.objects.filter(
+        hour__lt=now - timedelta(days=CALL_COUNT_DAYS)
+    ).delete()
+    return deleted
+
+
 def revoke_key(*, key: ChannelKey, actor, now: datetime) -> ChannelKey:
     """Revoke now (every process within ``channels.KEY_CACHE_SECONDS``)."""
     return channels.revoke_key(key=key, actor=actor, now=now)

@@ -209,3 +209,20 @@ def test_rotation_keeps_a_later_expiry_and_refuses_a_dead_key(partner, now):
     with pytest.raises(KeyInputInvalid):
         services.rotate_key(key=old, overlap_hours=10**9, actor=None, now=now)
     assert ChannelKey.objects.count() == 2
+
+
+def test_the_periodic_tidy_forgets_unseen_keys_and_old_counts(partner, now):
+    from tessera.apikeys import tasks
+    from tessera.apikeys.models import KeyCallCount
+
+    row, _secret = make_key(partner, now=now - timedelta(minutes=services.REVEAL_MINUTES + 1))
+    fresh, _fresh_secret = make_key(partner, now=now, name="fresh")
+    KeyCallCount.objects.create(
+        key=row, hour=now - timedelta(days=91), endpoint="/x", status_class="2xx", count=3
+    )
+    kept = KeyCallCount.objects.create(
+        key=row, hour=now - timedelta(days=6), endpoint="/x", status_class="2xx", count=2
+    )
+    assert tasks.tidy_key_rows.call() == 2
+    assert list(KeyReveal.objects.values_list("key_id", flat=True)) == [fresh.pk]
+    assert list(KeyCallCount.objects.all()) == [kept]
