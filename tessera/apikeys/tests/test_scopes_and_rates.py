@@ -132,3 +132,24 @@ def test_concurrent_calls_never_exceed_the_keys_budget(partner, now, settings, b
     results = _race_authenticate(secret, now, 24)
     assert results.count("ok") == 10
     assert results.count("rate_limited") == 14
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "key",
+    [
+        "tsk_test_",
+        "tsk_test__",
+        "tsk_test_0123456789_",
+        "tsk_test_0123_56789_abc",
+        "tsk_test_test_0123456789_abc",
+        "tsk_" + "9" * 400,
+        "tsk_test_0123456789_\x00",
+        "Bearer",
+    ],
+)
+def test_malformed_keys_are_refused_with_401_in_both_routes(wsgi_apps, sale, key):
+    for name, app in wsgi_apps.items():
+        status, _body = call(app, "POST", ORDERS, body=order_body(sale), headers=headers(key, name))
+        assert status in (400, 401), (name, status)
+    assert not Order.objects.exists()
