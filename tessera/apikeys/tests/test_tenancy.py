@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from tessera.accounts.models import OrganizationKind, Role
 from tessera.accounts.tests.factories import make_member, make_organization, make_user
+from tessera.apikeys.errors import ChannelMissing
 from tessera.apikeys.models import SandboxWorld
 from tessera.apikeys.tests.factories import make_key
 from tessera.sale import channels
@@ -134,7 +135,8 @@ def test_a_partner_without_a_channel_is_told_and_can_still_test(client, now):
         reverse("apikeys:keys"), {"name": "x", "scopes": ["orders"], "rate_limit_per_minute": "5"}
     )
     assert refused.status_code == 422 and not ChannelKey.objects.exists()
-    assert b"no sales channel" in refused.content
+    assert refused.context["form"].non_field_errors() == [str(ChannelMissing.default_message)]
+    assert b'id="key-form-error"' in refused.content
     made = client.post(
         reverse("apikeys:keys"),
         {"name": "test", "scopes": ["orders"], "rate_limit_per_minute": "5", "sandbox": "on"},
