@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "tessera.webhooks",
     "tessera.groupsales",
     "tessera.settlement",
+    "tessera.apikeys",
     "tessera.storefront",
     "tessera.privacy",
     "tessera.support",
@@ -101,6 +102,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "tessera.core.inputguard.InputGuardMiddleware",
+    # counts the partner API's calls per key (tessera/apikeys/calls.py; memory only)
+    "tessera.apikeys.calls.CallLogMiddleware",
     "tessera.core.device.DeviceCookieMiddleware",
     "tessera.ratelimit.limits.RateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -228,6 +231,7 @@ PERIODIC_TASKS = [
     "tessera.allocations.tasks.release_due_allocations",
     "tessera.webhooks.tasks.run_webhooks",
     "tessera.settlement.tasks.generate_due_statements",
+    "tessera.apikeys.tasks.tidy_key_rows",
 ]
 
 # Orders a task of a session change deals with before handing the rest to the next task
@@ -307,6 +311,16 @@ WEBHOOKS_ALLOW_LOCALHOST = _env_bool("TESSERA_WEBHOOKS_ALLOW_LOCALHOST", DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("TESSERA_WEBHOOKS_TIMEOUT_SECONDS", "5"))
 PARTNER_CONSOLE_LINKS += [("settlement:statements", _("Statements"))]
 PARTNER_CONSOLE_LINKS += [("partners:members", _("Members"))]
+PARTNER_CONSOLE_LINKS += [
+    ("apikeys:keys", _("API keys")),
+    ("apikeys:calls", _("API call log")),
+]
+# Partner API keys (tessera/apikeys): sale.channels.authenticate calls the guard on every
+# authenticated call (the key's own requests per minute) and hands each call to the
+# recorder (counted in memory, written every APIKEYS_FLUSH_SECONDS by a thread).
+CHANNEL_KEY_GUARD = "tessera.apikeys.calls.admit"
+CHANNEL_CALL_RECORDER = "tessera.apikeys.calls.record"
+APIKEYS_FLUSH_SECONDS = float(os.environ.get("TESSERA_APIKEYS_FLUSH_SECONDS", "5"))
 
 # How long a waiting-list offer holds its places for the fan (tessera/waitlist).
 WAITLIST_OFFER_MINUTES = int(os.environ.get("TESSERA_WAITLIST_OFFER_MINUTES", "15"))

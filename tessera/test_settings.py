@@ -40,3 +40,6 @@ RISK_VIEW_SECONDS = 3600
 # Likewise the sessions' verified-contact requirements (set through tessera.ratelimit's
 # services, which make this process read them again; conftest forgets an earlier test's).
 RATELIMIT_REQUIREMENTS_SECONDS = 3600
+# The API call log is written by the tests themselves (tessera.apikeys.calls.flush), not by
+# a thread with its own connection.
+APIKEYS_FLUSH_SECONDS = 0

@@ -40,6 +40,7 @@ urlpatterns = [
     path("partners/allocations/", include("tessera.allocations.urls")),
     path("partners/webhooks/", include("tessera.webhooks.urls")),
     path("partners/statements/", include("tessera.settlement.urls")),
+    path("partners/", include("tessera.apikeys.urls")),
     path("partners/", include("tessera.partners.urls")),
     path("reconciliation/", include("tessera.reconciliation.urls")),
     path("groups/", include("tessera.groupsales.urls")),

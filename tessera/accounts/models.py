@@ -69,6 +69,10 @@ class Organization(BilingualMixin, TimeStampedModel):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     contact_email = models.EmailField(_("contact email"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # A sandbox world (tessera.apikeys): its events are never shown to fans, only sandbox
+    # API keys sell its sessions and its orders are left out of settlement. Set when the
+    # organization is created, never changed afterwards (the sale remembers it per session).
+    is_sandbox = models.BooleanField(_("sandbox"), default=False, editable=False)
     members = models.ManyToManyField(
         "accounts.User",
         through="accounts.Membership",

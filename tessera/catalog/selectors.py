@@ -42,11 +42,17 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 
 
-def public_sessions() -> QuerySet[Session]:
-    """Sessions of published events that are not cancelled, with what a listing shows."""
+def public_sessions(*, include_sandbox: bool = False) -> QuerySet[Session]:
+    """Sessions of published events that are not cancelled, with what a listing shows.
+
+    Sessions of a sandbox world (``Organization.is_sandbox``: partners' test sales through
+    sandbox API keys, tessera.apikeys) are left out unless ``include_sandbox``; the filter
+    is one more join in the same query, never another query."""
+    qs = Session.objects.filter(event__status=EventStatus.PUBLISHED)
+    if not include_sandbox:
+        qs = qs.filter(event__organization__is_sandbox=False)
     return (
-        Session.objects.filter(event__status=EventStatus.PUBLISHED)
-        .exclude(status=SessionStatus.CANCELLED)
+        qs.exclude(status=SessionStatus.CANCELLED)
         .select_related("event", "layout__venue__city", "event__home_team", "event__away_team")
         .annotate(price_from=Min("price_zones__price"), price_to=Max("price_zones__price"))
     )
@@ -135,9 +141,9 @@ def filter_sessions(
 
 
 def _public_session_rows() -> QuerySet[Session]:
-    return Session.objects.filter(event__status=EventStatus.PUBLISHED).exclude(
-        status=SessionStatus.CANCELLED
-    )
+    return Session.objects.filter(
+        event__status=EventStatus.PUBLISHED, event__organization__is_sandbox=False
+    ).exclude(status=SessionStatus.CANCELLED)
 
 
 def search_sessions(
@@ -284,6 +290,7 @@ def featured_events(*, now: datetime, limit: int = 6) -> QuerySet[Event]:
     return (
         Event.objects.filter(
             status=EventStatus.PUBLISHED,
+            organization__is_sandbox=False,
             is_featured=True,
             sessions__starts_at__gte=now,
             sessions__status__in=[SessionStatus.SCHEDULED, SessionStatus.POSTPONED],
@@ -301,7 +308,7 @@ def get_public_event(slug: str) -> Event:
     Raises Event.DoesNotExist for unknown or unpublished slugs.
     """
     return (
-        Event.objects.filter(status=EventStatus.PUBLISHED)
+        Event.objects.filter(status=EventStatus.PUBLISHED, organization__is_sandbox=False)
         .select_related(
             "home_team__city",
             "away_team__city",

@@ -30,6 +30,7 @@ from tessera.core.schemas import Email, ErrorOut, InputSchema
 from tessera.inventory import admission
 from tessera.inventory.api import HoldOut, hold_answer
 from tessera.limits import services as limits
+from tessera.partners.scopes import ORDERS, require_scope
 from tessera.payments.providers import get_provider
 from tessera.sale import channels, services, status
 from tessera.sale.choices import MAX_PLACES, PlaceChoice
@@ -451,14 +452,16 @@ def channel_answer(sale: channels.ChannelSale) -> dict:
 @router.post(
     "/channel/orders",
     auth=ChannelKeyAuth(),
-    response={201: ChannelOrderOut, **_ERRORS},
+    response={201: ChannelOrderOut, **_ERRORS, 429: ErrorOut},
     summary="A sales channel's paid order, with its tickets, in one call",
 )
 def channel_order(request, payload: ChannelOrderIn, response: HttpResponse):
     """For distributors' systems: places of a session (any way of choosing), paid on the
     channel's account, tickets issued — committed before the answer. ``Idempotency-Key`` is
     required: the same key with the same request answers the same order again (with the
-    header ``Idempotent-Replayed: true``)."""
+    header ``Idempotent-Replayed: true``). The key needs the scope ``orders``; a key past
+    its own requests per minute gets 429 ``rate_limited`` with ``Retry-After``; a sandbox
+    key (``tsk_test_…``) sells only its sandbox world's sessions."""
     sale = run_channel_order(request.auth, payload, idempotency_key(request))
     if sale.replayed:
         response["Idempotent-Replayed"] = "true"
@@ -466,7 +469,9 @@ def channel_order(request, payload: ChannelOrderIn, response: HttpResponse):
 
 
 def run_channel_order(principal, payload: ChannelOrderIn, key: str | None):
-    """The channel order endpoint's work, shared with its fast lane."""
+    """The channel order endpoint's work, shared with its fast lane. The key needs the
+    scope ``orders`` (403 ``scope_missing``)."""
+    require_scope(principal, ORDERS)
     if key is None:
         raise IdempotencyKeyInvalid(_("An Idempotency-Key header is required."))
     return channels.channel_order(

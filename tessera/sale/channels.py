@@ -8,9 +8,17 @@ channel later. The channel sells from its own allocation and the open pool, boun
 session's per-order limit, not by the per-account limit of fans, and without the waiting
 room.
 
-Keys are ``tsk_<prefix>_<secret>``: the prefix (public) finds the key, the SHA-256 digest of
-the whole key (stored; the key itself never is) proves it. A verified key is remembered by
-each process for ``KEY_CACHE_SECONDS``: a revoked key stops working within that time.
+Keys are ``tsk_<prefix>_<secret>`` (sandbox keys ``tsk_test_<prefix>_<secret>``): the prefix
+(public) finds the key, the SHA-256 digest of the whole key (stored; the key itself never
+is) proves it. A verified key is remembered by each process for ``KEY_CACHE_SECONDS``: a
+revoked key stops working within that time.
+
+Every authenticated call passes ``settings.CHANNEL_KEY_GUARD`` (tessera.apikeys: the key's
+own requests-per-minute bucket, 429 ``rate_limited``) and is noted for the call log
+(``noted_principal``, ``record_call``: ``settings.CHANNEL_CALL_RECORDER``, counted in
+memory and written later, so a call costs no statement of its own). A sandbox key sells
+only sessions of a sandbox world (``Organization.is_sandbox``), a live key never sells them:
+whether a session is a sandbox one never changes, so each process remembers it.
 """
 
 from __future__ import annotations
@@ -24,7 +32,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from tessera.accounts.models import User
@@ -60,6 +70,14 @@ class ChannelKeyInvalid(DomainError):
     code = "channel_key_invalid"
     status = 401
     default_message = _("This API key is not valid, has expired or was revoked.")
+
+
+class SandboxKeyLiveSession(DomainError):
+    code = "sandbox_key"
+    status = 403
+    default_message = _(
+        "A sandbox API key sells only the sessions of your sandbox world; use a live key."
+    )
 
 
 class ChannelNotAllowed(DomainError):
@@ -100,9 +118,13 @@ def issue_key(
     now: datetime,
     expires_at: datetime | None = None,
     scopes: list[str] | None = None,
+    rate_limit_per_minute: int = 0,
+    is_sandbox: bool = False,
+    rotated_from: ChannelKey | None = None,
 ) -> tuple[ChannelKey, str]:
     """A new API key for the channel: (its row, the key). The key is returned only here.
-    ``scopes`` (tessera.partners.scopes) default to all of them."""
+    ``scopes`` (tessera.partners.scopes) default to all of them; ``rate_limit_per_minute``
+    0 means no limit of the key's own; a sandbox key reads ``tsk_test_…``."""
     from tessera.partners.scopes import ALL_SCOPES, SCOPES
 
     name = (name or "").strip()[:80] or "API"
@@ -115,7 +137,8 @@ def issue_key(
             prefix = secrets.token_hex(_PREFIX_LENGTH // 2)
             if not ChannelKey.objects.filter(prefix=prefix).exists():
                 break
-        key = f"tsk_{prefix}_{secrets.token_urlsafe(32)}"
+        marker = "test_" if is_sandbox else ""
+        key = f"tsk_{marker}{prefix}_{secrets.token_urlsafe(32)}"
         row = ChannelKey.objects.create(
             channel=channel,
             name=name,
@@ -125,6 +148,9 @@ def issue_key(
             created_by=actor if getattr(actor, "pk", None) else None,
             expires_at=expires_at,
             scopes=scopes,
+            rate_limit_per_minute=max(0, int(rate_limit_per_minute or 0)),
+            is_sandbox=is_sandbox,
+            rotated_from=rotated_from,
         )
         audit.record(
             action="channel_key.issued",
@@ -132,7 +158,14 @@ def issue_key(
             actor=actor,
             organization_id=channel.organization_id,
             now=now,
-            data={"channel": channel.code, "prefix": prefix, "name": name},
+            data={
+                "channel": channel.code,
+                "prefix": prefix,
+                "name": name,
+                "scopes": scopes,
+                "sandbox": is_sandbox,
+                "rotated_from": rotated_from.prefix if rotated_from else None,
+            },
         )
     return row, key
 
@@ -153,8 +186,34 @@ def revoke_key(*, key: ChannelKey, actor, now: datetime) -> ChannelKey:
                 now=now,
                 data={"prefix": row.prefix},
             )
-    _principals.clear()
+    forget_keys()
     return row
+
+
+def expire_key(*, key: ChannelKey, expires_at: datetime, actor, now: datetime) -> ChannelKey:
+    """Let the key work until ``expires_at`` (a rotation's overlap), never longer than it
+    already would. Every process sees the new end within KEY_CACHE_SECONDS."""
+    with transaction.atomic():
+        row = ChannelKey.objects.select_for_update().select_related("channel").get(pk=key.pk)
+        if row.revoked_at is None and (row.expires_at is None or row.expires_at > expires_at):
+            row.expires_at = expires_at
+            row.save(update_fields=["expires_at"])
+            audit.record(
+                action="channel_key.expiry_set",
+                obj=row,
+                actor=actor,
+                organization_id=row.channel.organization_id,
+                now=now,
+                data={"prefix": row.prefix, "expires_at": expires_at.isoformat()},
+            )
+    forget_keys()
+    return row
+
+
+def forget_keys() -> None:
+    """Forget the keys this process remembers (a revocation or a new expiry)."""
+    with _principals_lock:
+        _principals.clear()
 
 
 @dataclass(frozen=True)
@@ -169,6 +228,8 @@ class ChannelPrincipal:
     account_id: int
     expires_at: datetime | None
     scopes: tuple[str, ...] = ()
+    rate_limit_per_minute: int = 0
+    is_sandbox: bool = False
 
 
 _principals: dict[str, tuple[float, ChannelPrincipal]] = {}
@@ -181,11 +242,27 @@ def key_from_header(authorization: str) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
+def _parse(key) -> tuple[str, bool] | None:
+    """(prefix, is_sandbox) of a well-formed key, else None."""
+    if not isinstance(key, str) or len(key) >= 200 or not key.startswith("tsk_"):
+        return None
+    rest = key[4:]
+    sandbox = rest.startswith("test_")
+    if sandbox:
+        rest = rest[5:]
+    prefix, sep = rest[:_PREFIX_LENGTH], rest[_PREFIX_LENGTH : _PREFIX_LENGTH + 1]
+    if sep != "_" or len(rest) <= _PREFIX_LENGTH + 1 or "_" in prefix:
+        return None
+    return prefix, sandbox
+
+
 def authenticate(key: str, *, now: datetime) -> ChannelPrincipal:
-    """The channel of an API key; raises ChannelKeyInvalid for anything else."""
-    parts = key.split("_", 2) if isinstance(key, str) and len(key) < 200 else []
-    if len(parts) != 3 or parts[0] != "tsk" or len(parts[1]) != _PREFIX_LENGTH:
+    """The channel of an API key; raises ChannelKeyInvalid for anything else, and what
+    ``settings.CHANNEL_KEY_GUARD`` raises (RateLimited past the key's own rate)."""
+    parsed = _parse(key)
+    if parsed is None:
         raise ChannelKeyInvalid()
+    prefix, sandbox = parsed
     digest = _digest(key)
     tick = time.monotonic()
     with _principals_lock:
@@ -195,13 +272,14 @@ def authenticate(key: str, *, now: datetime) -> ChannelPrincipal:
     else:
         row = (
             ChannelKey.objects.select_related("channel")
-            .filter(prefix=parts[1], revoked_at__isnull=True, channel__is_active=True)
+            .filter(prefix=prefix, revoked_at__isnull=True, channel__is_active=True)
             .first()
         )
         if (
             row is None
             or not hmac.compare_digest(row.digest, digest)
             or row.channel.account_id is None
+            or row.is_sandbox != sandbox
         ):
             raise ChannelKeyInvalid()
         principal = ChannelPrincipal(
@@ -213,6 +291,8 @@ def authenticate(key: str, *, now: datetime) -> ChannelPrincipal:
             account_id=row.channel.account_id,
             expires_at=row.expires_at,
             scopes=tuple(row.scopes or ()),
+            rate_limit_per_minute=row.rate_limit_per_minute,
+            is_sandbox=row.is_sandbox,
         )
         with _principals_lock:
             if len(_principals) > 10_000:
@@ -220,6 +300,10 @@ def authenticate(key: str, *, now: datetime) -> ChannelPrincipal:
             _principals[digest] = (tick + KEY_CACHE_SECONDS, principal)
     if principal.expires_at is not None and principal.expires_at <= now:
         raise ChannelKeyInvalid()
+    _called.principal = principal
+    guard = _hook("CHANNEL_KEY_GUARD")
+    if guard is not None:
+        guard(principal)
     return principal
 
 
@@ -239,7 +323,46 @@ def principal_for_channel(channel: SalesChannel) -> ChannelPrincipal:
         account_id=account.pk,
         expires_at=None,
         scopes=("orders",),
+        is_sandbox=bool(locked.organization.is_sandbox),
     )
+# -- who called (the call log) ------------------------------------------------------------------
+
+_called = threading.local()
+_hooks: dict[str, object] = {}
+
+
+def _hook(name: str):
+    """``settings.<name>`` imported once per process (None when unset)."""
+    path = getattr(settings, name, "") or ""
+    hit = _hooks.get(name)
+    if hit is None or hit[0] != path:
+        hit = (path, import_string(path) if path else None)
+        _hooks[name] = hit
+    return hit[1]
+
+
+def noted_principal() -> ChannelPrincipal | None:
+    """The principal ``authenticate`` verified last in this thread (even when the call was
+    then refused), for the call log."""
+    return getattr(_called, "principal", None)
+
+
+def forget_principal() -> None:
+    """Start a request: nobody has called yet."""
+    _called.principal = None
+
+
+def record_call(endpoint: str, status: int, code: str = "") -> None:
+    """Count the call of the principal noted in this thread (none: nothing) under the
+    endpoint's path template and the answer's status (``settings.CHANNEL_CALL_RECORDER``),
+    then forget the principal."""
+    principal = noted_principal()
+    if principal is None:
+        return
+    _called.principal = None
+    recorder = _hook("CHANNEL_CALL_RECORDER")
+    if recorder is not None:
+        recorder(principal, endpoint=endpoint, status=status, code=code)
 
 
 def forget() -> None:
@@ -247,6 +370,45 @@ def forget() -> None:
     with _principals_lock:
         _principals.clear()
     _signing_cache.clear()
+    _sandbox_sessions.clear()
+
+
+# -- live and sandbox worlds ----------------------------------------------------------------------
+
+_sandbox_sessions: dict[int, bool] = {}
+
+
+def session_is_sandbox(session_id: int) -> bool | None:
+    """Whether the session belongs to a sandbox world (None: no such session). Remembered
+    for good by the process: an organization's ``is_sandbox`` never changes."""
+    hit = _sandbox_sessions.get(session_id)
+    if hit is not None:
+        return hit
+    found = (
+        Session.objects.filter(pk=session_id)
+        .values_list("event__organization__is_sandbox", flat=True)
+        .first()
+    )
+    if found is None:
+        return None
+    if len(_sandbox_sessions) > 100_000:
+        _sandbox_sessions.clear()
+    _sandbox_sessions[session_id] = bool(found)
+    return bool(found)
+
+
+def check_world(principal: ChannelPrincipal, session_id: int) -> None:
+    """A live key never sells a sandbox session (it is not there for it: SessionNotFound),
+    a sandbox key sells nothing else (SandboxKeyLiveSession)."""
+    from tessera.sale.services import SessionNotFound
+
+    sandbox = session_is_sandbox(session_id)
+    if sandbox is None:
+        return  # unknown: the sale answers it as it always does
+    if sandbox and not principal.is_sandbox:
+        raise SessionNotFound()
+    if principal.is_sandbox and not sandbox:
+        raise SandboxKeyLiveSession()
 
 
 # -- the order ------------------------------------------------------------------------------------
@@ -302,6 +464,7 @@ def channel_order(
     RealNameNotSupported (a real-name session: identities are bound on the buyer's own
     checkout only).
     """
+    check_world(principal, session_id)
     email, phone = orders.clean_contact(email=email, phone=phone)
     buyer_name = orders.clean_attendees([buyer_name], 1)[0]
     for attempt in ("fast", "services"):
@@ -387,7 +550,7 @@ def _sell_with_services(
 ) -> ChannelSale:
     from tessera.sale.services import public_session
 
-    session = public_session(session_id)
+    session = public_session(session_id, include_sandbox=principal.is_sandbox)
     if session.real_name_required:  # the fast path declined it (``fastpath.ServicesOnly``)
         raise RealNameNotSupported()
     channel = SalesChannel.objects.get(pk=principal.channel_id)
@@ -556,10 +719,15 @@ __all__ = [
     "ChannelKeyInvalid",
     "ChannelPrincipal",
     "ChannelSale",
+    "SandboxKeyLiveSession",
     "authenticate",
     "channel_order",
+    "check_world",
+    "expire_key",
     "issue_key",
     "key_from_header",
     "principal_for_channel",
+    "noted_principal",
+    "record_call",
     "revoke_key",
 ]

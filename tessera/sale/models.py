@@ -31,6 +31,23 @@ class ChannelKey(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     # What the key may do (tessera.partners.scopes); a key issued without a choice may do all.
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    # Requests per minute this key may make (0: no limit of its own); checked by
+    # channels.authenticate on every call, in the rate-limit buckets (tessera.ratelimit).
+    rate_limit_per_minute = models.PositiveIntegerField(_("requests per minute"), default=0)
+    # A sandbox key (``tsk_test_…``) sells only the sandbox world's sessions
+    # (tessera.apikeys); a live key never sells them.
+    is_sandbox = models.BooleanField(_("sandbox"), default=False)
+    # The key this one replaced by rotation (the old one expires after the overlap).
+    rotated_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("rotated from"),
+    )
+    # Written by the call log's flush (tessera.apikeys.calls), never on the request path.
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("channel API key")

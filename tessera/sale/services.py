@@ -58,11 +58,12 @@ class SessionNotFound(NotFound):
     default_message = _("No such session.")
 
 
-def public_session(session_id: int) -> Session:
-    """The published, not cancelled session; raises SessionNotFound."""
+def public_session(session_id: int, *, include_sandbox: bool = False) -> Session:
+    """The published, not cancelled session (of a sandbox world only with
+    ``include_sandbox``: a sandbox API key's sale); raises SessionNotFound."""
     try:
         return (
-            limits.with_limits_flag(public_sessions())
+            limits.with_limits_flag(public_sessions(include_sandbox=include_sandbox))
             .select_related("layout__venue__city")
             .prefetch_related("price_zones")
             .get(pk=session_id)

@@ -197,7 +197,11 @@ def _session(session_id: int) -> Session:
 def _light_session(session_id: int) -> Session:
     """The public session in one light query (the availability poll runs every 5 s)."""
     session = (
-        Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        Session.objects.filter(
+            pk=session_id,
+            event__status=EventStatus.PUBLISHED,
+            event__organization__is_sandbox=False,
+        )
         .exclude(status=SessionStatus.CANCELLED)
         .only("id", "created_at", "layout_id")
         .first()

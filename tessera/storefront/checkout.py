@@ -37,7 +37,11 @@ MODE_SEATS = "seats"
 def _public_session(session_id: int) -> Session:
     session = (
         limits.with_limits_flag(
-            Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+            Session.objects.filter(
+                pk=session_id,
+                event__status=EventStatus.PUBLISHED,
+                event__organization__is_sandbox=False,
+            )
         )
         .select_related("event", "layout__venue__city")
         .first()

@@ -81,7 +81,11 @@ def session_calendar(*, session: Session, now: datetime, url: str = "") -> str:
 def session_ics(request, session_id: int):
     """Download one published session as ``<event-slug>-<session id>.ics``."""
     session = (
-        Session.objects.filter(pk=session_id, event__status=EventStatus.PUBLISHED)
+        Session.objects.filter(
+            pk=session_id,
+            event__status=EventStatus.PUBLISHED,
+            event__organization__is_sandbox=False,
+        )
         .select_related("event", "layout__venue")
         .first()
     )

@@ -65,8 +65,10 @@ class FilterChoices:
 def list_filter_choices() -> FilterChoices:
     """Cities with a venue, teams in a published fixture and artists of a published event
     (three queries)."""
-    published = Event.objects.filter(status=EventStatus.PUBLISHED)
-    cities = City.objects.filter(Exists(Venue.objects.filter(city=OuterRef("pk"))))
+    published = Event.objects.filter(status=EventStatus.PUBLISHED, organization__is_sandbox=False)
+    cities = City.objects.filter(
+        Exists(Venue.objects.filter(city=OuterRef("pk"), organization__is_sandbox=False))
+    )
     teams = Team.objects.filter(
         Exists(published.filter(Q(home_team=OuterRef("pk")) | Q(away_team=OuterRef("pk"))))
     )
@@ -76,7 +78,9 @@ def list_filter_choices() -> FilterChoices:
 
 def get_public_venue(slug: str) -> Venue:
     """A venue with its city. Raises Venue.DoesNotExist for unknown slugs."""
-    return Venue.objects.select_related("city").get(slug=slug)
+    return (
+        Venue.objects.filter(organization__is_sandbox=False).select_related("city").get(slug=slug)
+    )
 
 
 def list_venue_sessions(venue: Venue, *, now: datetime, limit: int = 50) -> list[Session]:
