@@ -325,6 +325,8 @@ def principal_for_channel(channel: SalesChannel) -> ChannelPrincipal:
         scopes=("orders",),
         is_sandbox=bool(locked.organization.is_sandbox),
     )
+
+
 # -- who called (the call log) ------------------------------------------------------------------
 
 _called = threading.local()
@@ -726,8 +728,8 @@ __all__ = [
     "expire_key",
     "issue_key",
     "key_from_header",
-    "principal_for_channel",
     "noted_principal",
+    "principal_for_channel",
     "record_call",
     "revoke_key",
 ]
