@@ -40,7 +40,7 @@ def sells_open_pool(channel: SalesChannel) -> bool:
 
 def get_channel(principal) -> SalesChannel:
     """The caller's channel (its key was checked: the channel exists and is active)."""
-    return SalesChannel.objects.get(pk=principal.channel_id)
+    return SalesChannel.objects.select_related("organization").get(pk=principal.channel_id)
 
 
 def channel_units(channel: SalesChannel) -> Q:
@@ -52,7 +52,10 @@ def channel_units(channel: SalesChannel) -> Q:
 
 
 def sellable_sessions(*, channel: SalesChannel, now: datetime) -> QuerySet[Session]:
-    """Sessions the channel may sell now, soonest first, with zones and venue loaded."""
+    """Sessions the channel may sell now, soonest first, with zones and venue loaded: a
+    sandbox channel (its organization a sandbox world, tessera.apikeys) sees only that
+    world's sessions, a live channel none of them."""
+    sandbox = bool(channel.organization.is_sandbox)
     places = InventoryUnit.objects.filter(channel_units(channel), session=OuterRef("pk"))
     on_sale = (
         Q(status=SessionStatus.SCHEDULED)
@@ -60,7 +63,8 @@ def sellable_sessions(*, channel: SalesChannel, now: datetime) -> QuerySet[Sessi
         & (Q(on_sale_until__isnull=True) | Q(on_sale_until__gt=now))
     )
     return (
-        public_sessions()
+        public_sessions(include_sandbox=sandbox)
+        .filter(event__organization__is_sandbox=sandbox)
         .filter(on_sale)
         .filter(Exists(places))
         .prefetch_related(Prefetch("price_zones", PriceZone.objects.order_by("sort_order", "pk")))

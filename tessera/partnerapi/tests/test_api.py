@@ -382,3 +382,37 @@ def test_a_retried_order_is_answered_again_after_the_sale_closed(world, now):
     fresh = order(b, shared, key="o-new", zone=shared.zones["B"].pk, quantity=1)
     assert (fresh.status_code, fresh.json()["error"]["code"]) == (404, "session_not_found")
     assert Order.objects.filter(channel=b.channel).count() == 1
+
+
+def test_a_sandbox_key_sees_only_its_sandbox_world_and_a_live_key_never_does(world, now):
+    from datetime import timedelta
+
+    from tessera.apikeys import services as apikeys
+
+    a = world["a"]
+    sandbox = apikeys.create_sandbox(partner=a.organization, actor=None, now=now)
+    _row, test_key = apikeys.create_key(
+        partner=a.organization,
+        name="tests",
+        scopes=["catalog:read", "availability", "orders"],
+        rate_limit_per_minute=0,
+        expires_at=None,
+        actor=None,
+        now=now,
+        sandbox=True,
+    )
+    sandbox_names = {"Sandbox concert", "沙箱演出"}
+
+    class Key:
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {test_key}"}
+
+    # the sandbox sessions go on sale at once (the world opens them in 30 days' time at most)
+    from tessera.catalog.models import Session
+
+    Session.objects.filter(event__organization=sandbox.channel.organization).update(
+        on_sale_from=now - timedelta(days=1)
+    )
+    in_sandbox = {e["name"] for e in get(Key, "/catalog").json()["items"]}
+    live = {e["name"] for e in get(a, "/catalog").json()["items"]}
+    assert in_sandbox and in_sandbox <= sandbox_names
+    assert live and not (live & sandbox_names)
