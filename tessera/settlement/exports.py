@@ -19,15 +19,13 @@ from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from tessera.core.i18n import is_english
 from tessera.settlement.models import PartnerRole, Statement
 from tessera.settlement.periods import SETTLEMENT_ZONE
+from tessera.tickets.pdf import font_runs, register_fonts
 
-CJK_FONT = "STSong-Light"
-LATIN_FONT = "Helvetica"
 INK = HexColor("#1c1b2e")
 MUTED = HexColor("#5b5a6e")
 RULE = HexColor("#d9d8e3")
@@ -140,37 +138,8 @@ def render_xlsx(statement: Statement) -> bytes:
 # -- PDF -----------------------------------------------------------------------------------
 
 
-_registered = False
-
-
-def _register_fonts() -> None:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-        _registered = True
-
-
-def _is_latin(ch: str) -> bool:
-    try:
-        ch.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _runs(text: str) -> list[tuple[str, str]]:
-    runs: list[tuple[str, str]] = []
-    for ch in text:
-        font = LATIN_FONT if _is_latin(ch) else CJK_FONT
-        if runs and runs[-1][1] == font:
-            runs[-1] = (runs[-1][0] + ch, font)
-        else:
-            runs.append((ch, font))
-    return runs
-
-
 def _width(text: str, size: float) -> float:
-    return sum(pdfmetrics.stringWidth(run, font, size) for run, font in _runs(text))
+    return sum(pdfmetrics.stringWidth(run, font, size) for run, font in font_runs(text))
 
 
 def _fit(text: str, size: float, width: float) -> str:
@@ -185,7 +154,7 @@ def _draw(canvas: Canvas, x: float, y: float, text: str, size: float, *, right=F
     if right:
         x -= _width(text, size)
     canvas.setFillColor(color)
-    for run, font in _runs(text):
+    for run, font in font_runs(text):
         canvas.setFont(font, size)
         canvas.drawString(x, y, run)
         x += pdfmetrics.stringWidth(run, font, size)
@@ -201,7 +170,7 @@ def cell_text(value) -> str:
 
 def render_pdf(statement: Statement) -> bytes:
     """The statement on landscape A4 pages, figures as in ``table``."""
-    _register_fonts()
+    register_fonts()
     t = table(statement)
     out = io.BytesIO()
     page_w, page_h = landscape(A4)

@@ -68,6 +68,17 @@ def _run_font(is_latin: bool, bold: bool) -> str:
     return CJK_FONT  # the CID font has no bold face; size carries the weight
 
 
+def register_fonts() -> None:
+    """Make the Chinese font known to reportlab (once per process), for any PDF of ours."""
+    _register_fonts()
+
+
+def font_runs(text: str, *, bold: bool = False) -> list[tuple[str, str]]:
+    """``text`` cut into (run, font name) pieces: Helvetica where it can draw them, the
+    Chinese font elsewhere; what every PDF of ours draws mixed text with."""
+    return [(run, _run_font(is_latin, bold)) for run, is_latin in _runs(text)]
+
+
 def _measure(text: str, size: float, bold: bool = False) -> float:
     return sum(
         pdfmetrics.stringWidth(run, _run_font(is_latin, bold), size)
