@@ -1,6 +1,7 @@
 """Onboarding in a real Chromium: a company applies as a distributor, a platform operator
 approves it with its terms, the new owner invites a colleague by email, the colleague
-signs up from the link, accepts and sees the console. Then the apply, review, overview and
+signs up from the link, accepts, sees the console and creates the first API key (shown
+once). Then the apply, review, overview and
 members pages at 1366 and 390 px in both languages (screenshots, no sideways scrolling)."""
 
 import re
@@ -27,6 +28,8 @@ from tessera.partners.tests.factories import (
     make_application,
     make_operator,
 )
+from tessera.sale import channels
+from tessera.sale.models import ChannelKey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -149,6 +152,19 @@ def test_apply_approve_invite_accept(live_server, settings, browser, artifacts_d
     # and the link does not open twice
     li_page.goto(link)
     assert "已被使用" in li_page.inner_text("#invitation-error")
+
+    # when the colleague creates the distributor's first API key in the console
+    li_page.goto(f"{base}/partners/keys/?org={organization.pk}")
+    li_page.fill("#id_name", "星海售票系统")
+    li_page.click("#create-key")
+    # then it is shown once, and it is a working key of the new distributor's channel
+    li_page.wait_for_url(re.compile(r"/partners/keys/\d+/new/"))
+    secret = li_page.inner_text("#key-secret").strip()
+    principal = channels.authenticate(secret, now=timezone.now())
+    assert principal.organization_id == organization.pk
+    assert ChannelKey.objects.get(pk=principal.key_id).digest != secret
+    li_page.reload()
+    assert secret not in li_page.content()
     li_context.close()
     assert not any(violations), violations
 
