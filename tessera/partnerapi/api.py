@@ -24,8 +24,15 @@ from tessera.core.idempotency import IdempotencyKeyInvalid, idempotency_key, run
 from tessera.core.pagination import BoundedPagination
 from tessera.core.schemas import MAX_ID, ErrorOut, Id, InputSchema
 from tessera.partnerapi import selectors, services
-from tessera.partnerapi.errors import StaticTicketNotAllowed
-from tessera.partners.scopes import AVAILABILITY, CATALOG_READ, ORDERS, REFUNDS, require_scope
+from tessera.partnerapi.errors import StaticTicketNotAllowed, WebhookNotFound
+from tessera.partners.scopes import (
+    AVAILABILITY,
+    CATALOG_READ,
+    ORDERS,
+    REFUNDS,
+    WEBHOOKS,
+    require_scope,
+)
 from tessera.sale.api import (
     ChannelKeyAuth,
     ChannelOrderIn,
@@ -1004,3 +1011,127 @@ def ticket_qr(request, ticket_id: TicketId):
     ticket = _valid_ticket(request, ticket_id)
     credential = ticket_services.credential_for(ticket=ticket, now=clock_now())
     return HttpResponse(qr_svg_document(credential), content_type="image/svg+xml")
+
+
+# -- webhook subscriptions -----------------------------------------------------------------------
+
+
+class WebhookEndpointOut(Schema):
+    id: int
+    url: str
+    kinds: list[str]
+    description: str
+    is_active: bool
+    created_at: datetime
+
+
+class WebhookEndpointCreatedOut(WebhookEndpointOut):
+    secret: str = Field(description="The signing secret, shown only in this answer.")
+
+
+class WebhookEndpointIn(InputSchema):
+    url: str = Field(max_length=500, description="https:// and a public address.")
+    kinds: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description="Events to receive: order.paid, order.refunded, order.exchanged, "
+        "session.changed, allocation.returned.",
+    )
+    description: str = Field("", max_length=120)
+
+
+_WEBHOOK_EXAMPLE = {
+    "id": 7,
+    "url": "https://erp.example.com/tessera/webhooks",
+    "kinds": ["order.paid", "order.refunded"],
+    "description": "ERP",
+    "is_active": True,
+    "created_at": "2026-12-06T08:00:00Z",
+}
+WebhookId = Annotated[int, Path(..., ge=1, le=MAX_ID, description="Webhook endpoint id.")]
+
+
+def _webhook_out(endpoint) -> dict:
+    return {
+        "id": endpoint.pk,
+        "url": endpoint.url,
+        "kinds": list(endpoint.kinds),
+        "description": endpoint.description,
+        "is_active": endpoint.is_active,
+        "created_at": endpoint.created_at,
+    }
+
+
+def _own_endpoints(principal):
+    from tessera.webhooks.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.filter(organization_id=principal.organization_id)
+
+
+@router.get(
+    f"{PREFIX}/webhooks",
+    response={200: list[WebhookEndpointOut], **_ERRORS},
+    summary="The partner's webhook endpoints",
+    openapi_extra=_docs([_WEBHOOK_EXAMPLE]),
+)
+def list_webhooks(request):
+    """The endpoints of the key's organization (the console shows the same, with their
+    delivery logs). Deliveries are signed: see docs/webhooks.md."""
+    require_scope(request.auth, WEBHOOKS)
+    return [_webhook_out(e) for e in _own_endpoints(request.auth).order_by("pk")]
+
+
+@router.post(
+    f"{PREFIX}/webhooks",
+    response={201: WebhookEndpointCreatedOut, **_WRITE_ERRORS},
+    summary="Subscribe a URL to events",
+    openapi_extra=_docs(
+        {**_WEBHOOK_EXAMPLE, "secret": "whsec_…"},
+        status=201,
+        body={"url": _WEBHOOK_EXAMPLE["url"], "kinds": ["order.paid"], "description": "ERP"},
+        errors={
+            422: _error_example(
+                "webhook_url_refused",
+                "This URL cannot receive webhooks: use https:// and a public address.",
+            )
+        },
+    ),
+)
+def create_webhook(request, payload: WebhookEndpointIn):
+    """A new endpoint of the key's organization; the answer carries its signing secret,
+    the only time it is shown. Private, loopback and link-local addresses are refused."""
+    from tessera.accounts.models import Organization
+    from tessera.webhooks import services as webhooks
+
+    require_scope(request.auth, WEBHOOKS)
+    endpoint, secret = webhooks.create_endpoint(
+        organization=Organization.objects.get(pk=request.auth.organization_id),
+        url=payload.url,
+        kinds=payload.kinds,
+        description=payload.description,
+        actor=None,
+        now=clock_now(),
+    )
+    return Status(201, {**_webhook_out(endpoint), "secret": secret})
+
+
+@router.delete(
+    f"{PREFIX}/webhooks/{{webhook_id}}",
+    response={204: None, **_ERRORS},
+    summary="Remove a webhook endpoint",
+    openapi_extra=_docs(
+        {},
+        status=204,
+        errors={404: _error_example("webhook_not_found", "No such webhook endpoint.")},
+    ),
+)
+def delete_webhook(request, webhook_id: WebhookId):
+    """Stop sending to this endpoint (another organization's id answers 404)."""
+    from tessera.webhooks import services as webhooks
+
+    require_scope(request.auth, WEBHOOKS)
+    endpoint = _own_endpoints(request.auth).filter(pk=webhook_id).first()
+    if endpoint is None:
+        raise WebhookNotFound()
+    webhooks.delete_endpoint(endpoint=endpoint, actor=None, now=clock_now())
+    return Status(204, None)

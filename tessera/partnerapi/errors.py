@@ -33,3 +33,8 @@ class StaticTicketNotAllowed(DomainError):
     code = "static_ticket_not_allowed"
     status = 409
     default_message = _("This session admits only the live QR code: there is no printable ticket.")
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+    default_message = _("No such webhook endpoint.")

@@ -416,3 +416,33 @@ def test_a_sandbox_key_sees_only_its_sandbox_world_and_a_live_key_never_does(wor
     live = {e["name"] for e in get(a, "/catalog").json()["items"]}
     assert in_sandbox and in_sandbox <= sandbox_names
     assert live and not (live & sandbox_names)
+
+
+def test_a_partner_subscribes_lists_and_removes_a_webhook_endpoint(world):
+    a = world["a"]
+    created = post(
+        a,
+        "/webhooks",
+        {"url": "https://erp.example.com/hooks", "kinds": ["order.paid"], "description": "ERP"},
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["secret"] and body["kinds"] == ["order.paid"]
+    listed = get(a, "/webhooks").json()
+    assert [e["url"] for e in listed] == ["https://erp.example.com/hooks"]
+    assert "secret" not in listed[0]
+    # private addresses and unknown events are refused, nothing is written
+    for bad in (
+        {"url": "https://127.0.0.1/hooks", "kinds": ["order.paid"]},
+        {"url": "http://erp.example.com/hooks", "kinds": ["order.paid"]},
+        {"url": "https://erp.example.com/h", "kinds": ["order.stolen"]},
+        {"url": "https://erp.example.com/h", "kinds": []},
+        {"url": "https://erp.example.com/h\x00", "kinds": ["order.paid"]},
+    ):
+        assert post(a, "/webhooks", bad).status_code in (400, 422), bad
+    assert len(get(a, "/webhooks").json()) == 1
+    gone = Client().delete(f"{BASE}/webhooks/{body['id']}", **a.auth)
+    assert gone.status_code == 204
+    assert get(a, "/webhooks").json() == []
+    again = Client().delete(f"{BASE}/webhooks/{body['id']}", **a.auth)
+    assert again.status_code == 404

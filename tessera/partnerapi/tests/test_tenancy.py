@@ -16,10 +16,19 @@ from tessera.accounts.models import Role
 from tessera.accounts.tests.factories import make_member
 from tessera.orders.models import Order
 from tessera.partnerapi.api import router
-from tessera.partners.scopes import ALL_SCOPES, AVAILABILITY, CATALOG_READ, ORDERS, REFUNDS
+from tessera.partners.scopes import (
+    ALL_SCOPES,
+    AVAILABILITY,
+    CATALOG_READ,
+    ORDERS,
+    REFUNDS,
+    WEBHOOKS,
+)
 from tessera.partners.scopes import SCOPES as SCOPE_NAMES
 from tessera.sale import channels
 from tessera.tickets.models import Ticket
+from tessera.webhooks import services as webhooks
+from tessera.webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +49,9 @@ SCOPES = {
     ("GET", "/partner/orders/{number}/tickets"): ORDERS,
     ("GET", "/partner/tickets/{ticket_id}.pdf"): ORDERS,
     ("GET", "/partner/tickets/{ticket_id}/qr.svg"): ORDERS,
+    ("GET", "/partner/webhooks"): WEBHOOKS,
+    ("POST", "/partner/webhooks"): WEBHOOKS,
+    ("DELETE", "/partner/webhooks/{webhook_id}"): WEBHOOKS,
 }
 
 
@@ -75,11 +87,19 @@ def a_world(world, now):
         )
     order = Order.objects.get(pk=sold[0].order.pk)
     tickets = list(Ticket.objects.filter(order_line__order=order).order_by("pk"))
+    endpoint, _secret = webhooks.create_endpoint(
+        organization=a.organization,
+        url="https://alpha-erp.example.com/hooks",
+        kinds=["order.paid"],
+        actor=None,
+        now=now,
+    )
     markers = {
         "ALPHA-ONLY",
         "ALPHA-BUYER",
         "Alpha Tickets",
         "dist-a",
+        "alpha-erp.example.com",
         *(s.order.number for s in sold),
         *(str(t.public_id) for s in sold for t in Ticket.objects.filter(order_line__order=s.order)),
         *(t.credential for s in sold for t in s.tickets),
@@ -90,6 +110,7 @@ def a_world(world, now):
         "session": world["a_only"].session,
         "zone": world["a_only"].zones["A"],
         "markers": markers,
+        "webhook": endpoint,
     }
 
 
@@ -99,17 +120,21 @@ def _request(key: str, method: str, template: str, a: dict, idem: str):
         "session_id": a["session"].pk,
         "number": a["order"].number,
         "ticket_id": a["tickets"][0].pk,
+        "webhook_id": a["webhook"].pk,
     }
     path = API + re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
     bodies = {
         "/partner/sessions/{session_id}/quote": {"zone": a["zone"].pk, "quantity": 1},
         "/partner/orders": {"session": a["session"].pk, "zone": a["zone"].pk, "quantity": 1},
         "/partner/orders/{number}/cancel": {"ticket_ids": [a["tickets"][0].pk]},
+        "/partner/webhooks": {"url": "https://b.example.com/hooks", "kinds": ["order.paid"]},
     }
     headers = {"HTTP_AUTHORIZATION": f"Bearer {key}", "HTTP_IDEMPOTENCY_KEY": idem}
     client = Client()
     if method == "GET":
         return client.get(path, **headers)
+    if method == "DELETE":
+        return client.delete(path, **headers)
     assert template in bodies, f"no body for {method} {template}: add one to the matrix"
     return client.post(
         path, json.dumps(bodies[template]), content_type="application/json", **headers
@@ -129,10 +154,14 @@ def test_bs_key_never_sees_as_rows_on_any_operation(world, a_world):
     b = world["b"]
     for method, template in operations():
         response = _request(b.key, method, template, a_world, idem=f"b-{method}-{template}")
-        names_a_row = "{" in template or method == "POST"
-        assert response.status_code == (404 if names_a_row else 200), (method, template, response)
+        if (method, template) == ("POST", "/partner/webhooks"):
+            expected = 201  # B subscribes a URL of its own
+        else:
+            expected = 404 if "{" in template or method == "POST" else 200
+        assert response.status_code == expected, (method, template, response)
         assert not _leaks(response, a_world["markers"]), (method, template)
     assert not Order.objects.filter(channel=b.channel).exists()
+    assert WebhookEndpoint.objects.filter(pk=a_world["webhook"].pk).exists()
     assert Order.objects.get(pk=a_world["order"].pk).status == "fulfilled"
 
 
@@ -141,8 +170,10 @@ def test_as_own_key_reaches_the_same_rows(world, a_world):
     a = world["a"]
     for method, template in operations():
         response = _request(a.key, method, template, a_world, idem=f"a-{method}-{template}")
-        assert response.status_code in (200, 201), (method, template, response.content)
-        if template.startswith("/partner/tickets/"):
+        assert response.status_code in (200, 201, 204), (method, template, response.content)
+        if method == "DELETE":
+            assert not WebhookEndpoint.objects.filter(pk=a_world["webhook"].pk).exists()
+        elif template.startswith("/partner/tickets/"):
             assert len(response.content) > 500  # the PDF or the QR image
         elif template.startswith("/partner/sessions/{session_id}/"):
             assert response.json()["session_id"] == a_world["session"].pk
