@@ -264,7 +264,7 @@ def catalog(request):
         errors={404: _error_example("event_not_found", "No such event for this sales channel.")},
     ),
 )
-def get_event(request, event_id: EventId):
+def partner_get_event(request, event_id: EventId):
     """The event with the sessions this channel may sell now; 404 when it has none (an
     event the channel cannot sell is not revealed). Scope ``catalog:read``."""
     channel = _channel(request, CATALOG_READ)
@@ -289,7 +289,7 @@ def get_event(request, event_id: EventId):
         errors={404: _SESSION_NOT_FOUND},
     ),
 )
-def get_session(request, session_id: SessionId):
+def partner_get_session(request, session_id: SessionId):
     """The session, its venue, price zones, sale rules and refund policy. A session the
     channel cannot sell (not on sale, or no places for it) answers 404, not 403. Scope
     ``catalog:read``."""
@@ -575,7 +575,7 @@ _ORDER_NOT_FOUND = _error_example("order_not_found", "This sales channel has no 
         ],
     },
 )
-def place_order(request, payload: PartnerOrderIn, response: HttpResponse):
+def partner_place_order(request, payload: PartnerOrderIn, response: HttpResponse):
     """The places chosen (any way of choosing, as in ``POST /channel/orders``) sold to the
     channel's buyer, paid on the channel's account, tickets issued — committed before the
     answer. ``Idempotency-Key`` is required: the same key with the same request answers the
@@ -649,7 +649,7 @@ class PartnerOrderDetailOut(PartnerOrderSummaryOut):
     ),
 )
 @paginate(BoundedPagination)
-def list_orders(request):
+def partner_list_orders(request):
     """Orders placed through this channel (any of its keys), paged. Scope ``orders``."""
     require_scope(request.auth, ORDERS)
     return selectors.channel_orders(channel_id=request.auth.channel_id)
@@ -728,7 +728,7 @@ def order_answer(order) -> dict:
         errors={404: _ORDER_NOT_FOUND},
     ),
 )
-def get_order(request, number: OrderNumber):
+def partner_get_order(request, number: OrderNumber):
     """The order with its lines (each with its status and ticket) and its refunds. Another
     channel's order answers 404. Scope ``orders``."""
     require_scope(request.auth, ORDERS)
@@ -799,7 +799,7 @@ class PartnerCancelOut(Schema):
         ],
     },
 )
-def cancel_order(request, number: OrderNumber, payload: PartnerCancelIn):
+def partner_cancel_order(request, number: OrderNumber, payload: PartnerCancelIn):
     """Refund these tickets (all valid tickets of the order when ``ticket_ids`` is absent)
     within the session's after-sales policy: the fee it sets is kept, the rest goes back to
     the channel's account (booked in the order's ledger). Refused with 409

@@ -168,7 +168,7 @@ def get_product(request, product_id: int = Path(..., ge=1, le=MAX_ID)):
     response={201: BoughtOut, **_ERRORS},
     summary="Buy a pass",
 )
-def buy(request, payload: BuyIn, product_id: int = Path(..., ge=1, le=MAX_ID)):
+def buy_pass(request, payload: BuyIn, product_id: int = Path(..., ge=1, le=MAX_ID)):
     """Take one place in every covered session and start the payment: all places or none
     (``pass_sold_out`` names the session without a place). Pay at ``cashier_url``; the pass
     is active, with its QR, once paid. Honours ``Idempotency-Key``."""

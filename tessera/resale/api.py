@@ -152,7 +152,7 @@ def browse(request, session_id: int):
     response={201: PurchaseOut, **_ERRORS},
     summary="Buy a resale ticket",
 )
-def buy(request, listing_id: UUID):
+def buy_listing(request, listing_id: UUID):
     """Reserve the listing for you for the session's hold minutes and open its payment at
     the sandbox cashier (``cashier_url``). The ticket is yours once the payment completes;
     the session's per-account limit applies."""

@@ -88,7 +88,7 @@ def _out(entry: WaitlistEntry) -> dict:
     response={201: EntryOut, **_ERRORS},
     summary="Join a sold-out session's waiting list",
 )
-def join(request, session_id: int, payload: JoinIn):
+def join_waitlist(request, session_id: int, payload: JoinIn):
     """Wait for ``quantity`` places of price zone ``zone``, or of any zone priced at most
     ``max_price`` (neither: any zone). Refused when such places are on sale now, over the
     per-order or per-account limit, or when you are on the list already."""
@@ -110,7 +110,7 @@ def join(request, session_id: int, payload: JoinIn):
     response={200: EntryOut, **_ERRORS},
     summary="Your place on a session's waiting list",
 )
-def status(request, session_id: int):
+def waitlist_status(request, session_id: int):
     """Your live entry: position (1 = next), or the open offer with its checkout."""
     session = selectors.get_public_session(session_id)
     entry = selectors.get_live_entry(session_id=session.pk, user=request.auth)

@@ -148,7 +148,7 @@ def migrated(tmp_path_factory) -> Path:
         cwd=ROOT,
         env=_environment(var_dir),
         check=True,
-        timeout=120,
+        timeout=300,
     )
     return var_dir
 
