@@ -752,7 +752,9 @@ def resolve_mismatch(
         raise NoteRequired(details={"note": "too_long"})
     with transaction.atomic(durable=True):
         locked = (
-            Mismatch.objects.select_for_update().select_related("day", "order").get(pk=mismatch.pk)
+            Mismatch.objects.select_for_update(of=("self",))
+            .select_related("day", "order")
+            .get(pk=mismatch.pk)
         )
         if locked.status != MismatchStatus.OPEN:
             raise MismatchClosed
