@@ -81,6 +81,17 @@ _SCOPE_MISSING = _error_example(
 )
 
 
+def _idempotency_header(example: str) -> dict:
+    """The required ``Idempotency-Key`` header of a writing operation, for OpenAPI."""
+    return {
+        "in": "header",
+        "name": "Idempotency-Key",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 120},
+        "example": example,
+    }
+
+
 def _docs(
     example: dict | list,
     *,
@@ -564,15 +575,7 @@ _ORDER_NOT_FOUND = _error_example("order_not_found", "This sales channel has no 
                 ),
             },
         ),
-        "parameters": [
-            {
-                "in": "header",
-                "name": "Idempotency-Key",
-                "required": True,
-                "schema": {"type": "string", "maxLength": 120},
-                "example": "erp-order-2026-000123",
-            }
-        ],
+        "parameters": [_idempotency_header("erp-order-2026-000123")],
     },
 )
 def partner_place_order(request, payload: PartnerOrderIn, response: HttpResponse):
@@ -788,15 +791,7 @@ class PartnerCancelOut(Schema):
                 ),
             },
         ),
-        "parameters": [
-            {
-                "in": "header",
-                "name": "Idempotency-Key",
-                "required": True,
-                "schema": {"type": "string", "maxLength": 120},
-                "example": "erp-cancel-2026-000123",
-            }
-        ],
+        "parameters": [_idempotency_header("erp-cancel-2026-000123")],
     },
 )
 def partner_cancel_order(request, number: OrderNumber, payload: PartnerCancelIn):
