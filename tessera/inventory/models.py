@@ -211,6 +211,30 @@ class Hold(models.Model):
         return self.status in (HoldStatus.ACTIVE, HoldStatus.ORDERED) and self.expires_at > now
 
 
+class ReturnQueue(models.Model):
+    """A session whose places coming back are offered to a queue first (the waiting list
+    keeps these rows: ``tessera.waitlist``). While the row exists, places of an expired hold
+    are not taken by any hold statement (``selectors.holdable``, the sale's fast path):
+    ``tidy_expired_holds`` frees them and hands them to ``settings.PLACES_RETURNED_HOOKS``,
+    so a fan waiting in the queue gets them before a buyer who keeps trying."""
+
+    session = models.OneToOneField(
+        "catalog.Session",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=_("session"),
+    )
+    since = models.DateTimeField(_("since"))
+
+    class Meta:
+        verbose_name = _("queue for returned places")
+        verbose_name_plural = _("queues for returned places")
+
+    def __str__(self) -> str:
+        return f"returns of session {self.session_id} queued"
+
+
 class SectionViewCount(models.Model):
     """How many times fans opened the seat view of a section, per session and minute
     (``minute`` is the UTC minute, seconds zero). Written by ``demand.record_section_view``;

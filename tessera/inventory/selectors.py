@@ -19,13 +19,18 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from tessera.catalog.models import PriceZone, Session
 from tessera.inventory.best_available import Snapshot
 from tessera.inventory.errors import HoldExpired, HoldNotFound
-from tessera.inventory.models import Hold, InventoryUnit, SalesChannel, UnitStatus
+from tessera.inventory.models import Hold, InventoryUnit, ReturnQueue, SalesChannel, UnitStatus
 from tessera.venues.models import Section
 
 
 def holdable(now: datetime) -> Q:
-    """Units a hold statement may take: available, or held by an expired hold."""
-    return Q(status=UnitStatus.AVAILABLE) | Q(status=UnitStatus.HELD, hold_expires_at__lt=now)
+    """Units a hold statement may take: available, or held by an expired hold unless the
+    session's returned places are queued (``ReturnQueue``: the tidy frees those and offers
+    them to the waiting list first)."""
+    queued = ReturnQueue.objects.filter(session_id=OuterRef("session_id"))
+    return Q(status=UnitStatus.AVAILABLE) | Q(
+        ~Exists(queued), status=UnitStatus.HELD, hold_expires_at__lt=now
+    )
 
 
 def of_channel(channel: SalesChannel | None) -> Q:
@@ -246,7 +251,9 @@ def _free_seat_ids(session, zone, section, channel, now: datetime) -> set[int]:
         f"SELECT (SELECT array_agg(u.id) FROM inventory_inventoryunit u "  # noqa: S608
         f"         WHERE {scope} AND u.status = 'available'), "
         f"       (SELECT array_agg(u.id) FROM inventory_inventoryunit u "
-        f"         WHERE {scope} AND u.status = 'held' AND u.hold_expires_at < %(now)s)"
+        f"         WHERE {scope} AND u.status = 'held' AND u.hold_expires_at < %(now)s"
+        f"           AND NOT EXISTS (SELECT 1 FROM inventory_returnqueue q"
+        f"                            WHERE q.session_id = %(session)s))"
     )
     params = {
         "session": session.pk,

@@ -10,7 +10,10 @@ A place changes hands through one conditional UPDATE and a row-count check (DESI
     -- rows updated != len(ids) → roll back, nothing held
 
 Expiry is lazy: an expired hold's places satisfy the predicate, so no sweeper is needed for
-correctness (``tidy_expired_holds`` only tidies rows). Units of a channel are sold only
+correctness (``tidy_expired_holds`` only tidies rows), except in a session whose returned
+places are queued (``ReturnQueue``, kept by the waiting list): there the predicate leaves an
+expired hold's places alone until ``tidy_expired_holds`` frees them and offers them to the
+queue through the hooks below. Units of a channel are sold only
 through that channel; units with ``channel = NULL`` are the open pool every channel sells.
 
 Places that become free again (a refund's ``return_sold_places``, ``release_hold``,
@@ -63,7 +66,14 @@ from tessera.inventory.errors import (
     allocation_short,
     too_few_places,
 )
-from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, SalesChannel, UnitStatus
+from tessera.inventory.models import (
+    Hold,
+    HoldStatus,
+    InventoryUnit,
+    ReturnQueue,
+    SalesChannel,
+    UnitStatus,
+)
 from tessera.inventory.selectors import holdable, of_channel
 from tessera.venues.models import Seat, Section, SectionKind
 
@@ -1092,10 +1102,33 @@ def return_sold_places(
     return unit_ids
 
 
+def queue_returns(*, session_id: int, now: datetime) -> None:
+    """From now on the session's returned places go to its queue first (``ReturnQueue``):
+    an expired hold's places wait for ``tidy_expired_holds``. Idempotent."""
+    ReturnQueue.objects.get_or_create(session_id=session_id, defaults={"since": now})
+
+
+def queue_returns_of(*, session_ids: Iterable[int], now: datetime) -> int:
+    """Exactly these sessions queue their returned places: the others stop (nobody waits
+    in their queue any more), these start if a row went missing. Returns how many stopped."""
+    session_ids = sorted({int(i) for i in session_ids})
+    deleted, _ = ReturnQueue.objects.exclude(session_id__in=session_ids).delete()
+    have = set(
+        ReturnQueue.objects.filter(session_id__in=session_ids).values_list("session_id", flat=True)
+    )
+    ReturnQueue.objects.bulk_create(
+        [ReturnQueue(session_id=i, since=now) for i in session_ids if i not in have],
+        ignore_conflicts=True,
+    )
+    return deleted
+
+
 def tidy_expired_holds(*, now: datetime, batch_size: int = 500) -> int:
     """Reset places of expired holds to available and mark the holds released.
 
-    Housekeeping only: expired places are already free to anyone. Active holds are tidied
+    Housekeeping, except for sessions whose returned places are queued (``ReturnQueue``):
+    elsewhere expired places are already free to anyone; there they are freed only here and
+    handed to ``settings.PLACES_RETURNED_HOOKS`` (the waiting list) first. Active holds are tidied
     as soon as they expire, ordered ones after ORDERED_GRACE (their order may still be
     paid). Places another buyer took meanwhile are untouched (they carry the new hold).
     Returns the number of places freed.

@@ -19,7 +19,7 @@ from tessera.catalog.models import Event, PriceZone, Session, SessionStatus
 from tessera.catalog.selectors import public_sessions
 from tessera.core.errors import InvalidInput
 from tessera.core.models import IdempotencyRecord
-from tessera.inventory.models import InventoryUnit, SalesChannel
+from tessera.inventory.models import InventoryUnit, ReturnQueue, SalesChannel
 from tessera.inventory.selectors import availability_by_zone, holdable
 from tessera.orders.models import Order
 from tessera.partnerapi.errors import (
@@ -185,7 +185,10 @@ def quote_places(
             QuotedPlace(units[s].zone, units[s].zone.price, seat_id=s, unit_id=units[s].pk)
             for s in seat_ids
         ]
-        if not all(is_free_for(units[s], channel=channel, now=now) for s in seat_ids):
+        queued = ReturnQueue.objects.filter(session=session).exists()
+        if not all(
+            is_free_for(units[s], channel=channel, now=now, returns_queued=queued) for s in seat_ids
+        ):
             reason = "seats_taken"
     else:
         zone = next((z for z in session.price_zones.all() if z.pk == zone_id), None)
@@ -215,14 +218,22 @@ def seat_units(*, session: Session, seat_ids: list[int]) -> dict[int, InventoryU
     return {unit.seat_id: unit for unit in units}
 
 
-def is_free_for(unit: InventoryUnit, *, channel: SalesChannel, now: datetime) -> bool:
-    """Whether a hold by the channel would take this place now."""
+def is_free_for(
+    unit: InventoryUnit, *, channel: SalesChannel, now: datetime, returns_queued: bool = False
+) -> bool:
+    """Whether a hold by the channel would take this place now (``returns_queued``: the
+    session's returned places go to its waiting list first, so an expired hold's are not)."""
     mine = sells_open_pool(channel) if unit.channel_id is None else unit.channel_id == channel.pk
     if not mine:
         return False
     if unit.status == "available":
         return True
-    return unit.status == "held" and unit.hold_expires_at is not None and unit.hold_expires_at < now
+    return (
+        not returns_queued
+        and unit.status == "held"
+        and unit.hold_expires_at is not None
+        and unit.hold_expires_at < now
+    )
 
 
 # -- orders and tickets ------------------------------------------------------------------------

@@ -146,8 +146,14 @@ def lock_account(*, session_id: int, user_id: int) -> None:
 
 # -- statement 2: take the places -----------------------------------------------------------------
 
+# Places of an expired hold are free unless the session's returned places are queued for
+# its waiting list (``inventory.ReturnQueue``): an uncorrelated EXISTS, read once per statement.
+_NOT_QUEUED = (
+    "NOT EXISTS (SELECT 1 FROM inventory_returnqueue q WHERE q.session_id = %(session)s::bigint)"
+)
 _FREE = (
-    "(u.status = 'available' OR (u.status = 'held' AND u.hold_expires_at < %(now)s::timestamptz))"
+    "(u.status = 'available' OR (u.status = 'held' AND u.hold_expires_at < %(now)s::timestamptz"
+    f" AND {_NOT_QUEUED}))"
 )
 _OPEN_POOL = "u.channel_id IS NULL"
 # A channel's own places, and the open pool when the channel sells from it (read here, in
@@ -269,7 +275,7 @@ _PICK_EXPIRED = """
     SELECT u.id FROM inventory_inventoryunit u
      WHERE u.session_id = %(session)s::bigint AND u.status = 'held'
        AND u.hold_expires_at < %(now)s::timestamptz
-       AND u.zone_id = %(zone)s::bigint {section} AND {channel}
+       AND u.zone_id = %(zone)s::bigint {section} AND {channel} AND {not_queued}
      ORDER BY u.session_id, u.hold_expires_at LIMIT %(quantity)s::int FOR UPDATE SKIP LOCKED
 """
 _CURSOR_LIMIT = 100_000
@@ -343,7 +349,9 @@ def take_places(
             (_PICK_ANY.format(section=section, channel=channel, status=_AVAILABLE), start)
             for start in starts
         ]
-        picks.append((_PICK_EXPIRED.format(section=section, channel=channel), 0))
+        picks.append(
+            (_PICK_EXPIRED.format(section=section, channel=channel, not_queued=_NOT_QUEUED), 0)
+        )
     owned = _OWNED if check_account_limit else _NOBODY_OWNS
     for pick, start in picks:
         params["after"] = start

@@ -23,9 +23,13 @@ page leads into the normal checkout with that hold (``storefront:checkout``). Th
 task ``settle_waitlist_offers`` closes offers: bought (the hold sold) → converted; run out
 unclaimed → the hold is released (which calls the hook: the next fan gets the places) and
 the entry expires; an order placed from the offer keeps it until the order is paid or
-expires. The same task offers places freed without an event (a normal buyer's hold that ran
-out lazily) for sessions with waiting fans: only there can the public see a place before the
-list does, for at most the task's period.
+expires. The same task offers places freed without an event for sessions with waiting fans.
+A hold that runs out (a buyer's, or an offer's) is not free to the public while fans wait:
+joining turns on the session's ``inventory.ReturnQueue``, under which no hold statement (the
+sale's one-statement checkout included) takes an expired hold's places; the housekeeping's
+``tidy_expired_holds`` frees them and the hook offers them first, within a period of the
+housekeeping. The task keeps exactly the sessions with waiting fans queued, so a session
+nobody waits for any more lets the public take them at once again.
 
 Lock order (after whatever the freeing flow holds: order → hold → the freed places):
 ``waitlist:<session>`` (``core.locks.lock_name``; serialises the session's list: join,

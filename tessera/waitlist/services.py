@@ -153,6 +153,7 @@ def join_waitlist(
                 )
         except IntegrityError as exc:  # the unique live entry (the lock makes this rare)
             raise AlreadyWaiting() from exc
+        inventory.queue_returns(session_id=session.pk, now=now)
         audit.record(
             action="waitlist.joined",
             obj=entry,
@@ -352,8 +353,11 @@ def settle_offer(*, offer: WaitlistOffer, now: datetime) -> WaitlistOffer:
 
 def settle_offers(*, now: datetime, limit: int = 500) -> int:
     """The periodic pass: settle open offers that are due (run out, bought or released),
-    then offer places of sessions with waiting fans that came free without an event (a
-    buyer's hold that ran out). Returns the number of offers closed."""
+    then offer places of sessions with waiting fans that came free without an event, and
+    stop queueing the returned places of sessions nobody waits for any more
+    (``inventory.ReturnQueue``: while fans wait, the public cannot take the places of an
+    expired hold; ``tidy_expired_holds`` frees them and they are offered here first).
+    Returns the number of offers closed."""
     due = list(
         WaitlistOffer.objects.filter(status=OfferStatus.OPEN)
         .exclude(hold__status__in=[HoldStatus.ACTIVE, HoldStatus.ORDERED], expires_at__gt=now)
@@ -369,6 +373,10 @@ def settle_offers(*, now: datetime, limit: int = 500) -> int:
         .values_list("session_id", flat=True)
         .distinct()
     )
-    for session_id in list(session_ids):
+    session_ids = list(session_ids)
+    for session_id in session_ids:
         offer_returned_places(session_id=session_id, now=now)
+    # a session nobody waits for any more lets the public take expired holds' places again
+    # (and a session whose row a join raced with this pass gets it back)
+    inventory.queue_returns_of(session_ids=session_ids, now=now)
     return closed

@@ -10,6 +10,7 @@ from django.test import TestCase
 
 from tessera.aftersales import services as aftersales
 from tessera.aftersales.tests.factories import bought
+from tessera.catalog.models import Session
 from tessera.core.errors import InvalidInput
 from tessera.inventory import services as inventory
 from tessera.inventory.models import Hold, HoldStatus, InventoryUnit, UnitStatus
@@ -189,15 +190,21 @@ def test_an_unblocked_place_and_a_zone_too_dear_are_handled(now):
 
 
 def test_an_offer_never_takes_a_fan_over_the_account_limit(now):
-    sale, [hold, hold2] = make_soldout(now=now, seats=4, max_tickets_per_account=2)
+    sale, [hold, hold2] = make_soldout(
+        now=now, seats=5, max_tickets_per_order=3, max_tickets_per_account=3
+    )
     a, b, c = fan(), fan(), fan()
-    services.join_waitlist(session=sale.session, user=a, quantity=2, now=now)
-    services.join_waitlist(session=sale.session, user=b, quantity=1, now=now)
-    services.join_waitlist(session=sale.session, user=c, quantity=1, now=now)
-    # a place comes free without an event (a hold ran out) and a holds it at the counter
+    # a place comes free without an event (a hold ran out) before anyone waits, and a
+    # holds it at the counter
     [unit] = list(InventoryUnit.objects.filter(hold=hold).values_list("id", flat=True)[:1])
     InventoryUnit.objects.filter(pk=unit).update(hold_expires_at=now - timedelta(seconds=1))
     inventory.hold_units(session=sale.session, user=a, unit_ids=[unit], now=now)
+    services.join_waitlist(session=sale.session, user=a, quantity=2, now=now)
+    services.join_waitlist(session=sale.session, user=b, quantity=1, now=now)
+    services.join_waitlist(session=sale.session, user=c, quantity=1, now=now)
+    # and the organizer lowers the limit to 2 per account
+    Session.objects.filter(pk=sale.session.pk).update(max_tickets_per_account=2)
+    sale.session.refresh_from_db()
 
     # when two places come back
     inventory.release_hold(hold=hold2, user=None, now=now)
