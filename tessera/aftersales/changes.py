@@ -353,7 +353,9 @@ def start_move(
     """Move the session to ``layout`` (another venue's): ``zones`` puts each section of the
     new layout (id) into a price zone of the session (id); ``section_map`` (old section id →
     new section id, optional) says where the places of an old section go. The session is
-    moved at once (the old layout's unsold places withdrawn, the new one's opened), then a
+    moved at once (the old layout's unsold places withdrawn, the new one's made and kept for
+    the ticket holders: no buyer can take them until the job is done, then they go on sale,
+    the waiting list first), then a
     background job moves every paid order's places to the new layout, its groups kept
     adjacent where it can, and reissues its tickets (a new credential version carrying the
     new place; the old one revoked, refused at the gate). Until ``refund_until`` (None: no
@@ -676,6 +678,78 @@ def _pick(free: _Free, count: int, taken: set[int]) -> list[int] | None:
     return chosen if len(chosen) == count else None
 
 
+def move_lines(
+    *, change: SessionChange, lines: list[tuple[int, int, int, int]], groups: list[int], now
+) -> tuple[dict[int, int], list[int]]:
+    """Move these sold lines of the changed session to the new layout, inside the caller's
+    transaction (which holds their orders' locks). ``lines``: (line id, group, zone id, old
+    section id); a group (an order, or a pass's entry) gets places together or none, groups
+    served in the order of ``groups``. Each line goes to a free place of its zone (in the
+    mapped section when the organizer gave one; a group's places of one zone side by side
+    where a run is free): the places moved (``inventory.move_sold_places``), the lines
+    relabelled, the tickets reissued for their new places. Returns (line id → new unit,
+    groups for which no place was left). Raises what the reissue raises."""
+    section_map = {int(k): v for k, v in (change.section_map or {}).items()}
+    free_rows = (
+        InventoryUnit.objects.filter(
+            inventory.moving_or_available(),
+            session_id=change.session_id,
+            section__layout_id=change.new_layout_id,
+            zone_id__in={zone for _l, _g, zone, _s in lines},
+        )
+        .order_by("pk")
+        .values_list("pk", "zone_id", "section_id", "seat__row_id", "seat__position")
+    )
+    by_zone: dict[int, _Free] = {}
+    by_section: dict[tuple[int, int], _Free] = {}
+    for pk, zone_id, section_id, row_id, position in free_rows:
+        by_zone.setdefault(zone_id, _Free([])).places.append((pk, row_id, position))
+        by_section.setdefault((zone_id, section_id), _Free([])).places.append(
+            (pk, row_id, position)
+        )
+    wanted: dict[int, dict[tuple, list[int]]] = {}
+    for line_id, group, zone_id, section_id in lines:
+        target = section_map.get(section_id)
+        wanted.setdefault(group, {}).setdefault((zone_id, target), []).append(line_id)
+    taken: set[int] = set()
+    targets: dict[int, int] = {}
+    no_place: list[int] = []
+    for group in groups:
+        chosen: dict[int, int] = {}
+        for (zone_id, target), line_ids in wanted.get(group, {}).items():
+            free = by_section.get((zone_id, target)) if target else by_zone.get(zone_id)
+            picked = _pick(free, len(line_ids), taken | set(chosen.values())) if free else None
+            if picked is None:
+                chosen = {}
+                no_place.append(group)
+                break
+            chosen.update(zip(line_ids, picked, strict=True))
+        targets.update(chosen)
+        taken.update(chosen.values())
+    if targets:
+        inventory.move_sold_places(session_id=change.session_id, targets=targets, now=now)
+        places = {
+            unit.pk: unit
+            for unit in InventoryUnit.objects.filter(pk__in=list(targets.values())).select_related(
+                "section", "seat__row"
+            )
+        }
+        orders.relabel_lines(
+            places={
+                line_id: {
+                    "unit_id": unit_id,
+                    "section_code": places[unit_id].section.code,
+                    "section_name": places[unit_id].section.display_name,
+                    "row_label": places[unit_id].seat.row.label if places[unit_id].seat else "",
+                    "seat_label": places[unit_id].seat.label if places[unit_id].seat else "",
+                }
+                for line_id, unit_id in targets.items()
+            }
+        )
+        tickets.reissue_for_new_places(unit_by_line=targets, now=now, actor=change.created_by)
+    return targets, no_place
+
+
 def _move_batch(pending: list[tuple[int, int]], change: SessionChange, now) -> None:
     """C2 for a batch of a move in one transaction: the orders (ascending id), their pending
     markers, each paid order's places moved to free places of the new layout (its zone, and
@@ -683,7 +757,6 @@ def _move_batch(pending: list[tuple[int, int]], change: SessionChange, now) -> N
     by side where a run is free), the order lines relabelled, the tickets reissued for their
     new places; an order for which no place is left is marked failed (listed, retryable).
     Raises what the reissue raises, with nothing changed."""
-    section_map = {int(k): v for k, v in (change.section_map or {}).items()}
     with transaction.atomic():
         statuses = dict(
             locks.lock_rows(Order.objects.filter(pk__in=[order for _m, order in pending]))
@@ -708,63 +781,7 @@ def _move_batch(pending: list[tuple[int, int]], change: SessionChange, now) -> N
             .order_by("order_id", "pk")
             .values_list("pk", "order_id", "zone_id", "unit__section_id")
         )
-        free_rows = (
-            InventoryUnit.objects.filter(
-                session_id=change.session_id,
-                status=UnitStatus.AVAILABLE,
-                section__layout_id=change.new_layout_id,
-                zone_id__in={zone for _l, _o, zone, _s in lines},
-            )
-            .order_by("pk")
-            .values_list("pk", "zone_id", "section_id", "seat__row_id", "seat__position")
-        )
-        by_zone: dict[int, _Free] = {}
-        by_section: dict[tuple[int, int], _Free] = {}
-        for pk, zone_id, section_id, row_id, position in free_rows:
-            by_zone.setdefault(zone_id, _Free([])).places.append((pk, row_id, position))
-            by_section.setdefault((zone_id, section_id), _Free([])).places.append(
-                (pk, row_id, position)
-            )
-        groups: dict[int, dict[tuple, list[int]]] = {}
-        for line_id, order_id, zone_id, section_id in lines:
-            target = section_map.get(section_id)
-            groups.setdefault(order_id, {}).setdefault((zone_id, target), []).append(line_id)
-        taken: set[int] = set()
-        targets: dict[int, int] = {}
-        no_place: list[int] = []
-        for order_id in live:
-            chosen: dict[int, int] = {}
-            for (zone_id, target), line_ids in groups.get(order_id, {}).items():
-                free = by_section.get((zone_id, target)) if target else by_zone.get(zone_id)
-                picked = _pick(free, len(line_ids), taken | set(chosen.values())) if free else None
-                if picked is None:
-                    chosen = {}
-                    no_place.append(order_id)
-                    break
-                chosen.update(zip(line_ids, picked, strict=True))
-            targets.update(chosen)
-            taken.update(chosen.values())
-        if targets:
-            inventory.move_sold_places(session_id=change.session_id, targets=targets, now=now)
-            places = {
-                unit.pk: unit
-                for unit in InventoryUnit.objects.filter(
-                    pk__in=list(targets.values())
-                ).select_related("section", "seat__row")
-            }
-            orders.relabel_lines(
-                places={
-                    line_id: {
-                        "unit_id": unit_id,
-                        "section_code": places[unit_id].section.code,
-                        "section_name": places[unit_id].section.display_name,
-                        "row_label": places[unit_id].seat.row.label if places[unit_id].seat else "",
-                        "seat_label": places[unit_id].seat.label if places[unit_id].seat else "",
-                    }
-                    for line_id, unit_id in targets.items()
-                }
-            )
-            tickets.reissue_for_new_places(unit_by_line=targets, now=now, actor=change.created_by)
+        _targets, no_place = move_lines(change=change, lines=lines, groups=live, now=now)
         failed = set(no_place)
         by_outcome: dict[str, list[int]] = {}
         for marker_id, order_id in markers:
@@ -853,6 +870,9 @@ def _finish(change: SessionChange, now: datetime) -> None:
         if _add_markers(locked):
             return
         locked.refresh_from_db()
+        if locked.kind == ChangeKind.MOVE:
+            # every ticket holder has a place at the new venue: the rest go on sale
+            inventory.open_moving_units(session_id=locked.session_id, now=now)
         locked.status = ChangeStatus.FAILED if locked.failed else ChangeStatus.DONE
         locked.finished_at = now
         locked.save(update_fields=["status", "finished_at"])

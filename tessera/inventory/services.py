@@ -182,8 +182,14 @@ _ANALYZE_AFTER = 1000
 _INSERT_ROWS = 500
 
 
-def _insert_units(rows: list[tuple[int, int, int, int | None]]) -> None:
-    """Insert available open-pool units from (session, zone, section, seat) tuples.
+def _insert_units(
+    rows: list[tuple[int, int, int, int | None]],
+    *,
+    status: str = UnitStatus.AVAILABLE,
+    block_reason: str = "",
+) -> None:
+    """Insert open-pool units from (session, zone, section, seat) tuples: available, or
+    blocked with ``block_reason``.
 
     ``bulk_create`` spends ~90 % of its time building 60,000 model instances and compiling
     SQL; this writes plain rows: COPY on PostgreSQL, multi-row INSERTs on SQLite.
@@ -194,19 +200,19 @@ def _insert_units(rows: list[tuple[int, int, int, int | None]]) -> None:
     columns += [meta.get_field("status").column, meta.get_field("block_reason").column]
     # Table and column names come from the model; every value is a parameter.
     target = f"{qn(meta.db_table)} ({', '.join(qn(c) for c in columns)})"
-    status = UnitStatus.AVAILABLE.value
+    status = UnitStatus(status).value
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row((*row, status, ""))
+                    copy.write_row((*row, status, block_reason))
             return
         one_row = f"({', '.join(['%s'] * len(columns))})"
         for start in range(0, len(rows), _INSERT_ROWS):
             batch = rows[start : start + _INSERT_ROWS]
             cursor.execute(
                 f"INSERT INTO {target} VALUES " + ", ".join([one_row] * len(batch)),  # noqa: S608
-                [v for row in batch for v in (*row, status, "")],
+                [v for row in batch for v in (*row, status, block_reason)],
             )
 
 
@@ -1162,14 +1168,20 @@ def tidy_expired_holds(*, now: datetime, batch_size: int = 500) -> int:
 # -- a session moved to another layout (after-sales' move) ------------------------------------
 
 MOVED = "moved"
+# The new layout's places while the move's job runs: kept for the ticket holders being moved
+# there (``move_sold_places`` takes them), out of every hold path, then opened to the public
+# (``open_moving_units``) when the job is done.
+MOVING = "moving"
 
 
 def open_units_of_new_layout(*, session: Session, now: datetime, actor=None) -> int:
     """The session moved to another layout (``catalog.move_session``): every place of the old
     layout not sold is blocked (``moved``; a hold on one is lost, its checkout refused), and
-    the new layout's places are created from the session's zone assignments, available.
-    Runs inside the caller's transaction; idempotent (places already there are not made
-    again). Returns how many places were created."""
+    the new layout's places are created from the session's zone assignments, blocked
+    (``moving``) so that no buyer takes a place a moved ticket holder needs; the move's job
+    opens them when it is done (``open_moving_units``). Runs inside the caller's
+    transaction; idempotent (places already there are not made again). Returns how many
+    places were created."""
     locks.require_transaction()
     InventoryUnit.objects.filter(
         session_id=session.pk, status__in=(UnitStatus.AVAILABLE, UnitStatus.HELD)
@@ -1206,7 +1218,7 @@ def open_units_of_new_layout(*, session: Session, now: datetime, actor=None) -> 
     )
     for zone_id, section_id, capacity in standing:
         rows.extend((session.pk, zone_id, section_id, None) for _ in range(capacity))
-    _insert_units(rows)
+    _insert_units(rows, status=UnitStatus.BLOCKED, block_reason=MOVING)
     _availability_changed(session.pk)
     audit.record(
         action="inventory.units_moved_layout",
@@ -1218,19 +1230,39 @@ def open_units_of_new_layout(*, session: Session, now: datetime, actor=None) -> 
     return len(rows)
 
 
+def open_moving_units(*, session_id: int, now: datetime) -> int:
+    """The move's job is done: the new layout's places still kept (``moving``) go on sale,
+    announced to ``settings.PLACES_RETURNED_HOOKS`` first (the waiting list). Runs in its
+    own transaction (a savepoint of the caller's); idempotent. Returns how many."""
+    with transaction.atomic():
+        opened = InventoryUnit.objects.filter(
+            session_id=session_id, status=UnitStatus.BLOCKED, block_reason=MOVING
+        ).update(status=UnitStatus.AVAILABLE, block_reason="")
+        if opened:
+            _availability_changed(session_id)
+            _places_returned(session_id, now)
+    return opened
+
+
+def moving_or_available() -> Q:
+    """The new layout's places a moved ticket holder may be given: kept for the move, or
+    on sale (a retried move after the job opened them)."""
+    return Q(status=UnitStatus.AVAILABLE) | Q(status=UnitStatus.BLOCKED, block_reason=MOVING)
+
+
 def move_sold_places(*, session_id: int, targets: Mapping[int, int], now: datetime) -> None:
     """Move the places sold to these order lines (line id → the new layout's unit): each new
-    place becomes sold to its line and the old one blocked (``moved``). Runs inside the
-    caller's transaction (which holds the orders' locks); the new places are locked in id
-    order. Raises PlacesNotSold (nothing changes) when a new place is no longer available
-    or an old one not sold to its line."""
+    place (kept for the move, or available) becomes sold to its line and the old one blocked
+    (``moved``). Runs inside the caller's transaction (which holds the orders' locks); the
+    new places are locked in id order. Raises PlacesNotSold (nothing changes) when a new
+    place is no longer free or an old one not sold to its line."""
     locks.require_transaction()
     line_ids = sorted(targets)
     new_ids = sorted(targets.values())
     free = list(
         locks.lock_rows(
             InventoryUnit.objects.filter(
-                session_id=session_id, pk__in=new_ids, status=UnitStatus.AVAILABLE
+                moving_or_available(), session_id=session_id, pk__in=new_ids
             )
         )
         .order_by("id")
@@ -1244,10 +1276,12 @@ def move_sold_places(*, session_id: int, targets: Mapping[int, int], now: dateti
     if old != len(line_ids):
         raise PlacesNotSold(details={"lines": line_ids, "sold": old})
     units = [
-        InventoryUnit(pk=unit_id, status=UnitStatus.SOLD, order_line_id=line_id)
+        InventoryUnit(pk=unit_id, status=UnitStatus.SOLD, order_line_id=line_id, block_reason="")
         for line_id, unit_id in targets.items()
     ]
-    InventoryUnit.objects.bulk_update(units, ["status", "order_line_id"], batch_size=1000)
+    InventoryUnit.objects.bulk_update(
+        units, ["status", "order_line_id", "block_reason"], batch_size=1000
+    )
     _availability_changed(session_id)
 
 

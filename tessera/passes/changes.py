@@ -9,8 +9,9 @@ same task (``run``):
   unpaid pass covering the session is cancelled; the pass stays valid for its other matches;
 - postpone to a date: each entry's ticket gets its next credential version (the pass's QR
   code carries the new dates); "date to be announced" changes nothing until the date is set;
-- move to another venue: refused while live passes cover the session (their places would
-  need mapping per pass; release or cancel the passes first).
+- move to another venue: each entry of a paid pass gets a place at the new venue by the
+  move's own rules (price zone, mapped section; ``services.move_for_change``) and its ticket
+  is reissued, so the pass's QR code carries the new place and the old one is refused.
 
 Each entry is marked with the change (``PassEntry.last_change_id``) and counted on the
 change in the transaction that deals with it: a killed worker's batch resumes and nothing
@@ -25,7 +26,6 @@ from django.db.models import F
 
 from tessera.aftersales.models import ChangeKind, SessionChange
 from tessera.passes import services
-from tessera.passes.errors import SessionHasPasses
 from tessera.passes.models import EntryStatus, Pass, PassEntry, PassStatus
 
 LIVE = (PassStatus.ACTIVE, PassStatus.PENDING)
@@ -54,10 +54,8 @@ def _concerned(change: SessionChange) -> bool:
 
 def start(*, change: SessionChange, now: datetime) -> int:
     """In the change's starting transaction: how many entries the job will deal with
-    (added to the change's total). Raises SessionHasPasses for a move."""
+    (added to the change's total)."""
     count = _todo(change).count()
-    if count and change.kind == ChangeKind.MOVE:
-        raise SessionHasPasses(details={"passes": count})
     if not _concerned(change):
         return 0
     if count:
@@ -75,4 +73,6 @@ def run(*, change: SessionChange, now: datetime, limit: int) -> int:
             services.refund_cancelled_session(entry_ids=ids, change_id=change.pk, now=now)
         elif change.kind == ChangeKind.POSTPONE:
             services.redate_for_change(entry_ids=ids, change_id=change.pk, now=now)
+        elif change.kind == ChangeKind.MOVE:
+            services.move_for_change(entry_ids=ids, change=change, now=now)
     return _todo(change).count()

@@ -27,7 +27,7 @@ from tessera.core.money import round_money
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import PlacesUnavailable
 from tessera.orders import services as orders
-from tessera.orders.models import Order, OrderStatus
+from tessera.orders.models import LineStatus, Order, OrderLine, OrderStatus
 from tessera.passes.errors import (
     MatchNotReleasable,
     PassLimitReached,
@@ -772,6 +772,67 @@ def refund_cancelled_session(*, entry_ids: list[int], change_id: int, now: datet
     return done
 
 
+def move_for_change(*, entry_ids: list[int], change, now: datetime) -> int:
+    """A covered session moved to another venue (``passes.changes``): each of these entries
+    of a paid pass, still held, gets a place at the new venue by the move's rules
+    (``aftersales.changes.move_lines``: its price zone, the mapped section), its order line
+    relabelled and its ticket reissued (the pass's QR code then carries the new place; the
+    old version is refused). Each entry is marked with the change, and counted on it, in
+    the transaction that deals with it (one per pass, its order's lock first), so a second
+    run or a run after a killed worker does nothing twice. An entry for which no place is
+    left is counted as failed (audited); an unpaid pass's entry is left as it is (its hold
+    on the old venue's place is lost, as a plain order's). Returns how many entries moved."""
+    from tessera.aftersales.changes import move_lines
+
+    moved = 0
+    pass_ids = sorted(
+        set(PassEntry.objects.filter(pk__in=entry_ids).values_list("sold_pass_id", flat=True))
+    )
+    for pass_id in pass_ids:
+        with transaction.atomic():
+            _order, pass_ = _locked_pass(pass_id)
+            entries = [
+                e for e in _locked_entries(pass_, pk__in=entry_ids) if e.last_change_id != change.pk
+            ]
+            if not entries:
+                continue
+            to_move = [
+                e
+                for e in entries
+                if e.status == EntryStatus.ACTIVE
+                and pass_.status == PassStatus.ACTIVE
+                and e.order_line_id is not None
+            ]
+            lines = list(
+                OrderLine.objects.filter(
+                    pk__in=[e.order_line_id for e in to_move], status=LineStatus.ACTIVE
+                )
+                .exclude(unit__section__layout_id=change.new_layout_id)
+                .order_by("pk")
+                .values_list("pk", "pk", "zone_id", "unit__section_id")
+            )
+            targets, no_place = move_lines(
+                change=change, lines=lines, groups=[line for line, *_rest in lines], now=now
+            )
+            for entry in to_move:
+                if entry.order_line_id in targets:
+                    entry.unit_id = targets[entry.order_line_id]
+                    entry.save(update_fields=["unit"])
+            if no_place:
+                audit.record(
+                    action="pass.session_move_failed",
+                    obj=pass_,
+                    now=now,
+                    organization_id=pass_.product.organization_id,
+                    data={"change": change.pk, "lines": no_place},
+                )
+            moved += len(targets)
+            _mark_changed(
+                entries, change.pk, done=len(entries) - len(no_place), failed=len(no_place)
+            )
+    return moved
+
+
 def _mark_changed(entries, change_id: int, *, done: int, failed: int) -> None:
     from django.db.models import F
 
@@ -817,6 +878,7 @@ __all__ = [
     "cancel_pass",
     "create_product",
     "credit_for",
+    "move_for_change",
     "quote_return",
     "redate_for_change",
     "refund_cancelled_session",

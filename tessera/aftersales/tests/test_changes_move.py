@@ -19,11 +19,15 @@ from tessera.aftersales.tests.factories import bought
 from tessera.catalog import services as catalog
 from tessera.catalog.models import Session
 from tessera.checkin import services as checkin
-from tessera.inventory.models import InventoryUnit, UnitStatus
+from tessera.inventory import services as inventory
+from tessera.inventory.errors import PlacesUnavailable
+from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
 from tessera.inventory.tests.factories import make_buyer, make_sale
 from tessera.notifications.models import Message
 from tessera.orders.models import LedgerEntry, Order, OrderLine, OrderStatus
 from tessera.payments import services as payments
+from tessera.sale import services as sale_services
+from tessera.sale.choices import PlaceChoice
 from tessera.tickets.models import Revocation, Ticket, TicketStatus
 from tessera.tickets.services import credential_for
 from tessera.venues.models import Section
@@ -305,3 +309,39 @@ def test_a_move_with_bad_input_is_refused(sale, arena, organizer, now):
             start(sale, arena, organizer, now, **overrides)
     assert not SessionChange.objects.exists()
     assert Session.objects.get(pk=sale.session.pk).layout_id == sale.layout.pk
+
+
+def test_while_a_move_runs_the_new_venues_places_are_kept_for_the_ticket_holders(
+    sale, arena, organizer, now
+):
+    # given a full zone B at the old venue (8 sold) and a move not yet run by a worker
+    holders = [bought(sale, make_buyer(), [seat], now, section="S2") for seat in range(1, 9)]
+    change = start(sale, arena, organizer, now, section_map={})
+    buyer = make_buyer()
+    zone_b = sale.zones["B"]
+
+    # when a buyer asks for zone B places before the job has moved anyone
+    with pytest.raises(PlacesUnavailable):
+        inventory.hold_quantity(session=sale.session, user=buyer, zone=zone_b, quantity=2, now=now)
+    with pytest.raises(PlacesUnavailable):
+        sale_services.checkout(
+            session_id=sale.session.pk,
+            user=buyer,
+            choice=PlaceChoice.parse({"zone": zone_b.pk, "quantity": 2}),
+            now=now,
+            provider="sandbox",
+        )
+
+    # then nothing was taken; once the job is done every holder has a place at the arena
+    assert not Hold.objects.filter(user=buyer).exists()
+    run_all(change, now)
+    assert changes.progress(change)["status"] == "done"
+    for order in holders:
+        assert places(order)[0][0] in ("S2", "S3")
+        assert OrderLine.objects.get(order=order).unit.section.layout_id == arena["layout"].pk
+    # and the arena's other places are on sale
+    held = inventory.hold_quantity(
+        session=sale.session, user=buyer, zone=zone_b, quantity=2, now=now
+    )
+    assert held.quantity == 2
+    assert not InventoryUnit.objects.filter(session=sale.session, block_reason="moving").exists()

@@ -1,7 +1,7 @@
 """Money back on a pass: a released match's credit paid to the pass's payment, the holder
 returning the whole pass, the organizer cancelling it, and a covered session cancelled or
-postponed by an after-sales change (the change's job deals with the pass's entry there,
-once, and leaves the pass valid for its other matches)."""
+postponed or moved to another venue by an after-sales change (the change's job deals with
+the pass's entry there, once, and leaves the pass valid for its other matches)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -19,15 +19,17 @@ from tessera.checkin.models import Direction, Presence
 from tessera.core.errors import DomainError
 from tessera.inventory.models import InventoryUnit, UnitStatus
 from tessera.inventory.tests.factories import make_buyer
-from tessera.orders.models import LedgerEntry, Order, OrderStatus
+from tessera.orders.models import LedgerEntry, Order, OrderLine, OrderStatus
 from tessera.passes import selectors, services
 from tessera.passes.errors import MatchNotReleasable, PassNotActive, PassNotReturnable
-from tessera.passes.models import EntryStatus, PassStatus
+from tessera.passes.models import EntryStatus, PassEntry, PassStatus
 from tessera.passes.tests.factories import FIRST_MATCH, NOW, buy_and_pay, make_league
 from tessera.payments import services as payments
 from tessera.payments.models import Refund, RefundStatus
 from tessera.tickets import credentials
 from tessera.tickets.models import Ticket, TicketStatus
+from tessera.venues.models import Section
+from tessera.venues.tests.factories import make_layout, make_venue
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -306,12 +308,64 @@ def test_postponing_a_covered_session_redates_the_passs_ticket_there():
     assert refunded(Order.objects.get(pk=sold.order_id)) == 0
 
 
-def test_a_move_of_a_session_live_passes_cover_is_refused_whole():
-    from tessera.passes.changes import start
-    from tessera.passes.errors import SessionHasPasses
+def test_moving_a_covered_session_gives_each_pass_a_place_at_the_new_venue():
+    # given two pass holders and a fan with a plain order at the first match
+    league = make_league(matches=2, price="200.00", seats_per_row=6)
+    holders = [buy_and_pay(league) for _ in range(2)]
+    session = league.sessions[0]
+    plain = bought(league.sales[0], make_buyer(), [5, 6], NOW)
+    organizer = make_member(organization=league.organization, role="owner")
+    arena = make_layout(venue=make_venue(name="星光体育馆"), sections=1, rows=2, seats_per_row=5)
+    [new_section] = Section.objects.filter(layout=arena)
+    entry_ids = [sold.entries.get(session=session).pk for sold, _text in holders]
 
-    league = make_league(matches=2, price="200.00")
-    buy_and_pay(league)
-    change = SessionChange(pk=10**9, session=league.sessions[0], kind="move")
-    with pytest.raises(SessionHasPasses):
-        start(change=change, now=NOW)
+    # when the organizer moves that match to the arena (its job not yet run)
+    change = changes.start_move(
+        session=session,
+        layout=arena,
+        zones={new_section.pk: league.sales[0].zones["A"].pk},
+        section_map=None,
+        refund_until=None,
+        actor=organizer,
+        reason="场馆维修",
+        now=NOW,
+    )
+    assert change.total == 1 + 2  # one plain order, two pass entries
+    # while the job runs, the arena's places are kept for the ticket holders
+    new_units = InventoryUnit.objects.filter(session=session, section=new_section)
+    assert new_units.filter(status=UnitStatus.AVAILABLE).count() == 0
+    _run(change, limit=1)
+
+    # then every ticket holder has a place at the arena, the rest is on sale
+    change.refresh_from_db()
+    assert (change.status, change.done, change.failed) == (ChangeStatus.DONE, 3, 0)
+    assert new_units.filter(status=UnitStatus.SOLD).count() == 2 + 2
+    assert new_units.filter(status=UnitStatus.AVAILABLE).count() == 10 - 4
+    for (sold, old_text), entry_id in zip(holders, entry_ids, strict=True):
+        entry = PassEntry.objects.select_related("order_line", "unit").get(pk=entry_id)
+        assert entry.last_change_id == change.pk and entry.status == EntryStatus.ACTIVE
+        assert entry.unit.section_id == new_section.pk
+        assert entry.order_line.unit_id == entry.unit_id
+        ticket = Ticket.objects.get(pk=entry.ticket_id)
+        assert (ticket.unit_id, ticket.status) == (entry.unit_id, TicketStatus.VALID)
+        # the pass's new QR code admits at the arena; the old one is refused there; the
+        # other match is untouched
+        fresh = fresh_credential(sold)
+        assert judge(session, fresh).reason == checkin.VALID
+        assert judge(session, old_text).reason == credentials.REVOKED
+        assert judge(league.sessions[1], fresh, league.sessions[1].starts_at).reason == (
+            checkin.VALID
+        )
+        assert refunded(Order.objects.get(pk=sold.order_id)) == 0
+    # the plain order moved with them; nobody holds a place twice
+    assert {line.unit.section_id for line in OrderLine.objects.filter(order=plain)} == {
+        new_section.pk
+    }
+    lines = list(new_units.filter(status=UnitStatus.SOLD).values_list("order_line_id", flat=True))
+    assert len(set(lines)) == 4
+
+    # and running it again moves nothing more
+    before = list(PassEntry.objects.order_by("pk").values_list("pk", "unit_id"))
+    _run(change)
+    assert list(PassEntry.objects.order_by("pk").values_list("pk", "unit_id")) == before
+    assert SessionChange.objects.get(pk=change.pk).done == 3
