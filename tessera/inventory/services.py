@@ -1252,10 +1252,11 @@ def moving_or_available() -> Q:
 
 def move_sold_places(*, session_id: int, targets: Mapping[int, int], now: datetime) -> None:
     """Move the places sold to these order lines (line id → the new layout's unit): each new
-    place (kept for the move, or available) becomes sold to its line and the old one blocked
-    (``moved``). Runs inside the caller's transaction (which holds the orders' locks); the
-    new places are locked in id order. Raises PlacesNotSold (nothing changes) when a new
-    place is no longer free or an old one not sold to its line."""
+    place (kept for the move, or available) becomes sold to its line, with the old place's
+    sold hold, channel and allocation, and the old one blocked (``moved``). Runs inside the
+    caller's transaction (which holds the orders' locks); the new places are locked in id
+    order. Raises PlacesNotSold (nothing changes) when a new place is no longer free or an
+    old one not sold to its line."""
     locks.require_transaction()
     line_ids = sorted(targets)
     new_ids = sorted(targets.values())
@@ -1270,17 +1271,43 @@ def move_sold_places(*, session_id: int, targets: Mapping[int, int], now: dateti
     )
     if len(free) != len(new_ids) or len(set(new_ids)) != len(new_ids):
         raise PlacesNotSold(details={"lines": line_ids, "free": len(free)})
-    old = InventoryUnit.objects.filter(
+    sold = InventoryUnit.objects.filter(
         session_id=session_id, order_line_id__in=line_ids, status=UnitStatus.SOLD
-    ).update(status=UnitStatus.BLOCKED, order_line_id=None, block_reason=MOVED)
-    if old != len(line_ids):
+    )
+    # what the new place carries over: the buyer's sold hold (the per-account limit counts
+    # it), and the channel and allocation it was sold through
+    carried = {
+        line_id: (hold_id, channel_id, allocation_id)
+        for line_id, hold_id, channel_id, allocation_id in sold.values_list(
+            "order_line_id", "hold_id", "channel_id", "allocation_id"
+        )
+    }
+    old = sold.update(
+        status=UnitStatus.BLOCKED,
+        order_line_id=None,
+        block_reason=MOVED,
+        hold=None,
+        channel=None,
+        allocation_id=None,
+    )
+    if old != len(line_ids) or len(carried) != len(line_ids):
         raise PlacesNotSold(details={"lines": line_ids, "sold": old})
     units = [
-        InventoryUnit(pk=unit_id, status=UnitStatus.SOLD, order_line_id=line_id, block_reason="")
+        InventoryUnit(
+            pk=unit_id,
+            status=UnitStatus.SOLD,
+            order_line_id=line_id,
+            block_reason="",
+            hold_id=carried[line_id][0],
+            channel_id=carried[line_id][1],
+            allocation_id=carried[line_id][2],
+        )
         for line_id, unit_id in targets.items()
     ]
     InventoryUnit.objects.bulk_update(
-        units, ["status", "order_line_id", "block_reason"], batch_size=1000
+        units,
+        ["status", "order_line_id", "block_reason", "hold", "channel", "allocation_id"],
+        batch_size=1000,
     )
     _availability_changed(session_id)
 

@@ -19,10 +19,11 @@ from tessera.aftersales.tests.factories import bought
 from tessera.catalog import services as catalog
 from tessera.catalog.models import Session
 from tessera.checkin import services as checkin
+from tessera.inventory import selectors as inventory_selectors
 from tessera.inventory import services as inventory
 from tessera.inventory.errors import PlacesUnavailable
 from tessera.inventory.models import Hold, InventoryUnit, UnitStatus
-from tessera.inventory.tests.factories import make_buyer, make_sale
+from tessera.inventory.tests.factories import make_buyer, make_channel, make_sale
 from tessera.notifications.models import Message
 from tessera.orders.models import LedgerEntry, Order, OrderLine, OrderStatus
 from tessera.payments import services as payments
@@ -345,3 +346,28 @@ def test_while_a_move_runs_the_new_venues_places_are_kept_for_the_ticket_holders
     )
     assert held.quantity == 2
     assert not InventoryUnit.objects.filter(session=sale.session, block_reason="moving").exists()
+
+
+def test_a_moved_place_keeps_its_buyer_channel_and_allocation(sale, arena, organizer, now):
+    # given a fan's two places, and a place a distributor sold from its allocation
+    paid = sold(sale, now)
+    channel = make_channel(organization=sale.session.event.organization, code="move-dist")
+    line_ids = list(OrderLine.objects.filter(order=paid[1]).values_list("pk", flat=True))
+    InventoryUnit.objects.filter(order_line_id__in=line_ids).update(
+        channel=channel, allocation_id=77
+    )
+    fan = paid[0].user
+    assert inventory_selectors.count_account_units(session=sale.session, user=fan, now=now) == 2
+
+    # when the session moves
+    run_all(start(sale, arena, organizer, now), now)
+
+    # then the fan's places still count against the per-account limit
+    assert inventory_selectors.count_account_units(session=sale.session, user=fan, now=now) == 2
+    # and the distributor's sold place is still its own, the old place no longer
+    [moved] = InventoryUnit.objects.filter(order_line_id__in=line_ids)
+    assert moved.section.layout_id == arena["layout"].pk
+    assert (moved.channel_id, moved.allocation_id) == (channel.pk, 77)
+    assert not InventoryUnit.objects.filter(
+        session=sale.session, section__layout=sale.layout, allocation_id=77
+    ).exists()
