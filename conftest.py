@@ -10,6 +10,8 @@ session starts itself (``tools/redis_server.py``) and stops at the end.
 """
 
 import os
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -82,6 +84,21 @@ def watch_csp(context, tab) -> list[str]:
     return violations
 
 
+def wait_for_live_server_requests(timeout: float = 15) -> None:
+    """Wait until the live server's request threads are done (after the browser closed its
+    context): a request still running at the end of a test (a seat view counted, a poll)
+    would hold row locks while the test's database is flushed, and the flush then
+    deadlocks and leaves rows behind for the next test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(
+            "process_request_thread" in thread.name and thread.is_alive()
+            for thread in threading.enumerate()
+        ):
+            return
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def page(browser):
     """A fresh browser context (no cookies) whose language is Chinese, at a desktop size."""
@@ -93,6 +110,7 @@ def page(browser):
         yield tab
     finally:
         context.close()
+        wait_for_live_server_requests()
     assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
@@ -113,6 +131,7 @@ def phone_page(browser):
         yield tab
     finally:
         context.close()
+        wait_for_live_server_requests()
     assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
