@@ -1119,12 +1119,8 @@ def queue_returns_of(*, session_ids: Iterable[int], now: datetime) -> int:
     in their queue any more), these start if a row went missing. Returns how many stopped."""
     session_ids = sorted({int(i) for i in session_ids})
     deleted, _ = ReturnQueue.objects.exclude(session_id__in=session_ids).delete()
-    have = set(
-        ReturnQueue.objects.filter(session_id__in=session_ids).values_list("session_id", flat=True)
-    )
     ReturnQueue.objects.bulk_create(
-        [ReturnQueue(session_id=i, since=now) for i in session_ids if i not in have],
-        ignore_conflicts=True,
+        [ReturnQueue(session_id=i, since=now) for i in session_ids], ignore_conflicts=True
     )
     return deleted
 
